@@ -1,0 +1,32 @@
+"""One cell type, one drug: receptor occupancy, active signaling complexes, pSTAT5, EC50s and
+selectivity (equilibrium multivalent model, vectorised) and time courses (kinetic model with
+receptor trafficking).
+"""
+
+from il2sim.binding._design import KINDS, SIGNALING_KIND, BindingDesign, Site, cell_receptor_vector
+from il2sim.binding._equilibrium import EquilibriumError, EquilibriumState, solve_equilibrium
+from il2sim.binding._signal import (
+    POTENCY_DOSES_nM,
+    Transduction,
+    dose_response,
+    ec50_emax,
+    potency,
+    selectivity,
+)
+
+__all__ = [
+    "KINDS",
+    "POTENCY_DOSES_nM",
+    "SIGNALING_KIND",
+    "BindingDesign",
+    "EquilibriumError",
+    "EquilibriumState",
+    "Site",
+    "Transduction",
+    "cell_receptor_vector",
+    "dose_response",
+    "ec50_emax",
+    "potency",
+    "selectivity",
+    "solve_equilibrium",
+]

@@ -1,0 +1,130 @@
+"""Load the shipped catalog (YAML in the package) and users' own YAML files."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from il2sim.catalog._schema import Cell, Drug
+from il2sim.catalog._signaling import SignalingParams
+
+M = TypeVar("M", bound=BaseModel)
+
+DATA_DIR = Path(str(resources.files("il2sim.catalog") / "data"))
+
+
+class CatalogError(ValueError):
+    """A catalog entry or user file is invalid; the message names the field and the fix."""
+
+
+def format_validation_error(err: ValidationError, where: str) -> str:
+    """Turn pydantic's report into one line per problem: ``where: field 'a.b': message``."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; see `il2sim drugs --help` for the schema)"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        got = e.get("input")
+        shown = "" if e["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{where}: field '{loc}': {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_record(model: type[M], data: Any, where: str) -> M:
+    """Validate ``data`` as ``model``; raise :class:`CatalogError` with a readable message."""
+    if not isinstance(data, dict):
+        raise CatalogError(f"{where}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise CatalogError(format_validation_error(err, where)) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise CatalogError(f"{path}: not valid YAML: {err}") from None
+    except OSError as err:
+        raise CatalogError(f"{path}: cannot read file: {err.strerror}") from None
+
+
+def _load_dir(model: type[M], sub: str) -> dict[str, M]:
+    out: dict[str, M] = {}
+    for path in sorted((DATA_DIR / sub).glob("*.yaml")):
+        docs = _read_yaml(path)
+        for i, doc in enumerate(docs if isinstance(docs, list) else [docs]):
+            rec = parse_record(model, doc, f"{path.name}[{i}]")
+            if rec.name in out:  # type: ignore[attr-defined]
+                raise CatalogError(f"{path.name}: duplicate name {rec.name!r}")  # type: ignore[attr-defined]
+            out[rec.name] = rec  # type: ignore[attr-defined]
+    return out
+
+
+@cache
+def drugs() -> dict[str, Drug]:
+    """All shipped drugs by name."""
+    return _load_dir(Drug, "drugs")
+
+
+@cache
+def cells() -> dict[str, Cell]:
+    """All shipped cell populations by name."""
+    return _load_dir(Cell, "cells")
+
+
+def load_drug_file(path: str | Path) -> Drug:
+    """A user's drug from a YAML file (needs only name, valency and Kd values)."""
+    path = Path(path)
+    return parse_record(Drug, _read_yaml(path), str(path))
+
+
+def get_drug(name_or_path: str | Drug) -> Drug:
+    """A catalog drug by name, or a user's drug from a ``.yaml``/``.yml`` file."""
+    if isinstance(name_or_path, Drug):
+        return name_or_path
+    if name_or_path.endswith((".yaml", ".yml")):
+        return load_drug_file(name_or_path)
+    try:
+        return drugs()[name_or_path]
+    except KeyError:
+        raise CatalogError(
+            f"unknown drug {name_or_path!r}; known drugs: {', '.join(sorted(drugs()))} "
+            "(or give a path to a drug YAML file)"
+        ) from None
+
+
+def get_cell(name: str | Cell, species: str | None = None) -> Cell:
+    """A catalog cell population by name (optionally checking its species)."""
+    if isinstance(name, Cell):
+        return name
+    try:
+        cell = cells()[name]
+    except KeyError:
+        known = sorted(n for n, c in cells().items() if species in (None, c.species))
+        raise CatalogError(f"unknown cell {name!r}; known cells: {', '.join(known)}") from None
+    if species is not None and cell.species != species:
+        raise CatalogError(
+            f"cell {name!r} is {cell.species}, not {species}; "
+            f"{species} cells: {', '.join(sorted(n for n, c in cells().items() if c.species == species))}"
+        )
+    return cell
+
+
+def signaling_params_path() -> Path:
+    return DATA_DIR / "fitted" / "signaling_pbmc.yaml"
+
+
+@cache
+def signaling_params() -> SignalingParams:
+    """The fitted signaling parameters shipped with the catalog."""
+    path = signaling_params_path()
+    return parse_record(SignalingParams, _read_yaml(path), path.name)
