@@ -3,7 +3,13 @@ selectivity (equilibrium multivalent model, vectorised) and time courses (kineti
 receptor trafficking).
 """
 
-from il2sim.binding._design import KINDS, SIGNALING_KIND, BindingDesign, Site, cell_receptor_vector
+from il2sim.binding._design import (
+    KINDS,
+    SIGNALING_KIND,
+    Arm,
+    BindingDesign,
+    cell_receptor_vector,
+)
 from il2sim.binding._equilibrium import EquilibriumError, EquilibriumState, solve_equilibrium
 from il2sim.binding._signal import (
     POTENCY_DOSES_nM,
@@ -18,10 +24,10 @@ __all__ = [
     "KINDS",
     "POTENCY_DOSES_nM",
     "SIGNALING_KIND",
+    "Arm",
     "BindingDesign",
     "EquilibriumError",
     "EquilibriumState",
-    "Site",
     "Transduction",
     "cell_receptor_vector",
     "dose_response",

@@ -1,8 +1,8 @@
 """Turn catalog drugs and cells into the arrays the binding solvers work on.
 
-A drug is a set of *site types*: each IL-2 unit has an IL-2Ralpha site and an IL-2Rbeta/gamma-c
-site; each targeting arm is a site for its antigen; ``multiplicity`` counts identical sites per
-molecule (valency). A cell is a vector of receptor counts over :data:`KINDS`. The signaling
+A drug is a set of *units*: ``valency`` cytokine units, each with an IL-2Ralpha site and an
+IL-2Rbeta/gamma-c site (and an IL-15Ralpha site for IL-15), and targeting arms, each one site
+for its antigen. Every design is laid out on the same site slots so designs stack into arrays. A cell is a vector of receptor counts over :data:`KINDS`. The signaling
 receptor ``IL2RBG`` is the IL-2Rbeta/gamma-c pair, limited by the scarcer chain.
 """
 
@@ -21,75 +21,98 @@ KINDS: tuple[str, ...] = ("IL2RA", "IL2RBG", "IL15RA", "PD1", "PDL1", "EDB_FN", 
 SIGNALING_KIND = "IL2RBG"
 
 
+_MAX_ARMS = 2
+
+
 @dataclass(frozen=True)
-class Site:
-    """``multiplicity`` identical binding sites of one drug molecule for receptor ``kind``."""
+class Arm:
+    """``count`` identical targeting arms binding ``target`` with ``kd_nM``."""
 
-    name: str
-    multiplicity: int
-    kind: str
+    target: str
+    count: int
     kd_nM: float
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"site {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
-        if not self.kd_nM > 0 or not np.isfinite(self.kd_nM):
-            raise ValueError(f"site {self.name!r}: kd_nM must be a positive number, got {self.kd_nM}")
-        if self.multiplicity < 1:
-            raise ValueError(f"site {self.name!r}: multiplicity must be >= 1")
 
 
 @dataclass(frozen=True)
 class BindingDesign:
-    """A drug reduced to its binding sites (what the equilibrium and kinetic models need)."""
+    """A drug reduced to what binding needs: cytokine units and targeting arms.
+
+    ``valency`` cytokine units, each with optional IL-2Ralpha, IL-2Rbeta/gamma-c and IL-15Ralpha
+    sites (``None`` = no binding), plus up to two kinds of targeting arm.
+    """
 
     name: str
-    sites: tuple[Site, ...] = field(default_factory=tuple)
+    valency: int = 1
+    kd_il2ra_nM: float | None = None
+    kd_il2rbg_nM: float | None = None
+    kd_il15ra_nM: float | None = None
+    arms: tuple[Arm, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        for label, kd in (
+            ("kd_il2ra_nM", self.kd_il2ra_nM),
+            ("kd_il2rbg_nM", self.kd_il2rbg_nM),
+            ("kd_il15ra_nM", self.kd_il15ra_nM),
+            *((f"arms[{i}].kd_nM", arm.kd_nM) for i, arm in enumerate(self.arms)),
+        ):
+            if kd is not None and not (np.isfinite(kd) and kd > 0):
+                raise ValueError(f"design {self.name!r}: {label} must be a positive number, got {kd}")
+        if self.valency < 1:
+            raise ValueError(f"design {self.name!r}: valency must be >= 1, got {self.valency}")
+        if len(self.arms) > _MAX_ARMS:
+            raise ValueError(f"design {self.name!r}: at most {_MAX_ARMS} kinds of targeting arm")
+        for arm in self.arms:
+            if arm.target not in KINDS:
+                raise ValueError(f"design {self.name!r}: arm target must be one of {KINDS}, got {arm.target!r}")
+            if arm.count < 1:
+                raise ValueError(f"design {self.name!r}: arm count must be >= 1")
+        if self.kd_il2ra_nM is None and self.kd_il2rbg_nM is None and self.kd_il15ra_nM is None:
+            raise ValueError(f"design {self.name!r}: needs at least one cytokine-receptor Kd")
 
     @classmethod
     def from_drug(cls, drug: Drug) -> BindingDesign:
-        valency = int(drug.valency.value)
-        sites = []
-        for site_name, kind, kd in (
-            ("il2ra", "IL2RA", drug.kd_il2ra_nM),
-            ("il2rbg", "IL2RBG", drug.kd_il2rbg_nM),
-            ("il15ra", "IL15RA", drug.kd_il15ra_nM),
-        ):
-            if kd is not None:
-                sites.append(Site(site_name, valency, kind, kd.value))
-        for i, arm in enumerate(drug.arms):
-            sites.append(Site(f"arm{i}_{arm.target.lower()}", int(arm.count.value), arm.target, arm.kd_nM.value))
-        return cls(drug.name, tuple(sites))
+        def val(x):  # noqa: ANN001, ANN202
+            return None if x is None else float(x.value)
 
-    @classmethod
-    def from_kds(
-        cls,
-        name: str,
-        *,
-        valency: int = 1,
-        kd_il2ra_nM: float | None = None,
-        kd_il2rbg_nM: float | None = None,
-        arm_target: str | None = None,
-        arm_count: int = 1,
-        arm_kd_nM: float | None = None,
-    ) -> BindingDesign:
-        """A design from numbers, for design searches and quick what-ifs."""
-        sites = []
-        if kd_il2ra_nM is not None:
-            sites.append(Site("il2ra", valency, "IL2RA", kd_il2ra_nM))
-        if kd_il2rbg_nM is not None:
-            sites.append(Site("il2rbg", valency, "IL2RBG", kd_il2rbg_nM))
-        if arm_target is not None:
-            if arm_kd_nM is None:
-                raise ValueError("arm_kd_nM is required when arm_target is given")
-            sites.append(Site(f"arm0_{arm_target.lower()}", arm_count, arm_target, arm_kd_nM))
-        if not sites:
-            raise ValueError("a design needs at least one binding site (give a Kd)")
-        return cls(name, tuple(sites))
+        return cls(
+            name=drug.name,
+            valency=int(drug.valency.value),
+            kd_il2ra_nM=val(drug.kd_il2ra_nM),
+            kd_il2rbg_nM=val(drug.kd_il2rbg_nM),
+            kd_il15ra_nM=val(drug.kd_il15ra_nM),
+            arms=tuple(Arm(a.target, int(a.count.value), a.kd_nM.value) for a in drug.arms),
+        )
+
+    def layout(self) -> tuple[tuple[int, ...], list[tuple[str, float] | None], list[int]]:
+        """Sites as ``(site_unit, slots, unit_multiplicity)`` for the equilibrium solver.
+
+        Unit 0 is the cytokine unit (IL-2Ralpha, IL-2Rbeta/gamma-c, IL-15Ralpha slots; ``None``
+        where a site does not bind), repeated ``valency`` times. With one cytokine unit, the
+        targeting arms belong to that unit: an arm-captured molecule presents its IL-2 to
+        IL-2Rbeta/gamma-c in cis exactly as CD25 capture does (the cooperativity factor of the
+        unit applies; Codarri Deak 2022). With several cytokine units, each arm kind is a unit
+        of its own, linked to the rest only by the cross-linking constant.
+        """
+        slots: list[tuple[str, float] | None] = [
+            None if self.kd_il2ra_nM is None else ("IL2RA", self.kd_il2ra_nM),
+            None if self.kd_il2rbg_nM is None else ("IL2RBG", self.kd_il2rbg_nM),
+            None if self.kd_il15ra_nM is None else ("IL15RA", self.kd_il15ra_nM),
+        ]
+        site_unit = [0, 0, 0]
+        mult = [self.valency]
+        for i, arm in enumerate(self.arms):
+            if self.valency == 1:
+                slots += [(arm.target, arm.kd_nM)] * arm.count
+                site_unit += [0] * arm.count
+            else:
+                slots.append((arm.target, arm.kd_nM))
+                site_unit.append(i + 1)
+                mult.append(arm.count)
+        return tuple(site_unit), slots, mult
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(s.kind for s in self.sites))
+        return tuple(dict.fromkeys(sl[0] for sl in self.layout()[1] if sl is not None))
 
 
 def as_design(drug: Drug | BindingDesign) -> BindingDesign:
@@ -106,27 +129,32 @@ def cell_receptor_vector(
     return np.array([float(counts.get(k, 0.0)) for k in kinds])
 
 
+def group_by_layout(designs: Sequence[BindingDesign]) -> dict[tuple[int, ...], list[int]]:
+    """Indices of ``designs`` grouped by site layout (each group is one solver call)."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, d in enumerate(designs):
+        groups.setdefault(d.layout()[0], []).append(i)
+    return groups
+
+
 def design_arrays(
     designs: Sequence[BindingDesign], kinds: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stack designs into padded arrays.
-
-    Returns ``multiplicity`` (D, S), ``affinity_per_nM`` (D, S, J) = 1/Kd (0 where a site does
-    not bind a kind) and ``signaling`` (D, S) boolean, with S the largest site count.
-    """
-    n_sites = max(len(d.sites) for d in designs)
-    mult = np.zeros((len(designs), n_sites))
-    aff = np.zeros((len(designs), n_sites, len(kinds)))
-    sig = np.zeros((len(designs), n_sites), dtype=bool)
+) -> tuple[tuple[int, ...], np.ndarray, np.ndarray]:
+    """Stack designs of one layout into ``site_unit``, ``unit_multiplicity`` (D, U) and
+    ``affinity_per_nM`` (D, S, J) = 1/Kd (0 where a slot does not bind)."""
+    site_unit = designs[0].layout()[0]
+    if any(d.layout()[0] != site_unit for d in designs):
+        raise ValueError("design_arrays needs designs of one layout; use group_by_layout first")
+    mult = np.zeros((len(designs), max(site_unit) + 1))
+    aff = np.zeros((len(designs), len(site_unit), len(kinds)))
     index = {k: j for j, k in enumerate(kinds)}
     for d, design in enumerate(designs):
-        for s, site in enumerate(design.sites):
-            if site.kind not in index:
-                continue
-            mult[d, s] = site.multiplicity
-            aff[d, s, index[site.kind]] = 1.0 / site.kd_nM
-            sig[d, s] = site.kind == SIGNALING_KIND
-    return mult, aff, sig
+        _, slots, m = design.layout()
+        mult[d] = m
+        for s, slot in enumerate(slots):
+            if slot is not None and slot[0] in index:
+                aff[d, s, index[slot[0]]] += 1.0 / slot[1]
+    return site_unit, mult, aff
 
 
 def kinds_used(designs: Sequence[BindingDesign]) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from il2sim.binding._design import (
     as_design,
     cell_receptor_vector,
     design_arrays,
+    group_by_layout,
     kinds_used,
 )
 from il2sim.binding._equilibrium import solve_equilibrium
@@ -35,13 +36,14 @@ class Transduction:
     """The numbers that turn binding into pSTAT5 (taken from :class:`SignalingParams`)."""
 
     kx_nM_per_receptor: float
+    cooperativity: float
     k_half_complexes: float
     hill: float = 1.0
 
     @classmethod
     def from_params(cls, params: SignalingParams | None = None) -> Transduction:
         p = params or signaling_params()
-        return cls(p.kx_nM_per_receptor.value, p.k_half_complexes.value)
+        return cls(p.kx_nM_per_receptor.value, p.cooperativity.value, p.k_half_complexes.value)
 
     def pstat5(self, active_complexes: np.ndarray) -> np.ndarray:
         a = np.power(np.maximum(active_complexes, 0.0), self.hill)
@@ -65,25 +67,30 @@ def active_complexes(
     receptor_matrix: np.ndarray,
     kinds: Sequence[str],
     doses_nM: np.ndarray,
-    kx_nM_per_receptor: float,
+    tr: Transduction,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Active complexes and bound drug per cell on the full grid, shape (D, C, K).
 
     ``receptor_matrix`` is (C, J) over ``kinds``.
     """
     doses = np.asarray(doses_nM, dtype=float)
-    mult, aff, _ = design_arrays(designs, kinds)
     D, C, K = len(designs), receptor_matrix.shape[0], doses.size
     j_sig = list(kinds).index(SIGNALING_KIND)
-    state = solve_equilibrium(
-        doses[None, None, :],
-        mult[:, None, None, :],
-        aff[:, None, None, :, :],
-        receptor_matrix[None, :, None, :],
-        kx_nM_per_receptor,
-    )
-    active = state.bound_receptors[:, j_sig].reshape(D, C, K)
-    bound = state.bound_ligand.reshape(D, C, K)
+    active = np.zeros((D, C, K))
+    bound = np.zeros((D, C, K))
+    for idx in group_by_layout(designs).values():
+        site_unit, mult, aff = design_arrays([designs[i] for i in idx], kinds)
+        state = solve_equilibrium(
+            doses[None, None, :],
+            mult[:, None, None, :],
+            aff[:, None, None, :, :],
+            receptor_matrix[None, :, None, :],
+            tr.kx_nM_per_receptor,
+            site_unit=site_unit,
+            cooperativity=tr.cooperativity,
+        )
+        active[idx] = state.bound_receptors[:, j_sig].reshape(len(idx), C, K)
+        bound[idx] = state.bound_ligand.reshape(len(idx), C, K)
     return active, bound
 
 
@@ -108,7 +115,7 @@ def dose_response(
     tr = Transduction.from_params(params)
     kinds = kinds_used(designs)
     rmat = np.stack([cell_receptor_vector(c, kinds, pd1_blockade=pd1_blockade) for c in cell_objs])
-    active, bound = active_complexes(designs, rmat, kinds, doses, tr.kx_nM_per_receptor)
+    active, bound = active_complexes(designs, rmat, kinds, doses, tr)
     D, C, K = active.shape
     return pd.DataFrame(
         {
@@ -161,7 +168,7 @@ def potency(
     tr = Transduction.from_params(params)
     kinds = kinds_used(designs)
     rmat = np.stack([cell_receptor_vector(c, kinds, pd1_blockade=pd1_blockade) for c in cell_objs])
-    active, _ = active_complexes(designs, rmat, kinds, POTENCY_DOSES_nM, tr.kx_nM_per_receptor)
+    active, _ = active_complexes(designs, rmat, kinds, POTENCY_DOSES_nM, tr)
     ec50, emax = ec50_emax(POTENCY_DOSES_nM, tr.pstat5(active))
     D, C = ec50.shape
     return pd.DataFrame(

@@ -25,6 +25,8 @@ class SignalingParams(BaseModel):
 
     ``kx_nM_per_receptor``: effective local concentration (nM) one free receptor per cell adds
     for a second bond of a drug already bound to that cell (cross-linking constant).
+    ``cooperativity``: extra factor for one IL-2 unit held by IL-2Ralpha and IL-2Rbeta/gamma-c
+    together (the high-affinity trimer) over two independent bonds.
     ``k_half_complexes``: active IL-2Rbeta/gamma-c complexes per cell giving half-maximal
     pSTAT5 (saturating transduction). ``kon_per_nM_min``: association rate constant used by the
     kinetic model for every bond.
@@ -33,6 +35,7 @@ class SignalingParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kx_nM_per_receptor: Sourced
+    cooperativity: Sourced
     k_half_complexes: Sourced
     kon_per_nM_min: Sourced
     fit: FitReport | None = None
