@@ -11,6 +11,7 @@ from il2sim.binding._design import (
     cell_receptor_vector,
 )
 from il2sim.binding._equilibrium import EquilibriumError, EquilibriumState, solve_equilibrium
+from il2sim.binding._kinetic import KineticError, KineticResult, Trafficking, simulate_kinetics
 from il2sim.binding._signal import (
     POTENCY_DOSES_nM,
     Transduction,
@@ -28,11 +29,15 @@ __all__ = [
     "BindingDesign",
     "EquilibriumError",
     "EquilibriumState",
+    "KineticError",
+    "KineticResult",
+    "Trafficking",
     "Transduction",
     "cell_receptor_vector",
     "dose_response",
     "ec50_emax",
     "potency",
     "selectivity",
+    "simulate_kinetics",
     "solve_equilibrium",
 ]
