@@ -11,7 +11,21 @@ from il2sim.binding._design import (
     cell_receptor_vector,
 )
 from il2sim.binding._equilibrium import EquilibriumError, EquilibriumState, solve_equilibrium
-from il2sim.binding._kinetic import KineticError, KineticResult, Trafficking, simulate_kinetics
+from il2sim.binding._calibrate import (
+    CalibrationResult,
+    calibrate,
+    load_pstat5_data,
+    prediction_r2,
+    write_params,
+)
+from il2sim.binding._kinetic import (
+    KINETIC_DOSES_nM,
+    KineticError,
+    KineticResult,
+    Trafficking,
+    kinetic_potency,
+    simulate_kinetics,
+)
 from il2sim.binding._signal import (
     POTENCY_DOSES_nM,
     Transduction,
@@ -22,6 +36,13 @@ from il2sim.binding._signal import (
 )
 
 __all__ = [
+    "KINETIC_DOSES_nM",
+    "CalibrationResult",
+    "calibrate",
+    "kinetic_potency",
+    "load_pstat5_data",
+    "prediction_r2",
+    "write_params",
     "KINDS",
     "POTENCY_DOSES_nM",
     "SIGNALING_KIND",

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy.integrate import solve_ivp
 
 from il2sim.binding._design import SIGNALING_KIND, BindingDesign, as_design, cell_receptor_vector
@@ -404,3 +405,39 @@ def simulate_kinetics(
         endosomal=net.endosomal,
         transduction=tr,
     )
+
+
+#: Doses for kinetic EC50 estimates: 1e-5 to 1e3 nM, 3 per decade.
+KINETIC_DOSES_nM = np.logspace(-5, 3, 25)
+
+
+def kinetic_potency(
+    drug: Drug | BindingDesign | str,
+    cells: Sequence[Cell | str],
+    *,
+    time_min: float,
+    params: SignalingParams | None = None,
+    trafficking: Trafficking | None = None,
+    pd1_blockade: bool = False,
+) -> pd.DataFrame:
+    """EC50 (nM) and Emax of pSTAT5 at ``time_min`` after adding the drug (kinetic model,
+    Fallon 2000 trafficking unless given). Columns: drug, cell, ec50_nM, emax."""
+    from il2sim.binding._signal import ec50_emax
+
+    design = as_design(get_drug(drug) if isinstance(drug, str) else drug)
+    traf = trafficking or Trafficking.fallon2000()
+    rows = []
+    for cell in cells:
+        cell_obj = get_cell(cell)
+        resp = np.array(
+            [
+                simulate_kinetics(
+                    design, cell_obj, c, [0.0, time_min], params=params, trafficking=traf,
+                    pd1_blockade=pd1_blockade,
+                ).pstat5()[-1]
+                for c in KINETIC_DOSES_nM
+            ]
+        )
+        ec50, emax = ec50_emax(KINETIC_DOSES_nM, resp)
+        rows.append({"drug": design.name, "cell": cell_obj.name, "ec50_nM": float(ec50), "emax": float(emax)})
+    return pd.DataFrame(rows)

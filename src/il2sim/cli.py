@@ -1,0 +1,206 @@
+"""The `il2sim` command line: list the catalog, compute signaling, calibrate, run the demo.
+
+It calls only the public entry points of the layers (catalog, binding).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from il2sim import binding, catalog
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="il2sim: mechanistic simulation of IL-2 immunotherapy.",
+)
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _fmt_kd(v: catalog.Sourced | None) -> str:
+    return "none" if v is None else f"{v.value:.3g}"
+
+
+@app.command()
+def drugs() -> None:
+    """List the catalog drugs with their valency, Kd values and targeting arms."""
+    table = Table(title="il2sim drugs")
+    for col in ("name", "kind", "valency", "Kd IL-2Ra (nM)", "Kd IL-2Rb/gc (nM)", "arms"):
+        table.add_column(col)
+    for name, d in sorted(catalog.drugs().items()):
+        arms = ", ".join(f"{int(a.count.value)}x {a.target} ({a.kd_nM.value:g} nM)" for a in d.arms)
+        table.add_row(
+            name, d.kind, str(int(d.valency.value)), _fmt_kd(d.kd_il2ra_nM), _fmt_kd(d.kd_il2rbg_nM), arms
+        )
+    console.print(table)
+
+
+@app.command()
+def cells(
+    species: Annotated[str | None, typer.Option(help="human or mouse (default: both)")] = None,
+) -> None:
+    """List the catalog cell populations with their receptors per cell."""
+    if species not in (None, "human", "mouse"):
+        raise _fail(f"--species must be 'human' or 'mouse', got {species!r}")
+    table = Table(title="il2sim cells (receptors per cell)")
+    for col in ("name", "species", "IL-2Ra", "IL-2Rb", "gamma-c", "PD-1", "PD-L1", "assumed"):
+        table.add_column(col)
+    for name, c in sorted(catalog.cells().items()):
+        if species and c.species != species:
+            continue
+        r = c.receptor_counts()
+        assumed = sum(v.is_assumption for _, v in c.sourced_numbers())
+        table.add_row(
+            name,
+            c.species,
+            *(f"{r[k]:.0f}" for k in ("IL2RA", "IL2RB", "IL2RG", "PD1", "PDL1")),
+            f"{assumed}/{len(c.sourced_numbers())}",
+        )
+    console.print(table)
+
+
+def _parse_cells(text: str, species: str) -> list[catalog.Cell]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise _fail("--cells needs at least one cell name, e.g. --cells treg,cd8_naive,nk")
+    try:
+        return [catalog.get_cell(n, species=species) for n in names]
+    except catalog.CatalogError as e:
+        raise _fail(f"--cells: {e}") from None
+
+
+@app.command()
+def signal(
+    drug: Annotated[str, typer.Option(help="catalog drug name or path to a drug YAML file")],
+    cells: Annotated[str, typer.Option(help="comma-separated cell names")] = "treg,cd8_naive,nk",
+    species: Annotated[str, typer.Option(help="human or mouse")] = "human",
+    time_min: Annotated[
+        float | None,
+        typer.Option(help="pSTAT5 at this time (kinetic model) instead of at equilibrium"),
+    ] = None,
+    pd1_blockade: Annotated[bool, typer.Option(help="apply PD-1 blockade receptor changes")] = False,
+    reference: Annotated[
+        str | None, typer.Option(help="also give selectivity relative to this cell")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    plot: Annotated[Path | None, typer.Option(help="write dose-response curves to this PNG")] = None,
+) -> None:
+    """EC50 (nM), Emax and selectivity of a drug on each cell type."""
+    if species not in ("human", "mouse"):
+        raise _fail(f"--species must be 'human' or 'mouse', got {species!r}")
+    if time_min is not None and not (math.isfinite(time_min) and time_min > 0):
+        raise _fail(f"--time-min must be a positive number of minutes, got {time_min}")
+    try:
+        d = catalog.get_drug(drug)
+    except catalog.CatalogError as e:
+        raise _fail(f"--drug: {e}") from None
+    cell_objs = _parse_cells(cells, species)
+    if reference is not None and reference not in [c.name for c in cell_objs]:
+        raise _fail(f"--reference must be one of the --cells ({', '.join(c.name for c in cell_objs)})")
+    if time_min is None:
+        tab = binding.potency([d], cell_objs, pd1_blockade=pd1_blockade)
+    else:
+        tab = binding.kinetic_potency(d, cell_objs, time_min=time_min, pd1_blockade=pd1_blockade)
+    ref_ec50 = None
+    if reference is not None:
+        ref_ec50 = float(tab.loc[tab.cell == reference, "ec50_nM"].iloc[0])
+    out: dict = {"drug": d.name, "time_min": time_min, "pd1_blockade": pd1_blockade, "cells": {}}
+    for row in tab.itertuples():
+        entry = {
+            "ec50_nM": None if not math.isfinite(row.ec50_nM) else float(f"{row.ec50_nM:.4g}"),
+            "emax": float(f"{row.emax:.4g}"),
+        }
+        if ref_ec50 is not None:
+            sel = ref_ec50 / row.ec50_nM if math.isfinite(row.ec50_nM) else 0.0
+            entry[f"selectivity_vs_{reference}"] = float(f"{sel:.4g}")
+        out["cells"][row.cell] = entry
+    if plot is not None:
+        from il2sim.report import plot_dose_response  # matplotlib only when asked
+
+        plot_dose_response([d], cell_objs, plot, pd1_blockade=pd1_blockade)
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    table = Table(title=f"{d.label}: pSTAT5 potency" + (f" at {time_min:g} min" if time_min else ""))
+    table.add_column("cell")
+    table.add_column("EC50 (nM)", justify="right")
+    table.add_column("Emax", justify="right")
+    if reference:
+        table.add_column(f"selectivity vs {reference}", justify="right")
+    for cell, e in out["cells"].items():
+        row = [cell, "no response" if e["ec50_nM"] is None else f"{e['ec50_nM']:.4g}", f"{e['emax']:.3g}"]
+        if reference:
+            row.append(f"{e[f'selectivity_vs_{reference}']:.3g}")
+        table.add_row(*row)
+    console.print(table)
+    if plot is not None:
+        console.print(f"dose-response figure written to {plot}")
+
+
+@app.command()
+def calibrate(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="write the fitted parameters here (default: the catalog file)"),
+    ] = None,
+) -> None:
+    """Fit the signaling parameters to the Meyer-lab pSTAT5 data and store them."""
+    from il2sim.binding import calibrate as fit
+    from il2sim.binding import write_params
+
+    with console.status("fitting cross-linking, cooperativity and transduction ..."):
+        result = fit()
+    path = out or catalog.signaling_params_path()
+    write_params(result.to_params(), path)
+    table = Table(title=f"calibration: R^2 = {result.r2_overall:.3f} overall")
+    table.add_column("cell")
+    times = sorted({t for d in result.r2_by_cell_time.values() for t in d}, key=lambda s: float(s[:-1]))
+    for t in times:
+        table.add_column(f"R^2 {t}", justify="right")
+    for cell, d in sorted(result.r2_by_cell_time.items()):
+        table.add_row(cell, *(f"{d[t]:.3f}" for t in times))
+    console.print(table)
+    console.print(
+        f"kx = {result.kx_nM_per_receptor:.3g} nM/receptor, cooperativity = "
+        f"{result.cooperativity:.3g}, k_half = {result.k_half_complexes:.3g} complexes/cell"
+    )
+    console.print(f"written to {path}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="folder for the figure and table")] = Path("demo_output"),
+) -> None:
+    """The signaling comparison of the main drugs across the main human cell types."""
+    from il2sim.report import signaling_comparison
+
+    out.mkdir(parents=True, exist_ok=True)
+    with console.status("computing dose-responses ..."):
+        result = signaling_comparison(out)
+    table = Table(title="EC50 (nM) of pSTAT5, human cells, equilibrium")
+    table.add_column("drug")
+    for c in result.cells:
+        table.add_column(c, justify="right")
+    for drug, row in result.ec50.iterrows():
+        table.add_row(drug, *("-" if not math.isfinite(v) else f"{v:.3g}" for v in row))
+    console.print(table)
+    for path in result.files:
+        console.print(f"wrote {path}")
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,94 @@
+"""Figures and tables of the receptor layer: dose-responses, EC50 and selectivity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from il2sim import binding, catalog  # noqa: E402
+
+#: The comparison `il2sim demo` runs: the drugs the field argues about, the cells that matter.
+DEMO_DRUGS = (
+    "aldesleukin",
+    "il2v",
+    "super2",
+    "nemvaleukin",
+    "bempegaldesleukin",
+    "il2_s4b6_complex",
+    "il2_jes61_complex",
+    "n88d_fc",
+    "fc_wt_nterm_biv",
+    "pd1_il2v",
+    "pdl1_il2v",
+)
+DEMO_CELLS = (
+    "treg",
+    "cd4_helper",
+    "cd8_naive",
+    "cd8_memory",
+    "nk",
+    "cd8_stem_like",
+    "cd8_terminal_exhausted",
+    "endothelium_cd25",
+)
+_DOSES = np.logspace(-5, 3, 97)
+
+
+def plot_dose_response(
+    drugs: Sequence[catalog.Drug | str],
+    cells: Sequence[catalog.Cell | str],
+    path: Path,
+    *,
+    pd1_blockade: bool = False,
+) -> Path:
+    """One panel per drug: pSTAT5 (fraction of maximal) against dose for each cell."""
+    tab = binding.dose_response(drugs, cells, _DOSES, pd1_blockade=pd1_blockade)
+    names = list(dict.fromkeys(tab.drug))
+    ncol = min(4, len(names))
+    nrow = int(np.ceil(len(names) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow), squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for cell, sub in tab[tab.drug == name].groupby("cell", sort=False):
+            ax.semilogx(sub.dose_nM, sub.pstat5, label=cell)
+        ax.set_title(catalog.get_drug(name).label if name in catalog.drugs() else name, fontsize=8)
+        ax.set_xlabel("dose (nM)")
+        ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("pSTAT5 (fraction of max)")
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@dataclass(frozen=True)
+class SignalingComparison:
+    cells: list[str]
+    ec50: pd.DataFrame  # drug x cell, nM
+    selectivity: pd.DataFrame  # drug x cell: EC50(cell) / EC50(treg)
+    files: list[Path]
+
+
+def signaling_comparison(out_dir: Path) -> SignalingComparison:
+    """EC50 table, selectivity vs Treg, and dose-response figure of the demo drugs and cells."""
+    out_dir = Path(out_dir)
+    pot = binding.potency(DEMO_DRUGS, DEMO_CELLS)
+    ec50 = pot.pivot(index="drug", columns="cell", values="ec50_nM").loc[list(DEMO_DRUGS), list(DEMO_CELLS)]
+    sel = ec50.div(ec50["treg"], axis=0)
+    files = [out_dir / "ec50_nM.csv", out_dir / "ec50_relative_to_treg.csv", out_dir / "dose_response.png"]
+    ec50.to_csv(files[0], float_format="%.5g")
+    sel.to_csv(files[1], float_format="%.5g")
+    plot_dose_response(DEMO_DRUGS, DEMO_CELLS, files[2])
+    return SignalingComparison(list(DEMO_CELLS), ec50, sel, files)
