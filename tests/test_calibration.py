@@ -8,7 +8,7 @@ from il2sim.catalog import signaling_params
 
 
 @pytest.fixture(scope="module")
-def fit():  # noqa: ANN201
+def fit():
     return calibrate()
 
 
@@ -18,15 +18,19 @@ def test_data_shipped_and_mapped_to_catalog() -> None:
     assert set(data.cell) == {"treg", "cd4_helper", "cd8", "nk"}
 
 
-def test_stored_parameters_are_what_the_command_fits(fit) -> None:  # noqa: ANN001
+def test_stored_parameters_are_what_the_command_fits(fit) -> None:
     p = signaling_params()
-    assert np.log10(fit.kx_nM_per_receptor) == pytest.approx(np.log10(p.kx_nM_per_receptor.value), abs=0.05)
+    assert np.log10(fit.kx_nM_per_receptor) == pytest.approx(
+        np.log10(p.kx_nM_per_receptor.value), abs=0.05
+    )
     assert np.log10(fit.cooperativity) == pytest.approx(np.log10(p.cooperativity.value), abs=0.05)
-    assert np.log10(fit.k_half_complexes) == pytest.approx(np.log10(p.k_half_complexes.value), abs=0.05)
+    assert np.log10(fit.k_half_complexes) == pytest.approx(
+        np.log10(p.k_half_complexes.value), abs=0.05
+    )
     assert p.fit is not None and p.fit.r2_overall == pytest.approx(fit.r2_overall, abs=1e-3)
 
 
-def test_fit_quality(fit) -> None:  # noqa: ANN001
+def test_fit_quality(fit) -> None:
     assert fit.r2_overall >= 0.75
     for cell, by_time in fit.r2_by_cell_time.items():
         for t in ("0.5h", "1h"):
@@ -44,5 +48,5 @@ def test_predicts_a_drug_from_its_affinities_alone() -> None:
     "the data show a Treg response the weakened beta/gamma-c binding does not allow in the model",
     strict=True,
 )
-def test_h16n_monovalent_fit(fit) -> None:  # noqa: ANN001
+def test_h16n_monovalent_fit(fit) -> None:
     assert prediction_r2(fit, "fc_h16n_nterm_mono") >= 0.5

@@ -14,11 +14,11 @@ def test_monovalent_single_site_is_exact() -> None:
     np.testing.assert_allclose(st.bound_ligand, 1000 * L / (2.0 + L), rtol=1e-10)
 
 
-def _reference(L, n, a, rt, kx, c, site_unit):  # noqa: ANN001, ANN202
+def _reference(L, n, a, rt, kx, c, site_unit):
     """Per-point scipy solution of the same conservation equations (for comparison)."""
     units = sorted(set(site_unit))
 
-    def bound(R):  # noqa: ANN001, ANN202
+    def bound(R):
         w = kx * a @ R
         logQ, dlz = 0.0, np.zeros(len(site_unit))
         for u in units:
@@ -53,7 +53,9 @@ def test_matches_scipy_reference_on_random_designs(seed: int) -> None:
 
 
 def test_receptor_conservation_and_bounds() -> None:
-    tab = dose_response(["fc_wt_nterm_biv", "pd1_il2v"], ["treg", "cd8_terminal_exhausted"], np.logspace(-5, 3, 30))
+    tab = dose_response(
+        ["fc_wt_nterm_biv", "pd1_il2v"], ["treg", "cd8_terminal_exhausted"], np.logspace(-5, 3, 30)
+    )
     assert (tab.active_complexes_per_cell >= 0).all()
     # active complexes can never exceed the cell's IL-2Rbeta/gamma-c pairs
     assert (tab[tab.cell == "treg"].active_complexes_per_cell <= 663 + 1e-6).all()
@@ -62,7 +64,9 @@ def test_receptor_conservation_and_bounds() -> None:
 def test_independent_sites_when_cooperativity_is_one() -> None:
     # With c = 1 a two-site unit equals two independent one-site units.
     a2 = np.array([[1.0, 0.0], [0.0, 0.5]])
-    kw = dict(conc_nM=0.3, affinity_per_nM=a2, receptors_per_cell=[500.0, 800.0], kx_nM_per_receptor=0.01)
+    kw = dict(
+        conc_nM=0.3, affinity_per_nM=a2, receptors_per_cell=[500.0, 800.0], kx_nM_per_receptor=0.01
+    )
     one = solve_equilibrium(unit_multiplicity=[2.0], site_unit=(0, 0), cooperativity=1.0, **kw)
     two = solve_equilibrium(unit_multiplicity=[2.0, 2.0], site_unit=(0, 1), **kw)
     np.testing.assert_allclose(one.bound_receptors, two.bound_receptors, rtol=1e-10)
@@ -92,14 +96,14 @@ def test_brentq_reference_for_two_receptor_monovalent_il2() -> None:
     # IL-2 unit with alpha and beta/gamma sites, c applied: solve the 2x2 system by nesting brentq.
     L, ka, kb, ra, rb, kx, c = 0.05, 1 / 10.0, 1 / 1.0, 3600.0, 660.0, 1e-5, 1e4
 
-    def bound(Ra, Rb):  # noqa: ANN001, ANN202
+    def bound(Ra, Rb):
         z = 1 + L * ka * Ra + L * kb * Rb + L * ka * Ra * kx * c * kb * Rb
         del z
         ba = L * ka * Ra * (1 + kx * c * kb * Rb)
         bb = L * kb * Rb * (1 + kx * c * ka * Ra)
         return ba, bb
 
-    def Rb_given(Ra):  # noqa: ANN001, ANN202
+    def Rb_given(Ra):
         return brentq(lambda Rb: Rb + bound(Ra, Rb)[1] - rb, 0, rb)
 
     Ra = brentq(lambda Ra: Ra + bound(Ra, Rb_given(Ra))[0] - ra, 0, ra)

@@ -66,7 +66,10 @@ def test_bivalent_fc_more_treg_selective_than_monovalent(ec50: pd.DataFrame, mut
 
 
 def test_pd1_il2v_potent_on_pd1_high_cells_only(ec50: pd.DataFrame) -> None:
-    assert ec50.loc["il2v", "cd8_terminal_exhausted"] >= 10 * ec50.loc["pd1_il2v", "cd8_terminal_exhausted"]
+    assert (
+        ec50.loc["il2v", "cd8_terminal_exhausted"]
+        >= 10 * ec50.loc["pd1_il2v", "cd8_terminal_exhausted"]
+    )
     ratio_pd1_negative = ec50.loc["il2v", "cd8_naive"] / ec50.loc["pd1_il2v", "cd8_naive"]
     assert 1 / 2 <= ratio_pd1_negative <= 2
 
@@ -94,7 +97,9 @@ def test_n88d_is_treg_selective(ec50: pd.DataFrame) -> None:
 
 def test_selectivity_function_matches_table(ec50: pd.DataFrame) -> None:
     s = selectivity("aldesleukin", "treg", "nk")
-    assert s == pytest.approx(ec50.loc["aldesleukin", "nk"] / ec50.loc["aldesleukin", "treg"], rel=1e-9)
+    assert s == pytest.approx(
+        ec50.loc["aldesleukin", "nk"] / ec50.loc["aldesleukin", "treg"], rel=1e-9
+    )
 
 
 def test_pd1_blockade_raises_il2_sensitivity_of_stem_like_cells() -> None:

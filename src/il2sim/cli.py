@@ -44,7 +44,12 @@ def drugs() -> None:
     for name, d in sorted(catalog.drugs().items()):
         arms = ", ".join(f"{int(a.count.value)}x {a.target} ({a.kd_nM.value:g} nM)" for a in d.arms)
         table.add_row(
-            name, d.kind, str(int(d.valency.value)), _fmt_kd(d.kd_il2ra_nM), _fmt_kd(d.kd_il2rbg_nM), arms
+            name,
+            d.kind,
+            str(int(d.valency.value)),
+            _fmt_kd(d.kd_il2ra_nM),
+            _fmt_kd(d.kd_il2rbg_nM),
+            arms,
         )
     console.print(table)
 
@@ -92,12 +97,16 @@ def signal(
         float | None,
         typer.Option(help="pSTAT5 at this time (kinetic model) instead of at equilibrium"),
     ] = None,
-    pd1_blockade: Annotated[bool, typer.Option(help="apply PD-1 blockade receptor changes")] = False,
+    pd1_blockade: Annotated[
+        bool, typer.Option(help="apply PD-1 blockade receptor changes")
+    ] = False,
     reference: Annotated[
         str | None, typer.Option(help="also give selectivity relative to this cell")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
-    plot: Annotated[Path | None, typer.Option(help="write dose-response curves to this PNG")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="write dose-response curves to this PNG")
+    ] = None,
 ) -> None:
     """EC50 (nM), Emax and selectivity of a drug on each cell type."""
     if species not in ("human", "mouse"):
@@ -110,7 +119,9 @@ def signal(
         raise _fail(f"--drug: {e}") from None
     cell_objs = _parse_cells(cells, species)
     if reference is not None and reference not in [c.name for c in cell_objs]:
-        raise _fail(f"--reference must be one of the --cells ({', '.join(c.name for c in cell_objs)})")
+        raise _fail(
+            f"--reference must be one of the --cells ({', '.join(c.name for c in cell_objs)})"
+        )
     if time_min is None:
         tab = binding.potency([d], cell_objs, pd1_blockade=pd1_blockade)
     else:
@@ -135,14 +146,20 @@ def signal(
     if as_json:
         print(json.dumps(out, indent=2))
         return
-    table = Table(title=f"{d.label}: pSTAT5 potency" + (f" at {time_min:g} min" if time_min else ""))
+    table = Table(
+        title=f"{d.label}: pSTAT5 potency" + (f" at {time_min:g} min" if time_min else "")
+    )
     table.add_column("cell")
     table.add_column("EC50 (nM)", justify="right")
     table.add_column("Emax", justify="right")
     if reference:
         table.add_column(f"selectivity vs {reference}", justify="right")
     for cell, e in out["cells"].items():
-        row = [cell, "no response" if e["ec50_nM"] is None else f"{e['ec50_nM']:.4g}", f"{e['emax']:.3g}"]
+        row = [
+            cell,
+            "no response" if e["ec50_nM"] is None else f"{e['ec50_nM']:.4g}",
+            f"{e['emax']:.3g}",
+        ]
         if reference:
             row.append(f"{e[f'selectivity_vs_{reference}']:.3g}")
         table.add_row(*row)
@@ -168,7 +185,9 @@ def calibrate(
     write_params(result.to_params(), path)
     table = Table(title=f"calibration: R^2 = {result.r2_overall:.3f} overall")
     table.add_column("cell")
-    times = sorted({t for d in result.r2_by_cell_time.values() for t in d}, key=lambda s: float(s[:-1]))
+    times = sorted(
+        {t for d in result.r2_by_cell_time.values() for t in d}, key=lambda s: float(s[:-1])
+    )
     for t in times:
         table.add_column(f"R^2 {t}", justify="right")
     for cell, d in sorted(result.r2_by_cell_time.items()):
@@ -183,7 +202,9 @@ def calibrate(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="folder for the figure and table")] = Path("demo_output"),
+    out: Annotated[Path, typer.Option(help="folder for the figure and table")] = Path(
+        "demo_output"
+    ),
 ) -> None:
     """The signaling comparison of the main drugs across the main human cell types."""
     from il2sim.report import signaling_comparison

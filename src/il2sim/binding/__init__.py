@@ -3,6 +3,13 @@ selectivity (equilibrium multivalent model, vectorised) and time courses (kineti
 receptor trafficking).
 """
 
+from il2sim.binding._calibrate import (
+    CalibrationResult,
+    calibrate,
+    load_pstat5_data,
+    prediction_r2,
+    write_params,
+)
 from il2sim.binding._design import (
     KINDS,
     SIGNALING_KIND,
@@ -11,13 +18,6 @@ from il2sim.binding._design import (
     cell_receptor_vector,
 )
 from il2sim.binding._equilibrium import EquilibriumError, EquilibriumState, solve_equilibrium
-from il2sim.binding._calibrate import (
-    CalibrationResult,
-    calibrate,
-    load_pstat5_data,
-    prediction_r2,
-    write_params,
-)
 from il2sim.binding._kinetic import (
     KINETIC_DOSES_nM,
     KineticError,
@@ -36,29 +36,29 @@ from il2sim.binding._signal import (
 )
 
 __all__ = [
-    "KINETIC_DOSES_nM",
-    "CalibrationResult",
-    "calibrate",
-    "kinetic_potency",
-    "load_pstat5_data",
-    "prediction_r2",
-    "write_params",
     "KINDS",
-    "POTENCY_DOSES_nM",
     "SIGNALING_KIND",
     "Arm",
     "BindingDesign",
+    "CalibrationResult",
     "EquilibriumError",
     "EquilibriumState",
+    "KINETIC_DOSES_nM",
     "KineticError",
     "KineticResult",
+    "POTENCY_DOSES_nM",
     "Trafficking",
     "Transduction",
+    "calibrate",
     "cell_receptor_vector",
     "dose_response",
     "ec50_emax",
+    "kinetic_potency",
+    "load_pstat5_data",
     "potency",
+    "prediction_r2",
     "selectivity",
     "simulate_kinetics",
     "solve_equilibrium",
+    "write_params",
 ]

@@ -69,7 +69,8 @@ def load_pstat5_data(data_dir: Path | None = None) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "drug": [
-                _LIGAND_TO_DRUG[(lig, int(b))] for lig, b in zip(raw.Ligand, raw.Bivalent, strict=True)
+                _LIGAND_TO_DRUG[(lig, int(b))]
+                for lig, b in zip(raw.Ligand, raw.Bivalent, strict=True)
             ],
             "cell": raw.Cell.map(label_to_cell),
             "dose_nM": raw.Dose.astype(float),
@@ -157,7 +158,8 @@ class CalibrationResult:
                 n_points=len(self.table),
                 r2_overall=round(self.r2_overall, 4),
                 r2_by_cell_time={
-                    c: {t: round(v, 4) for t, v in d.items()} for c, d in self.r2_by_cell_time.items()
+                    c: {t: round(v, 4) for t, v in d.items()}
+                    for c, d in self.r2_by_cell_time.items()
                 },
                 ligands=self.ligands,
                 command="il2sim calibrate",
@@ -168,12 +170,11 @@ class CalibrationResult:
                 "Equilibrium binding is fitted to all time points; 4 h curves are partly biphasic "
                 "(receptor down-regulation), which only the kinetic model can show.",
                 "cooperativity x kx_nM_per_receptor is the effective local concentration (nM per "
-                "receptor) with which CD25, or a targeting arm of a one-cytokine drug, presents IL-2 "
-                "to IL-2Rbeta/gamma-c.",
+                "receptor) with which CD25, or a targeting arm of a one-cytokine drug, presents "
+                "IL-2 to IL-2Rbeta/gamma-c.",
                 *self._bound_notes(),
             ],
         )
-
 
     def _bound_notes(self) -> list[str]:
         notes = []
@@ -204,7 +205,11 @@ def calibrate(
     data: pd.DataFrame | None = None,
     *,
     exclude_drugs: Sequence[str] = (),
-    starts: Sequence[tuple[float, float, float]] = ((-1.0, 2.0, 2.0), (-2.0, 0.0, 3.0), (0.0, 3.0, 1.0)),
+    starts: Sequence[tuple[float, float, float]] = (
+        (-1.0, 2.0, 2.0),
+        (-2.0, 0.0, 3.0),
+        (0.0, 3.0, 1.0),
+    ),
 ) -> CalibrationResult:
     """Fit ``kx_nM_per_receptor``, ``cooperativity`` and ``k_half_complexes`` to the data.
 

@@ -2,7 +2,7 @@
 
 A drug is a set of *units*: ``valency`` cytokine units, each with an IL-2Ralpha site and an
 IL-2Rbeta/gamma-c site (and an IL-15Ralpha site for IL-15), and targeting arms, each one site
-for its antigen. Every design is laid out on the same site slots so designs stack into arrays. A cell is a vector of receptor counts over :data:`KINDS`. The signaling
+for its antigen. A cell is a vector of receptor counts over :data:`KINDS`. The signaling
 receptor ``IL2RBG`` is the IL-2Rbeta/gamma-c pair, limited by the scarcer chain.
 """
 
@@ -56,14 +56,18 @@ class BindingDesign:
             *((f"arms[{i}].kd_nM", arm.kd_nM) for i, arm in enumerate(self.arms)),
         ):
             if kd is not None and not (np.isfinite(kd) and kd > 0):
-                raise ValueError(f"design {self.name!r}: {label} must be a positive number, got {kd}")
+                raise ValueError(
+                    f"design {self.name!r}: {label} must be a positive number, got {kd}"
+                )
         if self.valency < 1:
             raise ValueError(f"design {self.name!r}: valency must be >= 1, got {self.valency}")
         if len(self.arms) > _MAX_ARMS:
             raise ValueError(f"design {self.name!r}: at most {_MAX_ARMS} kinds of targeting arm")
         for arm in self.arms:
             if arm.target not in KINDS:
-                raise ValueError(f"design {self.name!r}: arm target must be one of {KINDS}, got {arm.target!r}")
+                raise ValueError(
+                    f"design {self.name!r}: arm target must be one of {KINDS}, got {arm.target!r}"
+                )
             if arm.count < 1:
                 raise ValueError(f"design {self.name!r}: arm count must be >= 1")
         if self.kd_il2ra_nM is None and self.kd_il2rbg_nM is None and self.kd_il15ra_nM is None:
@@ -71,7 +75,7 @@ class BindingDesign:
 
     @classmethod
     def from_drug(cls, drug: Drug) -> BindingDesign:
-        def val(x):  # noqa: ANN001, ANN202
+        def val(x):
             return None if x is None else float(x.value)
 
         return cls(

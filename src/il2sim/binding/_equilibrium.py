@@ -78,7 +78,9 @@ def solve_equilibrium(
     S, J, U = a.shape[-2], a.shape[-1], n.shape[-1]
     if len(site_unit) != S or max(site_unit) >= U:
         raise ValueError("site_unit must give a unit index < U for each of the S sites")
-    shape = np.broadcast_shapes(L.shape, n.shape[:-1], a.shape[:-2], rt.shape[:-1], kx.shape, c.shape)
+    shape = np.broadcast_shapes(
+        L.shape, n.shape[:-1], a.shape[:-2], rt.shape[:-1], kx.shape, c.shape
+    )
     N = int(np.prod(shape))
     L = np.broadcast_to(L, shape).reshape(N)
     kx = np.broadcast_to(kx, shape).reshape(N)
@@ -274,7 +276,16 @@ def _newton(
                 for s in by_kind[j]:
                     for t in unit_sites[site_unit[s]]:
                         if (t, k) in aa:
-                            val = val + LQ * nn[site_unit[s]] * aa[s, j] * dD[s, t] * kxl * aa[t, k] * R[k]
+                            val = (
+                                val
+                                + LQ
+                                * nn[site_unit[s]]
+                                * aa[s, j]
+                                * dD[s, t]
+                                * kxl
+                                * aa[t, k]
+                                * R[k]
+                            )
                 val = val * og[j]
                 if j == k:
                     val = val + 1.0

@@ -131,7 +131,9 @@ class _Network:
     y0: np.ndarray
 
 
-def _unit_states(sites: Sequence[int], copies: int) -> list[tuple[tuple[tuple[int, ...], int], ...]]:
+def _unit_states(
+    sites: Sequence[int], copies: int
+) -> list[tuple[tuple[tuple[int, ...], int], ...]]:
     """Multisets of ``copies`` unit-copy states (bound-site subsets); each a tuple of
     (subset, count) with count > 0 (the all-free copies implied)."""
     subsets = [c for r in range(1, len(sites) + 1) for c in itertools.combinations(sites, r)]
@@ -158,13 +160,17 @@ def _build(
     active_sites = [s for s, sl in enumerate(slots) if sl is not None]
     kinds = sorted({slots[s][0] for s in active_sites} | {SIGNALING_KIND})
     units = sorted({site_unit[s] for s in active_sites})
-    per_unit = {u: _unit_states([s for s in active_sites if site_unit[s] == u], mult[u]) for u in units}
+    per_unit = {
+        u: _unit_states([s for s in active_sites if site_unit[s] == u], mult[u]) for u in units
+    }
     configs = [c for c in itertools.product(*(per_unit[u] for u in units)) if any(c)]
 
     # Slot labels: the receptor kind, numbered where a unit has several sites of one kind.
     label = {}
     for s in active_sites:
-        same = [t for t in active_sites if site_unit[t] == site_unit[s] and slots[t][0] == slots[s][0]]
+        same = [
+            t for t in active_sites if site_unit[t] == site_unit[s] and slots[t][0] == slots[s][0]
+        ]
         label[s] = slots[s][0] if len(same) == 1 else f"{slots[s][0]}{same.index(s) + 1}"
 
     def cname(cfg: tuple) -> str:
@@ -192,7 +198,6 @@ def _build(
     n_sp = len(species)
     signaling = np.zeros(n_sp)
     endosomal = np.array([s.startswith(("Re_", "Ce[", "Li_")) for s in species])
-    cfg_index = {cfg: i for i, cfg in enumerate(configs)}
     for loc in ("", "e"):
         for cfg in configs:
             nsig = sum(
@@ -215,6 +220,7 @@ def _build(
         ("", iL, phi, 1.0, 1.0),
         ("e", iLi, psi, traf.endosome_kon_factor, traf.endosome_koff_factor),
     ):
+
         def cidx(cfg: tuple, loc: str = loc) -> int:
             return idx[f"C{loc}[{cname(cfg)}]"]
 
@@ -241,12 +247,27 @@ def _build(
                                 del new[subset]
                         ns = tuple(sorted((*subset, s)))
                         new[ns] = new.get(ns, 0) + 1
-                        cfg2 = tuple(tuple(sorted(new.items())) if j == ui else cfg[j] for j in range(len(units)))
-                        factor = kx * (coop if len(subset) == 1 and _cooperative(unit_sites) else 1.0)
+                        cfg2 = tuple(
+                            tuple(sorted(new.items())) if j == ui else cfg[j]
+                            for j in range(len(units))
+                        )
+                        factor = kx * (
+                            coop if len(subset) == 1 and _cooperative(unit_sites) else 1.0
+                        )
                         i_r = idx[f"R{loc}_{kind}"]
-                        r(count * kon * kon_f * factor, i_c, i_r, {i_c: -1, i_r: -1, cidx(cfg2): +1})
+                        r(
+                            count * kon * kon_f * factor,
+                            i_c,
+                            i_r,
+                            {i_c: -1, i_r: -1, cidx(cfg2): +1},
+                        )
                         # the reverse: unbind s from the new copy state
-                        r(kon * kd * koff_f * new[ns], cidx(cfg2), -1, {cidx(cfg2): -1, i_r: +1, i_c: +1})
+                        r(
+                            kon * kd * koff_f * new[ns],
+                            cidx(cfg2),
+                            -1,
+                            {cidx(cfg2): -1, i_r: +1, i_c: +1},
+                        )
         # first bond from solution and release of the last bond
         for ui, u in enumerate(units):
             for s in [s for s in active_sites if site_unit[s] == u]:
@@ -278,7 +299,9 @@ def _build(
                 r(k_ind * signaling[i_c], i_c, -1, {i_s: +1})
     for cfg in configs:
         i_s, i_e = idx[f"C[{cname(cfg)}]"], idx[f"Ce[{cname(cfg)}]"]
-        k_endo = traf.endocytosis_active_per_min if signaling[i_s] > 0 else traf.endocytosis_free_per_min
+        k_endo = (
+            traf.endocytosis_active_per_min if signaling[i_s] > 0 else traf.endocytosis_free_per_min
+        )
         r(k_endo, i_s, -1, {i_s: -1, i_e: +1})
         r(traf.recycling_per_min, i_e, -1, {i_e: -1, i_s: +1})
         r(traf.degradation_per_min, i_e, -1, {i_e: -1, iLd: +1})
@@ -343,7 +366,11 @@ def simulate_kinetics(
     else:
         cell_obj = get_cell(cell)
         kinds = ("IL2RA", "IL2RBG", "IL15RA", "PD1", "PDL1", "EDB_FN", "FAP")
-        receptors = dict(zip(kinds, cell_receptor_vector(cell_obj, kinds, pd1_blockade=pd1_blockade), strict=True))
+        receptors = dict(
+            zip(
+                kinds, cell_receptor_vector(cell_obj, kinds, pd1_blockade=pd1_blockade), strict=True
+            )
+        )
         cell_label = cell_obj.name
     if not conc_nM >= 0:
         raise ValueError(f"conc_nM must be >= 0, got {conc_nM}")
@@ -389,9 +416,7 @@ def simulate_kinetics(
         return S @ d
 
     t0 = min(0.0, t[0])
-    sol = solve_ivp(
-        rhs, (t0, t[-1]), y0, method="BDF", t_eval=t, jac=jac, rtol=rtol, atol=atol
-    )
+    sol = solve_ivp(rhs, (t0, t[-1]), y0, method="BDF", t_eval=t, jac=jac, rtol=rtol, atol=atol)
     if not sol.success or not np.all(np.isfinite(sol.y)):
         raise KineticError(
             f"kinetic integration failed for drug {design.name!r} on cell {cell_label!r} at "
@@ -432,12 +457,24 @@ def kinetic_potency(
         resp = np.array(
             [
                 simulate_kinetics(
-                    design, cell_obj, c, [0.0, time_min], params=params, trafficking=traf,
+                    design,
+                    cell_obj,
+                    c,
+                    [0.0, time_min],
+                    params=params,
+                    trafficking=traf,
                     pd1_blockade=pd1_blockade,
                 ).pstat5()[-1]
                 for c in KINETIC_DOSES_nM
             ]
         )
         ec50, emax = ec50_emax(KINETIC_DOSES_nM, resp)
-        rows.append({"drug": design.name, "cell": cell_obj.name, "ec50_nM": float(ec50), "emax": float(emax)})
+        rows.append(
+            {
+                "drug": design.name,
+                "cell": cell_obj.name,
+                "ec50_nM": float(ec50),
+                "emax": float(emax),
+            }
+        )
     return pd.DataFrame(rows)

@@ -112,9 +112,9 @@ def get_cell(name: str | Cell, species: str | None = None) -> Cell:
         known = sorted(n for n, c in cells().items() if species in (None, c.species))
         raise CatalogError(f"unknown cell {name!r}; known cells: {', '.join(known)}") from None
     if species is not None and cell.species != species:
+        same = sorted(n for n, c in cells().items() if c.species == species)
         raise CatalogError(
-            f"cell {name!r} is {cell.species}, not {species}; "
-            f"{species} cells: {', '.join(sorted(n for n, c in cells().items() if c.species == species))}"
+            f"cell {name!r} is {cell.species}, not {species}; {species} cells: {', '.join(same)}"
         )
     return cell
 

@@ -62,9 +62,7 @@ class Sourced(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Sourced:
         if self.is_assumption and self.range is None:
-            raise ValueError(
-                "an assumption must give a plausible range, e.g. range: [low, high]"
-            )
+            raise ValueError("an assumption must give a plausible range, e.g. range: [low, high]")
         if self.range is not None:
             lo, hi = self.range
             if lo > hi:
@@ -159,7 +157,7 @@ class Drug(BaseModel):
 
     @field_validator("kd_il2ra_nM", "kd_il2rbg_nM", "kd_il15ra_nM", "mw_kDa")
     @classmethod
-    def _kd(cls, v: Sourced | None, info) -> Sourced | None:  # noqa: ANN001
+    def _kd(cls, v: Sourced | None, info) -> Sourced | None:
         return _positive(v, info.field_name)
 
     @model_validator(mode="after")
@@ -218,7 +216,7 @@ class Cell(BaseModel):
 
     @field_validator("receptors_per_cell", "pd1_blockade_fold")
     @classmethod
-    def _kinds(cls, v: dict[str, Sourced], info) -> dict[str, Sourced]:  # noqa: ANN001
+    def _kinds(cls, v: dict[str, Sourced], info) -> dict[str, Sourced]:
         for kind, num in v.items():
             if kind not in CELL_RECEPTORS:
                 raise ValueError(

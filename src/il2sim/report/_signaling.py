@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from il2sim import binding, catalog  # noqa: E402
+from il2sim import binding, catalog
 
 #: The comparison `il2sim demo` runs: the drugs the field argues about, the cells that matter.
 DEMO_DRUGS = (
@@ -54,7 +54,9 @@ def plot_dose_response(
     names = list(dict.fromkeys(tab.drug))
     ncol = min(4, len(names))
     nrow = int(np.ceil(len(names) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow), squeeze=False, sharey=True
+    )
     for ax, name in zip(axes.flat, names, strict=False):
         for cell, sub in tab[tab.drug == name].groupby("cell", sort=False):
             ax.semilogx(sub.dose_nM, sub.pstat5, label=cell)
@@ -63,7 +65,7 @@ def plot_dose_response(
         ax.grid(alpha=0.3)
     for ax in axes[:, 0]:
         ax.set_ylabel("pSTAT5 (fraction of max)")
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=6)
     fig.tight_layout()
@@ -85,9 +87,15 @@ def signaling_comparison(out_dir: Path) -> SignalingComparison:
     """EC50 table, selectivity vs Treg, and dose-response figure of the demo drugs and cells."""
     out_dir = Path(out_dir)
     pot = binding.potency(DEMO_DRUGS, DEMO_CELLS)
-    ec50 = pot.pivot(index="drug", columns="cell", values="ec50_nM").loc[list(DEMO_DRUGS), list(DEMO_CELLS)]
+    ec50 = pot.pivot(index="drug", columns="cell", values="ec50_nM").loc[
+        list(DEMO_DRUGS), list(DEMO_CELLS)
+    ]
     sel = ec50.div(ec50["treg"], axis=0)
-    files = [out_dir / "ec50_nM.csv", out_dir / "ec50_relative_to_treg.csv", out_dir / "dose_response.png"]
+    files = [
+        out_dir / "ec50_nM.csv",
+        out_dir / "ec50_relative_to_treg.csv",
+        out_dir / "dose_response.png",
+    ]
     ec50.to_csv(files[0], float_format="%.5g")
     sel.to_csv(files[1], float_format="%.5g")
     plot_dose_response(DEMO_DRUGS, DEMO_CELLS, files[2])

@@ -1,0 +1,82 @@
+"""The command line: tables, JSON, and errors that say what to write instead."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from il2sim.cli import app
+
+runner = CliRunner()
+
+
+def test_drugs_and_cells_list_the_catalog() -> None:
+    out = runner.invoke(app, ["drugs"])
+    assert out.exit_code == 0 and "pd1_il2v" in out.output and "aldesleukin" in out.output
+    out = runner.invoke(app, ["cells", "--species", "mouse"])
+    assert out.exit_code == 0 and "mouse_treg" in out.output and "│ cd8_naive " not in out.output
+
+
+def test_signal_json_shape() -> None:
+    out = runner.invoke(
+        app,
+        ["signal", "--drug", "aldesleukin", "--cells", "treg,nk", "--json", "--reference", "nk"],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["drug"] == "aldesleukin"
+    assert set(data["cells"]) == {"treg", "nk"}
+    assert data["cells"]["treg"]["ec50_nM"] < data["cells"]["nk"]["ec50_nM"]
+    assert data["cells"]["treg"]["selectivity_vs_nk"] > 1
+    assert 0 < data["cells"]["nk"]["emax"] <= 1
+
+
+def test_signal_user_yaml_and_plot(tmp_path: Path) -> None:
+    f = tmp_path / "mine.yaml"
+    f.write_text("name: mine\nvalency: 2\nkd_il2ra_nM: 1.0\nkd_il2rbg_nM: 20\n")
+    png = tmp_path / "fig.png"
+    out = runner.invoke(app, ["signal", "--drug", str(f), "--cells", "treg,nk", "--plot", str(png)])
+    assert out.exit_code == 0, out.output
+    assert png.stat().st_size > 1000
+
+
+def test_signal_kinetic_time_point() -> None:
+    out = runner.invoke(
+        app, ["signal", "--drug", "aldesleukin", "--cells", "treg", "--time-min", "60", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["cells"]["treg"]["ec50_nM"] > 0
+
+
+def test_errors_name_the_flag_and_what_is_allowed(tmp_path: Path) -> None:
+    out = runner.invoke(app, ["signal", "--drug", "aldesleukin", "--cells", "treg,martian"])
+    assert out.exit_code == 2
+    assert "--cells: unknown cell 'martian'; known cells:" in out.output
+    out = runner.invoke(app, ["signal", "--drug", "nope"])
+    assert out.exit_code == 2 and "--drug: unknown drug 'nope'" in out.output
+    out = runner.invoke(app, ["signal", "--drug", "aldesleukin", "--species", "dog"])
+    assert out.exit_code == 2 and "--species must be 'human' or 'mouse', got 'dog'" in out.output
+    out = runner.invoke(app, ["signal", "--drug", "aldesleukin", "--time-min", "-5"])
+    assert out.exit_code == 2 and "--time-min must be a positive number of minutes" in out.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nvalency: 1\nkd_il2ra_nM: -3\nkd_il2rbg_nM: 1\n")
+    out = runner.invoke(app, ["signal", "--drug", str(bad)])
+    assert out.exit_code == 2 and "field 'kd_il2ra_nM': kd_il2ra_nM must be > 0" in out.output
+    out = runner.invoke(
+        app, ["signal", "--drug", "aldesleukin", "--cells", "treg", "--reference", "nk"]
+    )
+    assert out.exit_code == 2 and "--reference must be one of the --cells (treg)" in out.output
+
+
+def test_demo_writes_table_and_figure(tmp_path: Path) -> None:
+    out = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    for name in ("ec50_nM.csv", "ec50_relative_to_treg.csv", "dose_response.png"):
+        assert (tmp_path / name).stat().st_size > 100
+
+
+def test_calibrate_writes_parameters(tmp_path: Path) -> None:
+    target = tmp_path / "params.yaml"
+    out = runner.invoke(app, ["calibrate", "--out", str(target)])
+    assert out.exit_code == 0, out.output
+    assert "kx_nM_per_receptor" in target.read_text() and "R^2" in out.output
