@@ -46,8 +46,9 @@ def _grid(n_points: int):
     return designs, cells, doses
 
 
-def bench_equilibrium(n_points: int) -> tuple[int, float]:
+def bench_equilibrium(n_points: int, part: int = 0, parts: int = 1) -> tuple[int, float]:
     designs, cells, doses = _grid(n_points)
+    designs = designs[part::parts]
     p = catalog.signaling_params()
     kinds = kinds_used(designs)
     rmat = np.stack([cell_receptor_vector(c, kinds) for c in cells])
@@ -62,6 +63,21 @@ def bench_equilibrium(n_points: int) -> tuple[int, float]:
         )  # fmt: skip
         n += len(idx) * len(cells) * len(doses)
     return n, time.perf_counter() - t0
+
+
+def _worker(args: tuple[int, int, int]) -> int:
+    return bench_equilibrium(*args)[0]
+
+
+def bench_equilibrium_processes(n_points: int, workers: int) -> tuple[int, float]:
+    """The same grid split by design over worker processes (pool started before timing)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_worker, [(1000, i, workers) for i in range(workers)]))  # warm up
+        t0 = time.perf_counter()
+        n = sum(pool.map(_worker, [(n_points, i, workers) for i in range(workers)]))
+        return n, time.perf_counter() - t0
 
 
 def bench_scipy_loop(n_points: int) -> tuple[int, float]:
@@ -113,6 +129,9 @@ def main() -> None:
     rows = []
     n, t = bench_equilibrium(args.points)
     rows.append(("equilibrium, il2sim vectorised (1 process)", n, t))
+    workers = min(2, os.cpu_count() or 1)
+    nw, tw = bench_equilibrium_processes(args.points, workers)
+    rows.append((f"equilibrium, il2sim vectorised ({workers} processes)", nw, tw))
     n2, t2 = bench_scipy_loop(args.scipy_points)
     rows.append(("equilibrium, per-point scipy.optimize.root loop", n2, t2))
     n3, t3 = bench_kinetic(args.kinetic_runs)
