@@ -1,0 +1,30 @@
+"""Imports point down: catalog <- binding <- report <- cli."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parents[1] / "src" / "il2sim"
+ORDER = ["catalog", "binding", "report", "cli"]
+
+
+def _imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("il2sim."):
+            out.add(node.module.split(".")[1])
+        elif isinstance(node, ast.ImportFrom) and node.module == "il2sim":
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("il2sim."))
+    return out
+
+
+@pytest.mark.parametrize("layer", ORDER)
+def test_lower_layers_never_import_higher_ones(layer: str) -> None:
+    files = [SRC / "cli.py"] if layer == "cli" else sorted((SRC / layer).rglob("*.py"))
+    higher = set(ORDER[ORDER.index(layer) + 1 :])
+    for f in files:
+        bad = _imports(f) & higher
+        assert not bad, f"{f.relative_to(SRC)} imports higher layer(s) {sorted(bad)}"
