@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 from scipy.integrate import solve_ivp
 
-from il2sim.binding._design import SIGNALING_KIND, BindingDesign, as_design, cell_receptor_vector
+from il2sim.binding._design import (
+    KINDS,
+    SIGNALING_KIND,
+    BindingDesign,
+    as_design,
+    cell_receptor_vector,
+)
 from il2sim.binding._signal import Transduction
 from il2sim.catalog import Cell, Drug, SignalingParams, get_cell, get_drug, signaling_params
 
@@ -357,21 +363,10 @@ def simulate_kinetics(
     ``initial`` overrides initial amounts by species name (see ``KineticResult.species``).
     """
     design = as_design(get_drug(drug) if isinstance(drug, str) else drug)
-    if isinstance(cell, Mapping):
-        receptors = dict(cell)
-        receptors.setdefault(
-            SIGNALING_KIND, min(receptors.get("IL2RB", 0.0), receptors.get("IL2RG", 0.0))
-        )
-        cell_label = "custom"
-    else:
-        cell_obj = get_cell(cell)
-        kinds = ("IL2RA", "IL2RBG", "IL15RA", "PD1", "PDL1", "EDB_FN", "FAP")
-        receptors = dict(
-            zip(
-                kinds, cell_receptor_vector(cell_obj, kinds, pd1_blockade=pd1_blockade), strict=True
-            )
-        )
-        cell_label = cell_obj.name
+    cell_obj = cell if isinstance(cell, Mapping) else get_cell(cell)
+    cell_label = "custom" if isinstance(cell, Mapping) else cell_obj.name
+    vector = cell_receptor_vector(cell_obj, KINDS, pd1_blockade=pd1_blockade)
+    receptors = dict(zip(KINDS, vector, strict=True))
     if not conc_nM >= 0:
         raise ValueError(f"conc_nM must be >= 0, got {conc_nM}")
     t = np.asarray(t_min, dtype=float)
