@@ -14,7 +14,6 @@ depleted by the cells.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +28,7 @@ from il2sim.binding._design import (
     as_design,
     cell_receptor_vector,
 )
+from il2sim.binding._scheme import binding_scheme
 from il2sim.binding._signal import Transduction
 from il2sim.catalog import Cell, Drug, SignalingParams, get_cell, get_drug, signaling_params
 
@@ -137,22 +137,6 @@ class _Network:
     y0: np.ndarray
 
 
-def _unit_states(
-    sites: Sequence[int], copies: int
-) -> list[tuple[tuple[tuple[int, ...], int], ...]]:
-    """Multisets of ``copies`` unit-copy states (bound-site subsets); each a tuple of
-    (subset, count) with count > 0 (the all-free copies implied)."""
-    subsets = [c for r in range(1, len(sites) + 1) for c in itertools.combinations(sites, r)]
-    out = []
-    for combo in itertools.combinations_with_replacement(range(len(subsets) + 1), copies):
-        counts: dict[tuple[int, ...], int] = {}
-        for i in combo:
-            if i < len(subsets):
-                counts[subsets[i]] = counts.get(subsets[i], 0) + 1
-        out.append(tuple(sorted(counts.items())))
-    return sorted(set(out))
-
-
 def _build(
     design: BindingDesign,
     receptors: Mapping[str, float],
@@ -162,30 +146,8 @@ def _build(
     traf: Trafficking,
     cells_per_L: float | None,
 ) -> _Network:
-    site_unit, slots, mult = design.layout()
-    active_sites = [s for s, sl in enumerate(slots) if sl is not None]
-    kinds = sorted({slots[s][0] for s in active_sites} | {SIGNALING_KIND})
-    units = sorted({site_unit[s] for s in active_sites})
-    per_unit = {
-        u: _unit_states([s for s in active_sites if site_unit[s] == u], mult[u]) for u in units
-    }
-    configs = [c for c in itertools.product(*(per_unit[u] for u in units)) if any(c)]
-
-    # Slot labels: the receptor kind, numbered where a unit has several sites of one kind.
-    label = {}
-    for s in active_sites:
-        same = [
-            t for t in active_sites if site_unit[t] == site_unit[s] and slots[t][0] == slots[s][0]
-        ]
-        label[s] = slots[s][0] if len(same) == 1 else f"{slots[s][0]}{same.index(s) + 1}"
-
-    def cname(cfg: tuple) -> str:
-        parts = []
-        for u, ustate in zip(units, cfg, strict=True):
-            for subset, n in ustate:
-                parts.append(f"{n}x{u}({'+'.join(label[s] for s in subset)})")
-        return ",".join(parts)
-
+    scheme = binding_scheme(design)
+    kinds = scheme.kinds
     species: list[str] = []
     idx: dict[str, int] = {}
 
@@ -198,20 +160,15 @@ def _build(
         for kind in kinds:
             add(f"R{loc}_{kind}")
     for loc in ("", "e"):
-        for cfg in configs:
-            add(f"C{loc}[{cname(cfg)}]")
+        for name in scheme.complexes:
+            add(f"C{loc}[{name}]")
     iL, iLi, iLd = add("L_nM"), add("Li_nM"), add("L_degraded")
     n_sp = len(species)
     signaling = np.zeros(n_sp)
     endosomal = np.array([s.startswith(("Re_", "Ce[", "Li_")) for s in species])
     for loc in ("", "e"):
-        for cfg in configs:
-            nsig = sum(
-                n * sum(1 for s in subset if slots[s][0] == SIGNALING_KIND)
-                for ustate in cfg
-                for subset, n in ustate
-            )
-            signaling[idx[f"C{loc}[{cname(cfg)}]"]] = nsig
+        for name in scheme.complexes:
+            signaling[idx[f"C{loc}[{name}]"]] = scheme.signaling_bonds[name]
 
     phi = 0.0 if cells_per_L is None else cells_per_L * 1e9 / AVOGADRO  # nM per molecule/cell
     psi = 1e9 / (AVOGADRO * traf.endosome_volume_L)  # endosomal nM per molecule/cell
@@ -226,62 +183,28 @@ def _build(
         ("", iL, phi, 1.0, 1.0),
         ("e", iLi, psi, traf.endosome_kon_factor, traf.endosome_koff_factor),
     ):
-
-        def cidx(cfg: tuple, loc: str = loc) -> int:
-            return idx[f"C{loc}[{cname(cfg)}]"]
-
-        for cfg in configs:
-            i_c = cidx(cfg)
-            for ui, u in enumerate(units):
-                ustate = dict(cfg[ui])
-                n_bound_copies = sum(ustate.values())
-                free_copies = mult[u] - n_bound_copies
-                unit_sites = [s for s in active_sites if site_unit[s] == u]
-                # copies in each state (the empty subset for free copies)
-                for subset, count in [((), free_copies), *ustate.items()]:
-                    if count <= 0:
-                        continue
-                    # bind a further site of this copy (intra-molecular)
-                    for s in unit_sites:
-                        if s in subset:
-                            continue
-                        kind, kd = slots[s]
-                        new = dict(ustate)
-                        if subset:
-                            new[subset] -= 1
-                            if new[subset] == 0:
-                                del new[subset]
-                        ns = tuple(sorted((*subset, s)))
-                        new[ns] = new.get(ns, 0) + 1
-                        cfg2 = tuple(
-                            tuple(sorted(new.items())) if j == ui else cfg[j]
-                            for j in range(len(units))
-                        )
-                        factor = kx * (
-                            coop if len(subset) == 1 and _cooperative(unit_sites) else 1.0
-                        )
-                        i_r = idx[f"R{loc}_{kind}"]
-                        r(
-                            count * kon * kon_f * factor,
-                            i_c,
-                            i_r,
-                            {i_c: -1, i_r: -1, cidx(cfg2): +1},
-                        )
-                        # the reverse: unbind s from the new copy state
-                        r(
-                            kon * kd * koff_f * new[ns],
-                            cidx(cfg2),
-                            -1,
-                            {cidx(cfg2): -1, i_r: +1, i_c: +1},
-                        )
-        # first bond from solution and release of the last bond
-        for ui, u in enumerate(units):
-            for s in [s for s in active_sites if site_unit[s] == u]:
-                kind, kd = slots[s]
-                cfg1 = tuple(((((s,), 1),) if j == ui else ()) for j in range(len(units)))
-                i1, i_r = cidx(cfg1), idx[f"R{loc}_{kind}"]
-                r(mult[u] * kon * kon_f, lig, i_r, {i_r: -1, i1: +1, lig: -lig_factor})
-                r(kon * kd * koff_f, i1, -1, {i1: -1, i_r: +1, lig: +lig_factor})
+        for st in scheme.steps:
+            i_r = idx[f"R{loc}_{st.receptor}"]
+            i_p = idx[f"C{loc}[{st.product}]"]
+            k_rev = st.reverse_multiplicity * kon * st.kd_nM * koff_f
+            if st.source is None:
+                r(
+                    st.forward_multiplicity * kon * kon_f,
+                    lig,
+                    i_r,
+                    {i_r: -1, i_p: +1, lig: -lig_factor},
+                )
+                r(k_rev, i_p, -1, {i_p: -1, i_r: +1, lig: +lig_factor})
+            else:
+                i_c = idx[f"C{loc}[{st.source}]"]
+                factor = kx * (coop if st.cooperative else 1.0)
+                r(
+                    st.forward_multiplicity * kon * kon_f * factor,
+                    i_c,
+                    i_r,
+                    {i_c: -1, i_r: -1, i_p: +1},
+                )
+                r(k_rev, i_p, -1, {i_p: -1, i_r: +1, i_c: +1})
 
     # trafficking
     r0 = {k: float(receptors.get(k, 0.0)) for k in kinds}
@@ -299,12 +222,12 @@ def _build(
             v = 0.0
         r(v, -1, -1, {i_s: +1})
         k_ind = traf.induced_synthesis_per_complex.get(kind, 0.0)
-        for cfg in configs:
-            i_c = idx[f"C[{cname(cfg)}]"]
+        for name in scheme.complexes:
+            i_c = idx[f"C[{name}]"]
             if signaling[i_c] > 0:
                 r(k_ind * signaling[i_c], i_c, -1, {i_s: +1})
-    for cfg in configs:
-        i_s, i_e = idx[f"C[{cname(cfg)}]"], idx[f"Ce[{cname(cfg)}]"]
+    for name in scheme.complexes:
+        i_s, i_e = idx[f"C[{name}]"], idx[f"Ce[{name}]"]
         k_endo = (
             traf.endocytosis_active_per_min if signaling[i_s] > 0 else traf.endocytosis_free_per_min
         )
@@ -333,11 +256,6 @@ def _build(
         stoich=stoich,
         y0=y0,
     )
-
-
-def _cooperative(unit_sites: Sequence[int]) -> bool:
-    """Cooperativity applies only to units with two or more sites."""
-    return len(unit_sites) > 1
 
 
 def simulate_kinetics(
