@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from il2sim.catalog._pk import Antibody, Body, Disposition, DispositionCatalog
 from il2sim.catalog._schema import Cell, Drug
 from il2sim.catalog._signaling import SignalingParams
 
@@ -128,3 +129,62 @@ def signaling_params() -> SignalingParams:
     """The fitted signaling parameters shipped with the catalog."""
     path = signaling_params_path()
     return parse_record(SignalingParams, _read_yaml(path), path.name)
+
+
+@cache
+def disposition_catalog() -> DispositionCatalog:
+    """Disposition classes and which drug kinds and drugs use them."""
+    path = DATA_DIR / "pk" / "dispositions.yaml"
+    return parse_record(DispositionCatalog, _read_yaml(path), path.name)
+
+
+def dispositions() -> dict[str, Disposition]:
+    return {c.name: c for c in disposition_catalog().classes}
+
+
+def disposition_for(drug: Drug) -> Disposition:
+    """The disposition class of ``drug`` (by name first, then by kind)."""
+    cat = disposition_catalog()
+    name = cat.by_drug.get(drug.name) or cat.by_kind.get(drug.kind)
+    if name is None:
+        raise CatalogError(f"drug {drug.name!r}: no disposition class for kind {drug.kind!r}")
+    return dispositions()[name]
+
+
+def _load_list(model: type[M], path: Path) -> dict[str, M]:
+    out: dict[str, M] = {}
+    for i, doc in enumerate(_read_yaml(path) or []):
+        rec = parse_record(model, doc, f"{path.name}[{i}]")
+        out[rec.name] = rec  # type: ignore[attr-defined]
+    return out
+
+
+@cache
+def antibodies() -> dict[str, Antibody]:
+    """Checkpoint antibodies by name."""
+    return _load_list(Antibody, DATA_DIR / "pk" / "antibodies.yaml")
+
+
+@cache
+def bodies() -> dict[str, Body]:
+    """Default subjects (species, size, tissues, cell placements) by name."""
+    return _load_list(Body, DATA_DIR / "pk" / "bodies.yaml")
+
+
+def _get(kind: str, table: dict[str, M], name: str) -> M:
+    try:
+        return table[name]
+    except KeyError:
+        raise CatalogError(f"unknown {kind} {name!r}; known: {', '.join(sorted(table))}") from None
+
+
+def get_antibody(name: str | Antibody) -> Antibody:
+    return name if isinstance(name, Antibody) else _get("antibody", antibodies(), name)
+
+
+def get_body(name: str | Body) -> Body:
+    """A default subject by name (``human_adult``, ``mouse_adult``) or a species name."""
+    if isinstance(name, Body):
+        return name
+    alias = {"human": "human_adult", "mouse": "mouse_adult"}
+    return _get("body", bodies(), alias.get(name, name))

@@ -13,7 +13,17 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 #: Receptor kinds a cell can carry (molecules per cell).
-CELL_RECEPTORS = ("IL2RA", "IL2RB", "IL2RG", "IL15RA", "PD1", "PDL1", "EDB_FN", "FAP")
+CELL_RECEPTORS = (
+    "IL2RA",
+    "IL2RB",
+    "IL2RG",
+    "IL15RA",
+    "PD1",
+    "PDL1",
+    "EDB_FN",
+    "FAP",
+    "CTLA4",
+)
 #: Antigens a targeting arm may bind.
 TARGETS = ("PD1", "PDL1", "EDB_FN", "FAP")
 #: Source text given to numbers a user types without a source.
@@ -136,6 +146,7 @@ class Drug(BaseModel):
     kd_il15ra_nM: SourcedNumber | None = None
     arms: list[TargetingArm] = Field(default_factory=list)
     mw_kDa: SourcedNumber | None = None
+    iu_per_mg: SourcedNumber | None = None
     prodrug_states: list[ProdrugState] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
 
@@ -155,7 +166,7 @@ class Drug(BaseModel):
             raise ValueError(f"valency must be a whole number from 1 to 4 (got {v.value})")
         return v
 
-    @field_validator("kd_il2ra_nM", "kd_il2rbg_nM", "kd_il15ra_nM", "mw_kDa")
+    @field_validator("kd_il2ra_nM", "kd_il2rbg_nM", "kd_il15ra_nM", "mw_kDa", "iu_per_mg")
     @classmethod
     def _kd(cls, v: Sourced | None, info) -> Sourced | None:
         return _positive(v, info.field_name)
@@ -176,7 +187,7 @@ class Drug(BaseModel):
     def sourced_numbers(self) -> list[tuple[str, Sourced]]:
         """Every number of this drug with a dotted path, for audits and reports."""
         out: list[tuple[str, Sourced]] = [("valency", self.valency)]
-        for field in ("kd_il2ra_nM", "kd_il2rbg_nM", "kd_il15ra_nM", "mw_kDa"):
+        for field in ("kd_il2ra_nM", "kd_il2rbg_nM", "kd_il15ra_nM", "mw_kDa", "iu_per_mg"):
             v = getattr(self, field)
             if v is not None:
                 out.append((field, v))
