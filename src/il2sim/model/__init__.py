@@ -1,0 +1,20 @@
+"""The whole body as a reaction network (PK compartments, dosing, receptor binding on every
+cell population, checkpoint antibodies), exported as SBML with units; and classic models.
+"""
+
+from il2sim.model._body import BodyModel, Form, PopulationSite, build_body_model
+from il2sim.model._network import Network, NetworkError, Species
+from il2sim.model._sbml import SBMLError, check_sbml, to_sbml
+
+__all__ = [
+    "BodyModel",
+    "Form",
+    "Network",
+    "NetworkError",
+    "PopulationSite",
+    "SBMLError",
+    "Species",
+    "build_body_model",
+    "check_sbml",
+    "to_sbml",
+]

@@ -1,0 +1,875 @@
+"""The whole body as a reaction network: PK compartments, dosing, every cell population's
+receptors binding the drug (target-mediated disposition), checkpoint antibodies.
+
+Each molecular *form* of the drug (the drug itself; for a PEG prodrug each conjugation state
+and the released IL-2; for an IL-2/antibody complex the complex, the released IL-2 and the free
+antibody) has its own two-compartment disposition (central and peripheral volumes) and
+exchanges with each tissue's interstitium. Cells sit in ``central`` (blood: they see the
+form's central concentration), ``peripheral`` (lymphoid organs and tissues: the form's
+peripheral concentration) or a tissue. On every population the binding scheme of the receptor
+layer runs with the fitted signaling constants: bonds from solution and on the surface
+(cross-linking ``Kx``, cooperativity), internalisation of complexes (the drug is consumed:
+target-mediated clearance that scales with cell numbers) and receptor turnover. Cell-bound
+molecules are amounts (nmol); free drug is a concentration (nM) in its compartment.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from il2sim.binding import KINDS, SIGNALING_KIND, BindingDesign, cell_receptor_vector
+from il2sim.binding._scheme import BindingScheme, binding_scheme
+from il2sim.catalog import (
+    Antibody,
+    Body,
+    Cell,
+    Disposition,
+    DoseEvent,
+    Drug,
+    Regimen,
+    SignalingParams,
+    disposition_for,
+    dispositions,
+    dose_events,
+    get_antibody,
+    get_body,
+    get_cell,
+    get_drug,
+    parse_regimen,
+    signaling_params,
+)
+from il2sim.model._network import Network, Species
+
+AVOGADRO_PER_NMOL = 6.02214076e14
+#: Receptor trafficking in the body (Fallon & Lauffenburger 2000, BIOMD0000000665).
+KINT_FREE_PER_H = 0.007 * 60
+KINT_ACTIVE_PER_H = 0.04 * 60
+#: Association rate of antibodies to their cell-surface target.
+KON_ANTIBODY_PER_nM_H = 3.6
+_FALLON = "Fallon EM, Lauffenburger DA 2000 Biotechnol Prog 16:905 (BIOMD0000000665)"
+
+
+def sid(text: str) -> str:
+    """An SBML-safe identifier."""
+    out = re.sub(r"[^A-Za-z0-9_]", "_", text)
+    return out if re.match(r"[A-Za-z_]", out) else f"_{out}"
+
+
+@dataclass(frozen=True)
+class Form:
+    """One molecular form of a drug or antibody in the body."""
+
+    id: str
+    label: str
+    design: BindingDesign | None
+    disposition_name: str
+    mw_kDa: float
+    dose_fraction: float = 0.0
+    counts_as_drug: bool = True
+
+
+@dataclass(frozen=True)
+class Release:
+    """``source`` turns into ``product`` (plus ``carrier``) with first-order ``half_life_h``;
+    with ``kd_nM`` the reverse association happens too."""
+
+    source: str
+    product: str
+    half_life_h: float
+    why: str
+    carrier: str | None = None
+    kd_nM: float | None = None
+
+
+@dataclass(frozen=True)
+class PopulationSite:
+    """A cell population at one location with its count."""
+
+    id: str
+    cell: Cell
+    location: str
+    count: float
+    source: str
+
+
+@dataclass
+class BodyModel:
+    """A built whole-body network and the map from science names to its ids."""
+
+    network: Network
+    drug: Drug | None
+    body: Body
+    weight_kg: float
+    bsa_m2: float
+    forms: tuple[Form, ...]
+    populations: tuple[PopulationSite, ...]
+    doses: dict[str, list[DoseEvent]]
+    plasma_ng_per_mL: dict[str, str] = field(default_factory=dict)  # drug/antibody -> rule id
+    pstat5: dict[str, str] = field(default_factory=dict)  # population id -> rule id
+    occupancy: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, pop) -> rule
+    accumulators: dict[str, list[str]] = field(default_factory=dict)
+
+    def free_species(self, form_id: str) -> list[str]:
+        return [s for s in self.network.species if s.startswith(f"L_{form_id}_")]
+
+
+def _locations(body: Body) -> list[str]:
+    return ["central", "peripheral", *[t.name for t in body.tissues]]
+
+
+def _drug_forms(drug: Drug) -> tuple[list[Form], list[Release]]:
+    disp = disposition_for(drug)
+    mw = drug.mw_kDa.value if drug.mw_kDa is not None else disp.mw_kDa.value
+    base = BindingDesign.from_drug(drug)
+    if drug.prodrug_states:
+        released = get_drug(disp.releases) if disp.releases else None
+        if released is None:
+            raise ValueError(f"drug {drug.name!r}: prodrug states need a released cytokine")
+        rel_design = BindingDesign.from_drug(released)
+        total = sum(s.fraction_of_dose.value for s in drug.prodrug_states)
+        forms, releases = [], []
+        ids = [sid(f"{drug.name}_{s.name}") for s in drug.prodrug_states]
+        for st, fid in zip(drug.prodrug_states, ids, strict=True):
+            design = BindingDesign(
+                name=fid,
+                valency=rel_design.valency,
+                kd_il2ra_nM=None
+                if rel_design.kd_il2ra_nM is None
+                else rel_design.kd_il2ra_nM * st.kd_il2ra_fold_weaker.value,
+                kd_il2rbg_nM=None
+                if rel_design.kd_il2rbg_nM is None
+                else rel_design.kd_il2rbg_nM * st.kd_il2rbg_fold_weaker.value,
+            )
+            forms.append(
+                Form(
+                    fid,
+                    f"{drug.label} ({st.name})",
+                    design,
+                    disp.name,
+                    mw,
+                    st.fraction_of_dose.value / total,
+                )
+            )
+        rid = sid(f"{drug.name}_released_{released.name}")
+        rdisp = disposition_for(released)
+        forms.append(
+            Form(
+                rid,
+                f"{released.label} released from {drug.label}",
+                rel_design,
+                rdisp.name,
+                released.mw_kDa.value if released.mw_kDa else rdisp.mw_kDa.value,
+            )
+        )
+        chain = [*ids, rid]
+        for st, a, b in zip(drug.prodrug_states, chain[:-1], chain[1:], strict=True):
+            if st.release_half_life_h is None:
+                raise ValueError(f"drug {drug.name!r}: state {st.name} needs release_half_life_h")
+            releases.append(
+                Release(a, b, st.release_half_life_h.value, st.release_half_life_h.source)
+            )
+        return forms, releases
+    if disp.releases:
+        released = get_drug(disp.releases)
+        rdisp = disposition_for(released)
+        main = Form(sid(drug.name), drug.label, base, disp.name, mw, 1.0)
+        rel = Form(
+            sid(f"{drug.name}_released_{released.name}"),
+            f"{released.label} released from {drug.label}",
+            BindingDesign.from_drug(released),
+            rdisp.name,
+            released.mw_kDa.value if released.mw_kDa else rdisp.mw_kDa.value,
+        )
+        forms = [main, rel]
+        carrier = None
+        if disp.carrier:
+            cdisp = dispositions()[disp.carrier]
+            carrier = Form(
+                sid(f"{drug.name}_free_antibody"),
+                f"free antibody of {drug.label}",
+                None,
+                cdisp.name,
+                cdisp.mw_kDa.value,
+                0.0,
+                counts_as_drug=False,
+            )
+            forms.append(carrier)
+        release = Release(
+            main.id,
+            rel.id,
+            disp.release_half_life_h.value,  # type: ignore[union-attr]
+            disp.release_half_life_h.source,  # type: ignore[union-attr]
+            carrier.id if carrier else None,
+            disp.release_kd_nM.value if disp.release_kd_nM else None,
+        )
+        return forms, [release]
+    return [Form(sid(drug.name), drug.label, base, disp.name, mw, 1.0)], []
+
+
+def _populations(body: Body, weight_kg: float) -> list[PopulationSite]:
+    vol = {t.name: t.volume_L.value for t in body.tissues}
+    out = []
+    for p in body.populations:
+        cell = get_cell(p.cell, body.species)
+        if p.cells_per_kg is not None:
+            n, src = p.cells_per_kg.value * weight_kg, p.cells_per_kg.source
+        else:
+            n, src = p.cells_per_L_tissue.value * vol[p.compartment], p.cells_per_L_tissue.source  # type: ignore[union-attr]
+        out.append(PopulationSite(sid(f"{p.cell}_{p.compartment}"), cell, p.compartment, n, src))
+    return out
+
+
+def _receptors(cell: Cell) -> dict[str, float]:
+    counts = dict(zip(KINDS, cell_receptor_vector(cell, KINDS), strict=True))
+    counts["CTLA4"] = cell.receptor_counts().get("CTLA4", 0.0)
+    return counts
+
+
+def _mult(n: int) -> str:
+    return "" if n == 1 else f"{n} dimensionless * "
+
+
+def build_body_model(
+    drug: Drug | str | None = None,
+    regimen: Regimen | str | None = None,
+    *,
+    body: Body | str = "human_adult",
+    weight_kg: float | None = None,
+    bsa_m2: float | None = None,
+    antibodies: Sequence[tuple[Antibody | str, Regimen | str]] = (),
+    horizon_h: float = 24.0 * 90,
+    params: SignalingParams | None = None,
+) -> BodyModel:
+    """Build the body network for ``drug`` given by ``regimen`` (and checkpoint antibodies,
+    each with its regimen) in ``body`` over ``horizon_h`` hours of dosing."""
+    body_obj = get_body(body)
+    w = float(weight_kg if weight_kg is not None else body_obj.weight_kg.value)
+    bsa = float(bsa_m2 if bsa_m2 is not None else body_obj.bsa_m2.value)
+    if not w > 0:
+        raise ValueError(f"weight_kg must be > 0 (got {weight_kg})")
+    p = params or signaling_params()
+    drug_obj = get_drug(drug) if drug is not None else None
+    net = Network(
+        id=sid(f"il2sim_{drug_obj.name if drug_obj else 'no_drug'}_{body_obj.name}"),
+        name=f"il2sim body model: {drug_obj.label if drug_obj else 'no drug'} in {body_obj.name}",
+        notes=(
+            "Generated by il2sim. Time in hours, amounts in nmol, volumes in litres. Free drug "
+            "forms are concentrations (nM) in their own central/peripheral volumes and in tissue "
+            "interstitium; cell-bound molecules are amounts. Each parameter's note gives its "
+            "source."
+        ),
+    )
+    net.parameter(
+        "items_per_nmol",
+        AVOGADRO_PER_NMOL,
+        "item_per_nmol",
+        "Avogadro constant per nmol",
+        "CODATA 2018: 6.02214076e23 /mol",
+    )
+    net.parameter(
+        "kon_il2",
+        p.kon_per_nM_min.value * 60,
+        "per_nM_per_h",
+        "cytokine association rate",
+        p.kon_per_nM_min.source,
+        sbo="SBO:0000153",
+    )
+    net.parameter(
+        "kx",
+        p.kx_nM_per_receptor.value,
+        "nM",
+        "surface cross-linking constant Kx per receptor per cell",
+        p.kx_nM_per_receptor.source,
+    )
+    net.parameter(
+        "coop",
+        p.cooperativity.value,
+        "dimensionless",
+        "cooperativity of a second site of one unit",
+        p.cooperativity.source,
+    )
+    net.parameter(
+        "k_half",
+        p.k_half_complexes.value,
+        "dimensionless",
+        "signaling complexes per cell for half-maximal pSTAT5",
+        p.k_half_complexes.source,
+    )
+    net.parameter(
+        "kint_free",
+        KINT_FREE_PER_H,
+        "per_h",
+        "endocytosis of free receptors and non-signaling complexes",
+        f"{_FALLON}: kt 0.007 /min",
+    )
+    net.parameter(
+        "kint_active",
+        KINT_ACTIVE_PER_H,
+        "per_h",
+        "endocytosis of signaling complexes",
+        f"{_FALLON}: ke 0.04 /min",
+    )
+
+    locs = _locations(body_obj)
+    tissue_vol = {
+        t.name: t.volume_L.value * t.interstitial_fraction.value for t in body_obj.tissues
+    }
+    net.compartment(
+        "central",
+        0.043 * w,
+        "blood plasma (cells in blood)",
+        "assumption: plasma volume 43 mL/kg; holds blood cells' bound molecules (amounts)",
+    )
+    net.compartment(
+        "peripheral",
+        0.2 * w,
+        "interstitium of lymphoid organs and tissues",
+        "assumption: extracellular fluid ~0.2 L/kg; holds tissue cells' bound molecules",
+    )
+    for t in body_obj.tissues:
+        net.compartment(
+            sid(t.name),
+            tissue_vol[t.name],
+            f"{t.name} interstitium",
+            f"volume {t.volume_L.value} L ({t.volume_L.source}) x interstitial fraction "
+            f"{t.interstitial_fraction.value} ({t.interstitial_fraction.source})",
+        )
+
+    forms: list[Form] = []
+    releases: list[Release] = []
+    doses: dict[str, list[DoseEvent]] = {}
+    if drug_obj is not None:
+        f, r = _drug_forms(drug_obj)
+        forms += f
+        releases += r
+    ab_objs = [
+        (get_antibody(a), parse_regimen(rg) if isinstance(rg, str) else rg) for a, rg in antibodies
+    ]
+    for ab, _ in ab_objs:
+        forms.append(
+            Form(sid(ab.name), ab.label, None, f"antibody:{ab.name}", ab.mw_kDa.value, 1.0, False)
+        )
+
+    model = BodyModel(net, drug_obj, body_obj, w, bsa, tuple(forms), (), doses)
+    for form in forms:
+        _add_form_pk(net, model, form, body_obj, w, tissue_vol, ab_objs)
+    for rel in releases:
+        _add_release(net, rel, locs, forms)
+
+    pops = [s for s in _populations(body_obj, w)]
+    kept = []
+    for site in pops:
+        if _add_population(net, model, site, forms, ab_objs, locs):
+            kept.append(site)
+    model.populations = tuple(kept)
+
+    if drug_obj is not None:
+        reg = parse_regimen(regimen) if isinstance(regimen, str) else regimen
+        if reg is not None:
+            disp = disposition_for(drug_obj)
+            mw = drug_obj.mw_kDa.value if drug_obj.mw_kDa is not None else disp.mw_kDa.value
+            ev = dose_events(
+                reg.doses(horizon_h),
+                weight_kg=w,
+                bsa_m2=bsa,
+                mw_kDa=mw,
+                iu_per_mg=drug_obj.iu_per_mg.value if drug_obj.iu_per_mg else None,
+                drug_name=drug_obj.name,
+            )
+            dosed = [f for f in forms if f.dose_fraction > 0 and f.counts_as_drug]
+            _add_doses(net, sid(drug_obj.name), ev, dosed)
+            doses[drug_obj.name] = ev
+        drug_forms = [f for f in forms if f.counts_as_drug]
+        expr = " + ".join(f"L_{f.id}_central * mw_{f.id}" for f in drug_forms)
+        model.plasma_ng_per_mL[drug_obj.name] = net.rule(
+            sid(f"Cp_{drug_obj.name}_ng_per_mL"),
+            expr,
+            "ng_per_mL",
+            f"plasma concentration of {drug_obj.label} (all active forms)",
+        )
+    for ab, reg in ab_objs:
+        ev = dose_events(
+            reg.doses(horizon_h),
+            weight_kg=w,
+            bsa_m2=bsa,
+            mw_kDa=ab.mw_kDa.value,
+            iu_per_mg=None,
+            drug_name=ab.name,
+        )
+        form = next(f for f in forms if f.id == sid(ab.name))
+        _add_doses(net, sid(ab.name), ev, [form])
+        doses[ab.name] = ev
+        model.plasma_ng_per_mL[ab.name] = net.rule(
+            sid(f"Cp_{ab.name}_ng_per_mL"),
+            f"L_{form.id}_central * mw_{form.id}",
+            "ng_per_mL",
+            f"plasma concentration of {ab.label}",
+        )
+    return model
+
+
+def _pk_params(form: Form, w: float, ab_objs) -> tuple[object, Disposition | Antibody]:
+    if form.disposition_name.startswith("antibody:"):
+        ab = next(a for a, _ in ab_objs if a.name == form.disposition_name.split(":", 1)[1])
+        return ab.two_compartment(w), ab
+    disp = dispositions()[form.disposition_name]
+    return disp.two_compartment(w), disp
+
+
+def _add_form_pk(
+    net: Network,
+    model: BodyModel,
+    form: Form,
+    body: Body,
+    w: float,
+    tissue_vol: dict[str, float],
+    ab_objs,
+) -> None:
+    pk, src = _pk_params(form, w, ab_objs)
+    f = form.id
+    c1 = net.compartment(
+        f"central_{f}",
+        pk.v1_L,
+        f"central volume of {form.label}",  # type: ignore[attr-defined]
+        f"V1 of {src.name}: {src.v1_L.source}",
+    )
+    c2 = net.compartment(
+        f"peripheral_{f}",
+        pk.v2_L,
+        f"peripheral volume of {form.label}",  # type: ignore[attr-defined]
+        f"V2 of {src.name}",
+    )
+    net.parameter(
+        f"CL_{f}",
+        pk.cl_L_per_h,
+        "L_per_h",
+        f"linear clearance of {form.label}",  # type: ignore[attr-defined]
+        f"{src.cl_L_per_h.source}; scaled to {w:g} kg with exponent {src.cl_weight_exponent.value}",
+    )
+    net.parameter(
+        f"Q_{f}",
+        pk.q_L_per_h,
+        "L_per_h",
+        f"distribution clearance of {form.label}",  # type: ignore[attr-defined]
+        f"derived for {src.name}",
+    )
+    net.parameter(
+        f"kex_{f}",
+        src.tissue_exchange_per_h.value,
+        "per_h",
+        f"plasma-tissue exchange rate of {form.label}",
+        src.tissue_exchange_per_h.source,
+    )
+    net.parameter(
+        f"mw_{f}",
+        form.mw_kDa,
+        "ug_per_nmol",
+        f"molecular weight of {form.label} (kDa)",
+        "catalog mw_kDa",
+    )
+    lc1 = net.add_species(
+        Species(f"L_{f}_central", c1, name=f"{form.label} (central)", sbo="SBO:0000252")
+    )
+    lc2 = net.add_species(
+        Species(f"L_{f}_peripheral", c2, name=f"{form.label} (peripheral)", sbo="SBO:0000252")
+    )
+    elim = net.add_species(
+        Species(
+            f"eliminated_{f}",
+            "central",
+            units="nmol",
+            amount_only=True,
+            name=f"{form.label} eliminated (linear clearance)",
+        )
+    )
+    net.reaction(
+        f"clearance_{f}",
+        {lc1: 1},
+        {elim: 1},
+        f"CL_{f} * {lc1}",
+        f"clearance of {form.label}",
+        "SBO:0000179",
+    )
+    net.reaction(f"distribution_{f}", {lc1: 1}, {lc2: 1}, f"Q_{f} * {lc1}", sbo="SBO:0000185")
+    net.reaction(f"redistribution_{f}", {lc2: 1}, {lc1: 1}, f"Q_{f} * {lc2}", sbo="SBO:0000185")
+    for t in body.tissues:
+        tid = sid(t.name)
+        lt = net.add_species(
+            Species(f"L_{f}_{tid}", tid, name=f"{form.label} ({t.name})", sbo="SBO:0000252")
+        )
+        net.reaction(
+            f"to_{tid}_{f}", {lc1: 1}, {lt: 1}, f"kex_{f} * {tid} * {lc1}", sbo="SBO:0000185"
+        )
+        net.reaction(
+            f"from_{tid}_{f}", {lt: 1}, {lc1: 1}, f"kex_{f} * {tid} * {lt}", sbo="SBO:0000185"
+        )
+    model.accumulators.setdefault(f, []).append(elim)
+    if isinstance(src, Disposition):
+        net.parameter(
+            f"ka_{f}",
+            src.ka_sc_per_h.value,
+            "per_h",
+            f"SC absorption rate of {form.label}",
+            src.ka_sc_per_h.source,
+        )
+        net.parameter(
+            f"F_{f}",
+            src.bioavailability_sc.value,
+            "dimensionless",
+            f"SC bioavailability of {form.label}",
+            src.bioavailability_sc.source,
+        )
+    else:
+        net.parameter(
+            f"ka_{f}", 0.0125, "per_h", "SC absorption rate", "atezolizumab SC ka 0.3 /day"
+        )
+        net.parameter(f"F_{f}", 0.72, "dimensionless", "SC bioavailability", "atezolizumab SC 72%")
+    depot = net.add_species(
+        Species(
+            f"depot_{f}",
+            "peripheral",
+            units="nmol",
+            amount_only=True,
+            name=f"{form.label} in the SC depot",
+        )
+    )
+    net.reaction(f"absorption_{f}", {depot: 1}, {lc1: 1}, f"ka_{f} * {depot}", sbo="SBO:0000185")
+    net.parameter(
+        f"infusion_{f}",
+        0.0,
+        "nmol_per_h",
+        f"IV infusion rate of {form.label}",
+        "set by dosing events",
+        constant=False,
+    )
+    net.reaction(f"infusion_into_{f}", {}, {lc1: 1}, f"infusion_{f}", sbo="SBO:0000185")
+
+
+def _add_release(net: Network, rel: Release, locs: list[str], forms: list[Form]) -> None:
+    k = f"krel_{rel.source}"
+    net.parameter(
+        k,
+        math.log(2) / rel.half_life_h,
+        "per_h",
+        f"release of {rel.product} from {rel.source}",
+        f"ln 2 / {rel.half_life_h:g} h ({rel.why})",
+    )
+    if rel.kd_nM is not None and rel.carrier:
+        net.parameter(
+            f"kd_release_{rel.source}",
+            rel.kd_nM,
+            "nM",
+            "Kd of the cytokine-antibody bond",
+            "catalog disposition release_kd_nM",
+        )
+    for loc in locs:
+        lid = sid(loc)
+        a, b = f"L_{rel.source}_{lid}", f"L_{rel.product}_{lid}"
+        vol = (
+            f"{'central' if loc == 'central' else 'peripheral'}_{rel.source}"
+            if loc in ("central", "peripheral")
+            else lid
+        )
+        products = {b: 1}
+        if rel.carrier:
+            products[f"L_{rel.carrier}_{lid}"] = 1
+        net.reaction(
+            f"release_{rel.source}_{lid}", {a: 1}, products, f"{k} * {a} * {vol}", sbo="SBO:0000180"
+        )
+        if rel.kd_nM is not None and rel.carrier:
+            c = f"L_{rel.carrier}_{lid}"
+            net.reaction(
+                f"rebind_{rel.source}_{lid}",
+                {b: 1, c: 1},
+                {a: 1},
+                f"{k} / kd_release_{rel.source} * {b} * {c} * {vol}",
+                sbo="SBO:0000177",
+            )
+
+
+def _add_population(
+    net: Network,
+    model: BodyModel,
+    site: PopulationSite,
+    forms: list[Form],
+    ab_objs,
+    locs: list[str],
+) -> bool:
+    counts = _receptors(site.cell)
+    loc = sid(site.location)
+    comp = (
+        "central"
+        if site.location == "central"
+        else ("peripheral" if site.location == "peripheral" else loc)
+    )
+    schemes: list[tuple[Form, BindingScheme]] = []
+    needed: set[str] = set()
+    for form in forms:
+        if form.design is None:
+            continue
+        sch = binding_scheme(form.design)
+        usable = {k for k in sch.kinds if counts.get(k, 0) > 0}
+        if not usable:
+            continue
+        schemes.append((form, sch))
+        needed |= usable
+    for ab, _ in ab_objs:
+        if counts.get(ab.target, 0) > 0:
+            needed.add(ab.target)
+    if not needed:
+        return False
+    pid = site.id
+    n = net.parameter(
+        f"N_{pid}", site.count, "item", f"{site.cell.label} cells in {site.location}", site.source
+    )
+    rec: dict[str, str] = {}
+    for kind in sorted(needed):
+        r0 = net.parameter(
+            f"R0_{kind}_{pid}",
+            counts[kind],
+            "dimensionless",
+            f"{kind} per {site.cell.name} cell",
+            _count_source(site.cell, kind),
+        )
+        rid = net.add_species(
+            Species(
+                f"R_{kind}_{pid}",
+                comp,
+                units="nmol",
+                amount_only=True,
+                name=f"free {kind} on {site.cell.name} ({site.location})",
+                initial=counts[kind] * site.count / AVOGADRO_PER_NMOL,
+                initial_assignment=f"{r0} * {n} / items_per_nmol",
+                sbo="SBO:0000252",
+            )
+        )
+        rec[kind] = rid
+        net.reaction(
+            f"synthesis_{kind}_{pid}",
+            {},
+            {rid: 1},
+            f"kint_free * {r0} * {n} / items_per_nmol",
+            sbo="SBO:0000393",
+        )
+        net.reaction(
+            f"turnover_{kind}_{pid}", {rid: 1}, {}, f"kint_free * {rid}", sbo="SBO:0000179"
+        )
+    signaling_terms: list[str] = []
+    bound: dict[str, list[str]] = {k: [] for k in rec}
+    for form, sch in schemes:
+        f = form.id
+        lig = f"L_{f}_{loc}"
+        ok = [c for c in sch.complexes if all(k in rec for k in sch.receptor_bonds[c])]
+        cid = {c: f"C_{f}_{pid}_{i}" for i, c in enumerate(ok)}
+        acc = f"internalised_{f}_{pid}"
+        net.add_species(
+            Species(
+                acc,
+                comp,
+                units="nmol",
+                amount_only=True,
+                name=f"{form.label} internalised by {site.cell.name} ({site.location})",
+            )
+        )
+        model.accumulators.setdefault(f, []).append(acc)
+        for c in ok:
+            net.add_species(
+                Species(
+                    cid[c],
+                    comp,
+                    units="nmol",
+                    amount_only=True,
+                    name=f"{form.label}:{c} on {site.cell.name} ({site.location})",
+                    sbo="SBO:0000253",
+                )
+            )
+            sig = sch.signaling_bonds[c]
+            kint = "kint_active" if sig > 0 else "kint_free"
+            net.reaction(
+                f"internalise_{cid[c]}",
+                {cid[c]: 1},
+                {acc: 1},
+                f"{kint} * {cid[c]}",
+                sbo="SBO:0000185",
+            )
+            if sig:
+                signaling_terms.append(f"{_mult(sig)}{cid[c]}")
+            for kind, nb in sch.receptor_bonds[c].items():
+                bound[kind].append(f"{_mult(nb)}{cid[c]}")
+        kds: dict[str, str] = {}
+        for j, st in enumerate(sch.steps):
+            if st.product not in cid or (st.source is not None and st.source not in cid):
+                continue
+            kd_id = f"kd_{f}_{st.receptor}"
+            if st.receptor not in kds:
+                kds[st.receptor] = net.ensure_parameter(
+                    kd_id,
+                    st.kd_nM,
+                    "nM",
+                    f"Kd of {form.label} for {st.receptor}",
+                    "catalog drug Kd",
+                )
+            r = rec[st.receptor]
+            prod = cid[st.product]
+            rev = f"{_mult(st.reverse_multiplicity)}kon_il2 * {kd_id} * {prod}"
+            if st.source is None:
+                net.reaction(
+                    f"bind_{f}_{pid}_{j}",
+                    {lig: 1, r: 1},
+                    {prod: 1},
+                    f"{_mult(st.forward_multiplicity)}kon_il2 * {lig} * {r}",
+                    sbo="SBO:0000177",
+                )
+                net.reaction(
+                    f"unbind_{f}_{pid}_{j}", {prod: 1}, {lig: 1, r: 1}, rev, sbo="SBO:0000180"
+                )
+            else:
+                src = cid[st.source]
+                coop = " * coop" if st.cooperative else ""
+                net.reaction(
+                    f"bind_{f}_{pid}_{j}",
+                    {src: 1, r: 1},
+                    {prod: 1},
+                    f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {src} * {r} * items_per_nmol / {n}",
+                    sbo="SBO:0000177",
+                )
+                net.reaction(
+                    f"unbind_{f}_{pid}_{j}", {prod: 1}, {src: 1, r: 1}, rev, sbo="SBO:0000180"
+                )
+    for ab, _ in ab_objs:
+        if ab.target not in rec:
+            continue
+        f = sid(ab.name)
+        lig = f"L_{f}_{loc}"
+        cx = net.add_species(
+            Species(
+                f"C_{f}_{pid}",
+                comp,
+                units="nmol",
+                amount_only=True,
+                name=f"{ab.label} bound to {ab.target} on {site.cell.name} ({site.location})",
+                sbo="SBO:0000253",
+            )
+        )
+        acc = f"internalised_{f}_{pid}"
+        net.add_species(Species(acc, comp, units="nmol", amount_only=True))
+        model.accumulators.setdefault(f, []).append(acc)
+        net.ensure_parameter(
+            f"kon_{f}",
+            KON_ANTIBODY_PER_nM_H,
+            "per_nM_per_h",
+            f"association rate of {ab.label}",
+            "assumption: typical antibody association rate 1e6 /M/s (range 1e5-1e7)",
+        )
+        net.ensure_parameter(f"kd_{f}", ab.kd_nM.value, "nM", f"Kd of {ab.label}", ab.kd_nM.source)
+        r = rec[ab.target]
+        net.reaction(
+            f"bind_{f}_{pid}", {lig: 1, r: 1}, {cx: 1}, f"kon_{f} * {lig} * {r}", sbo="SBO:0000177"
+        )
+        net.reaction(
+            f"unbind_{f}_{pid}",
+            {cx: 1},
+            {lig: 1, r: 1},
+            f"kon_{f} * kd_{f} * {cx}",
+            sbo="SBO:0000180",
+        )
+        net.reaction(f"internalise_{cx}", {cx: 1}, {acc: 1}, f"kint_free * {cx}", sbo="SBO:0000185")
+        bound[ab.target].append(cx)
+    if signaling_terms and SIGNALING_KIND in rec:
+        a = net.rule(
+            f"A_{pid}",
+            f"({' + '.join(signaling_terms)}) * items_per_nmol / {n}",
+            "dimensionless",
+            f"engaged IL-2Rbeta/gamma-c complexes per {site.cell.name} cell ({site.location})",
+        )
+        model.pstat5[pid] = net.rule(
+            f"pSTAT5_{pid}",
+            f"{a} / ({a} + k_half)",
+            "dimensionless",
+            f"pSTAT5 (fraction of maximum) of {site.cell.name} ({site.location})",
+        )
+    for kind, terms in bound.items():
+        if terms:
+            tot = " + ".join(terms)
+            model.occupancy[(kind, pid)] = net.rule(
+                f"occupancy_{kind}_{pid}",
+                f"({tot}) / ({tot} + {rec[kind]})",
+                "dimensionless",
+                f"fraction of {kind} bound on {site.cell.name} ({site.location})",
+            )
+    return True
+
+
+def _count_source(cell: Cell, kind: str) -> str:
+    if kind == "IL2RBG":
+        parts = [cell.receptors_per_cell.get(k) for k in ("IL2RB", "IL2RG")]
+        return "min(IL2RB, IL2RG): " + "; ".join(p.source for p in parts if p is not None)
+    num = cell.receptors_per_cell.get(kind)
+    return num.source if num is not None else "catalog"
+
+
+def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Sequence[Form]) -> None:
+    scale = net.parameter(
+        f"dose_scale_{key}",
+        1.0,
+        "dimensionless",
+        f"multiplier on every dose of {key}",
+        "1 = the regimen as written",
+    )
+    for k, ev in enumerate(events):
+        t = net.parameter(
+            f"t_{key}_dose{k}", ev.time_h, "hour", f"time of dose {k + 1} of {key}", "regimen"
+        )
+        amt = net.parameter(
+            f"amount_{key}_dose{k}",
+            ev.amount_nmol,
+            "nmol",
+            f"amount of dose {k + 1} of {key}",
+            "regimen",
+        )
+        if ev.route == "sc":
+            assign = {
+                f"depot_{f.id}": f"depot_{f.id} + {scale} * F_{f.id} * {_frac(f)}{amt}"
+                for f in forms
+            }
+            net.event(f"dose_{key}_{k}", f"time >= {t}", assign, f"SC dose {k + 1} of {key}")
+        elif ev.duration_h <= 0:
+            assign = {
+                f"L_{f.id}_central": f"L_{f.id}_central + {scale} * {_frac(f)}{amt} / central_{f.id}"
+                for f in forms
+            }
+            net.event(f"dose_{key}_{k}", f"time >= {t}", assign, f"IV bolus {k + 1} of {key}")
+        else:
+            dur = net.parameter(
+                f"duration_{key}_dose{k}",
+                ev.duration_h,
+                "hour",
+                f"infusion duration of dose {k + 1} of {key}",
+                "regimen",
+            )
+            end = net.parameter(
+                f"t_{key}_dose{k}_end",
+                ev.time_h + ev.duration_h,
+                "hour",
+                f"end of infusion {k + 1} of {key}",
+                "regimen",
+            )
+            net.event(
+                f"dose_{key}_{k}",
+                f"time >= {t}",
+                {f"infusion_{f.id}": f"{scale} * {_frac(f)}{amt} / {dur}" for f in forms},
+                f"start of infusion {k + 1} of {key}",
+            )
+            net.event(
+                f"dose_{key}_{k}_end",
+                f"time >= {end}",
+                {f"infusion_{f.id}": "0 nmol_per_h" for f in forms},
+                f"end of infusion {k + 1} of {key}",
+            )
+
+
+def _frac(form: Form) -> str:
+    return "" if form.dose_fraction == 1.0 else f"{form.dose_fraction!r} dimensionless * "

@@ -1,0 +1,17 @@
+"""Run networks with libRoadRunner (dosing events, batches through one compiled model),
+non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
+
+from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
+from il2sim.simulate._nca import Exposure, exposure, half_lives
+from il2sim.simulate._pk import PKResult, pk
+
+__all__ = [
+    "Exposure",
+    "PKResult",
+    "SimulationError",
+    "Simulator",
+    "Trajectory",
+    "exposure",
+    "half_lives",
+    "pk",
+]

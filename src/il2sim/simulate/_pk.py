@@ -1,0 +1,102 @@
+"""Exposure and receptor engagement of a drug regimen in a subject: the entry point behind
+``il2sim pk``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from il2sim.catalog import Antibody, Body, Drug, Regimen, disposition_for, get_drug
+from il2sim.model import BodyModel, build_body_model
+from il2sim.simulate._engine import Simulator, Trajectory
+from il2sim.simulate._nca import Exposure, exposure
+
+
+@dataclass
+class PKResult:
+    model: BodyModel
+    trajectory: Trajectory
+    exposure: dict[str, Exposure]  # drug or antibody name -> metrics (ng/mL, h)
+    duration_h: float
+
+    @property
+    def time_h(self) -> np.ndarray:
+        return self.trajectory.time
+
+    def concentration_ng_per_mL(self, name: str) -> np.ndarray:
+        return self.trajectory[self.model.plasma_ng_per_mL[name]]
+
+    def engagement(self) -> dict[str, dict[str, float]]:
+        """Per population: peak IL-2Rbeta/gamma-c occupancy, peak pSTAT5, pSTAT5 time-average;
+        and each checkpoint or arm target's occupancy (peak and at the end)."""
+        out: dict[str, dict[str, float]] = {}
+        t = self.time_h
+        span = t[-1] - t[0]
+        for site in self.model.populations:
+            row: dict[str, float] = {}
+            if site.id in self.model.pstat5:
+                p = self.trajectory[self.model.pstat5[site.id]]
+                row["pstat5_max"] = float(p.max())
+                row["pstat5_mean"] = float(np.trapezoid(p, t) / span)
+            for (kind, pid), rule in self.model.occupancy.items():
+                if pid == site.id:
+                    occ = self.trajectory[rule]
+                    row[f"{kind}_occupancy_max"] = float(occ.max())
+                    row[f"{kind}_occupancy_end"] = float(occ[-1])
+            out[site.id] = row
+        return out
+
+
+def _default_duration_h(drug: Drug | None, doses_end_h: float) -> float:
+    if drug is None:
+        return max(doses_end_h, 24.0 * 42)
+    _, tb = disposition_for(drug).two_compartment(70).half_lives_h()
+    return float(min(max(doses_end_h + 8 * tb, 24.0), 24.0 * 90))
+
+
+def pk(
+    drug: Drug | str | None,
+    regimen: Regimen | str | None,
+    *,
+    body: Body | str = "human_adult",
+    weight_kg: float | None = None,
+    bsa_m2: float | None = None,
+    antibodies: Sequence[tuple[Antibody | str, Regimen | str]] = (),
+    duration_h: float | None = None,
+) -> PKResult:
+    """Simulate ``drug`` given as ``regimen`` (plus checkpoint antibodies) and summarise
+    exposure (NCA on the plasma curve) and receptor engagement per cell population."""
+    drug_obj = get_drug(drug) if drug is not None else None
+    horizon = duration_h if duration_h is not None else 24.0 * 90
+    model = build_body_model(
+        drug_obj,
+        regimen,
+        body=body,
+        weight_kg=weight_kg,
+        bsa_m2=bsa_m2,
+        antibodies=antibodies,
+        horizon_h=horizon,
+    )
+    starts = [e.time_h + e.duration_h for evs in model.doses.values() for e in evs]
+    if not starts:
+        raise ValueError("nothing is dosed: give a regimen for the drug or an antibody")
+    dur = duration_h if duration_h is not None else _default_duration_h(drug_obj, max(starts))
+    first_gap = None
+    if drug_obj is not None and len(model.doses.get(drug_obj.name, [])) > 1:
+        first_gap = model.doses[drug_obj.name][1].time_h
+    alpha_h = 13 / 60
+    n = int(min(max(2001, dur / (alpha_h / 6)), 20001))
+    times = np.linspace(0.0, dur, n)
+    sel = [
+        *model.plasma_ng_per_mL.values(),
+        *model.pstat5.values(),
+        *model.occupancy.values(),
+    ]
+    traj = Simulator(model.network).run(times, sel)
+    expo = {}
+    for name, rule in model.plasma_ng_per_mL.items():
+        gap = first_gap if drug_obj is not None and name == drug_obj.name else None
+        expo[name] = exposure(traj.time, traj[rule], first_interval_end_h=gap)
+    return PKResult(model, traj, expo, dur)
