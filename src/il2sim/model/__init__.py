@@ -3,10 +3,13 @@ cell population, checkpoint antibodies), exported as SBML with units; and classi
 """
 
 from il2sim.model._body import BodyModel, Form, PopulationSite, build_body_model
+from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
 from il2sim.model._network import Network, NetworkError, Species
 from il2sim.model._sbml import SBMLError, check_sbml, to_sbml
 
 __all__ = [
+    "KP1998_PARAMETERS",
+    "kirschner_panetta_1998",
     "BodyModel",
     "Form",
     "Network",

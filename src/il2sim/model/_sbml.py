@@ -3,6 +3,7 @@ parameter's source) and SBO terms, and check a document with libSBML."""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import libsbml
@@ -32,6 +33,10 @@ def _math(formula: str, where: str) -> libsbml.ASTNode:
 def _ok(code: int, where: str) -> None:
     if code != libsbml.LIBSBML_OPERATION_SUCCESS:
         raise SBMLError(f"{where}: libSBML refused ({libsbml.OperationReturnValue_toString(code)})")
+
+
+def _names_in(formula: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
 
 
 def to_sbml(net: Network) -> str:
@@ -110,6 +115,9 @@ def to_sbml(net: Network) -> str:
             ref.setSpecies(sid)
             ref.setStoichiometry(n)
             ref.setConstant(True)
+        for sid in _names_in(r.rate) & net.species.keys() - r.reactants.keys() - r.products.keys():
+            mod = rx.createModifier()
+            mod.setSpecies(sid)
         kl = rx.createKineticLaw()
         _ok(kl.setMath(_math(r.rate, f"rate of reaction {r.id}")), r.id)
     for e in net.events.values():

@@ -30,27 +30,39 @@ def _loglinear_half_life(t: np.ndarray, c: np.ndarray) -> float | None:
 
 
 def half_lives(t_h: np.ndarray, c: np.ndarray) -> tuple[float | None, float | None]:
-    """Distribution and elimination half-lives (minutes) of a single-dose decline by curve
-    stripping: the terminal log-linear phase (second half of the decline to 1e-3 Cmax)
-    gives beta; the residuals of the early phase after subtracting it give alpha."""
+    """Distribution and elimination half-lives (minutes) of a single-dose decline: a
+    bi-exponential ``A exp(-alpha t) + B exp(-beta t)`` fitted by least squares on log
+    concentration from Cmax down to 1e-3 Cmax (the measurable range), started from curve
+    stripping. A mono-exponential decline gives ``(None, beta)``."""
+    from scipy.optimize import least_squares
+
     i0 = int(np.argmax(c))
-    t, y = t_h[i0:], c[i0:]
-    keep = np.cumprod(y > y[0] * 1e-3).astype(bool)  # the measurable range: 3 logs below Cmax
+    t, y = t_h[i0:] - t_h[i0], c[i0:]
+    keep = np.cumprod(y > y[0] * 1e-3).astype(bool)
     t, y = t[keep], y[keep]
-    if t.size < 9:
+    if t.size < 9 or np.any(y <= 0):
         return None, None
-    late = t >= t[0] + 0.5 * (t[-1] - t[0])
+    late = t >= 0.5 * t[-1]
     tb = _loglinear_half_life(t[late], y[late])
     if tb is None:
         return None, None
-    beta = math.log(2) / tb
-    coef = np.polyfit(t[late], np.log(y[late]), 1)
-    resid = y - np.exp(np.polyval(coef, t))
-    early = (t <= t[0] + (t[-1] - t[0]) / 4) & (resid > 0.05 * y)
-    ta = _loglinear_half_life(t[early], resid[early]) if early.sum() >= 3 else None
-    if ta is not None and ta >= tb:
-        ta = None
-    return (None if ta is None else ta * 60), tb * 60 if beta > 0 else None
+    b0 = math.log(2) / tb
+    B0 = float(np.exp(np.polyval(np.polyfit(t[late], np.log(y[late]), 1), 0.0)))
+    A0 = max(y[0] - B0, 1e-3 * y[0])
+    x0 = np.log([A0, 5 * b0, B0, b0])
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        a_amp, a_rate, b_amp, b_rate = np.exp(np.clip(x, -60.0, 60.0))
+        return np.log(a_amp * np.exp(-a_rate * t) + b_amp * np.exp(-b_rate * t)) - np.log(y)
+
+    fit = least_squares(resid, x0, method="lm")
+    a_amp, a_rate, b_amp, b_rate = np.exp(np.clip(fit.x, -60.0, 60.0))
+    if a_rate < b_rate:
+        a_amp, a_rate, b_amp, b_rate = b_amp, b_rate, a_amp, a_rate
+    one = np.log(np.exp(np.polyval(np.polyfit(t, np.log(y), 1), t))) - np.log(y)
+    if a_amp < 0.01 * b_amp or np.sum(fit.fun**2) > 0.9 * np.sum(one**2):
+        return None, tb * 60
+    return math.log(2) / a_rate * 60, math.log(2) / b_rate * 60
 
 
 def exposure(
