@@ -225,3 +225,235 @@ def demo(
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+def _antibody_pairs(names: list[str], regimens: list[str]) -> list[tuple[str, str]]:
+    if len(names) != len(regimens):
+        raise _fail(
+            f"give one --antibody-regimen per --antibody ({len(names)} antibodies, "
+            f"{len(regimens)} regimens), e.g. --antibody nivolumab --antibody-regimen '240 mg q2w'"
+        )
+    for n in names:
+        if n not in catalog.antibodies():
+            raise _fail(
+                f"--antibody: unknown {n!r}; known: {', '.join(sorted(catalog.antibodies()))}"
+            )
+    for r in regimens:
+        try:
+            catalog.parse_regimen(r)
+        except catalog.RegimenError as e:
+            raise _fail(f"--antibody-regimen: {e}") from None
+    return list(zip(names, regimens, strict=True))
+
+
+@app.command()
+def pk(
+    drug: Annotated[str | None, typer.Option(help="catalog drug name or drug YAML file")] = None,
+    regimen: Annotated[
+        str | None, typer.Option(help="e.g. '600,000 IU/kg q8h x 14 doses over 15 min'")
+    ] = None,
+    event_table: Annotated[
+        Path | None, typer.Option(help="NONMEM-style CSV (TIME h, AMT mg, CMT, RATE/DUR, II, ADDL)")
+    ] = None,
+    species: Annotated[str, typer.Option(help="human or mouse")] = "human",
+    weight_kg: Annotated[
+        float | None, typer.Option(help="body weight (default: the body's)")
+    ] = None,
+    bsa_m2: Annotated[
+        float | None, typer.Option(help="body surface area (default: the body's)")
+    ] = None,
+    antibody: Annotated[
+        list[str] | None, typer.Option(help="checkpoint antibody (repeatable)")
+    ] = None,
+    antibody_regimen: Annotated[
+        list[str] | None, typer.Option(help="regimen of each --antibody, e.g. '240 mg q2w'")
+    ] = None,
+    duration_days: Annotated[float | None, typer.Option(help="simulated time (days)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="write concentration/engagement curves to this PNG")
+    ] = None,
+) -> None:
+    """Drug exposure (Cmax, AUC, half-lives from the simulated curve) and receptor engagement
+    per cell population for a regimen in a virtual subject."""
+    from il2sim import report, simulate
+
+    if species not in ("human", "mouse"):
+        raise _fail(f"--species must be 'human' or 'mouse', got {species!r}")
+    for flag, v in (
+        ("--weight-kg", weight_kg),
+        ("--bsa-m2", bsa_m2),
+        ("--duration-days", duration_days),
+    ):
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise _fail(f"{flag} must be a positive number, got {v}")
+    d = None
+    if drug is not None:
+        try:
+            d = catalog.get_drug(drug)
+        except catalog.CatalogError as e:
+            raise _fail(f"--drug: {e}") from None
+    reg = None
+    if regimen is not None and event_table is not None:
+        raise _fail("give --regimen or --event-table, not both")
+    try:
+        if regimen is not None:
+            reg = catalog.parse_regimen(regimen)
+        elif event_table is not None:
+            reg = catalog.regimen_from_event_table(event_table)
+    except catalog.RegimenError as e:
+        raise _fail(f"--regimen: {e}") from None
+    except OSError as e:
+        raise _fail(f"--event-table: cannot read {event_table}: {e.strerror}") from None
+    if (d is None) != (reg is None):
+        raise _fail("--drug and --regimen (or --event-table) go together")
+    abs_ = _antibody_pairs(antibody or [], antibody_regimen or [])
+    if d is None and not abs_:
+        raise _fail(
+            "nothing to dose: give --drug with --regimen, or --antibody with --antibody-regimen"
+        )
+    try:
+        res = simulate.pk(
+            d,
+            reg,
+            body=species,
+            weight_kg=weight_kg,
+            bsa_m2=bsa_m2,
+            antibodies=abs_,
+            duration_h=None if duration_days is None else duration_days * 24.0,
+        )
+    except (catalog.RegimenError, catalog.CatalogError) as e:
+        raise _fail(str(e)) from None
+    except simulate.SimulationError as e:
+        raise _fail(f"simulation failed: {e}") from None
+    engagement = res.engagement()
+    out = {
+        "subject": {
+            "body": res.model.body.name,
+            "weight_kg": res.model.weight_kg,
+            "bsa_m2": res.model.bsa_m2,
+        },
+        "duration_h": res.duration_h,
+        "exposure": {},
+        "engagement": engagement,
+    }
+    for name, e in res.exposure.items():
+        out["exposure"][name] = {
+            "cmax_ng_per_mL": e.cmax,
+            "tmax_h": e.tmax_h,
+            "ctrough_ng_per_mL": e.ctrough,
+            "auc_ng_h_per_mL": e.auc,
+            "t_half_alpha_min": e.t_half_alpha_min,
+            "t_half_beta_min": e.t_half_beta_min,
+            "doses": len(res.model.doses.get(name, [])),
+        }
+    if d is not None:
+        out.update(out["exposure"][d.name])  # the drug's metrics at top level
+    out["occupancy"] = {
+        pid: {k: v for k, v in row.items() if "occupancy" in k} for pid, row in engagement.items()
+    }
+    if plot is not None:
+        report.plot_pk(res, plot)
+    if as_json:
+        print(json.dumps(out, indent=2, default=float))
+        return
+    table = Table(title=f"il2sim pk ({res.model.body.name}, {res.model.weight_kg:g} kg)")
+    for col in (
+        "molecule",
+        "doses",
+        "Cmax (ng/mL)",
+        "Tmax (h)",
+        "Ctrough (ng/mL)",
+        "AUC (ng*h/mL)",
+        "t1/2 alpha (min)",
+        "t1/2 beta (min)",
+    ):
+        table.add_column(col)
+
+    def f(x: float | None) -> str:
+        return "-" if x is None else f"{x:.4g}"
+
+    for name, m in out["exposure"].items():
+        table.add_row(
+            name,
+            str(m["doses"]),
+            f(m["cmax_ng_per_mL"]),
+            f(m["tmax_h"]),
+            f(m["ctrough_ng_per_mL"]),
+            f(m["auc_ng_h_per_mL"]),
+            f(m["t_half_alpha_min"]),
+            f(m["t_half_beta_min"]),
+        )
+    console.print(table)
+    t2 = Table(title="receptor engagement per population")
+    for col in (
+        "population",
+        "pSTAT5 max",
+        "pSTAT5 mean",
+        "IL-2Rbg occupancy max",
+        "checkpoint/arm target occupancy (end)",
+    ):
+        t2.add_column(col)
+    for pid, row in engagement.items():
+        targets = ", ".join(
+            f"{k.split('_occupancy')[0]} {v:.2f}"
+            for k, v in row.items()
+            if k.endswith("_occupancy_end")
+            and k.split("_occupancy")[0] in ("PD1", "PDL1", "CTLA4", "EDB_FN")
+        )
+        t2.add_row(
+            pid,
+            f(row.get("pstat5_max")),
+            f(row.get("pstat5_mean")),
+            f(row.get("IL2RBG_occupancy_max")),
+            targets,
+        )
+    console.print(t2)
+    if plot is not None:
+        console.print(f"wrote {plot}")
+
+
+@app.command("export-sbml")
+def export_sbml(
+    scenario: Annotated[
+        str, typer.Argument(help="built-in scenario, scenario YAML, or kirschner_panetta_1998")
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="SBML file to write")],
+    drug: Annotated[str | None, typer.Option(help="swap in this drug (same regimen)")] = None,
+) -> None:
+    """Write a scenario's whole-body model (with its dosing events) as SBML L3V2 with units."""
+    from il2sim import model
+
+    if scenario == "kirschner_panetta_1998":
+        net = model.kirschner_panetta_1998()
+    else:
+        try:
+            net = model.build_scenario_model(scenario, drug=drug).network
+        except catalog.CatalogError as e:
+            raise _fail(f"SCENARIO: {e}, or kirschner_panetta_1998") from None
+    text = model.to_sbml(net)
+    problems = model.check_sbml(text)
+    try:
+        out.write_text(text)
+    except OSError as e:
+        raise _fail(f"--out: cannot write {out}: {e.strerror}") from None
+    console.print(
+        f"wrote {out}: {net.summary()}; libSBML consistency and unit checks: "
+        + ("passed" if not problems else f"{len(problems)} problems")
+    )
+    if problems:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    table = Table(title="il2sim scenarios")
+    for col in ("name", "body", "drug", "regimen", "antibodies", "days"):
+        table.add_column(col)
+    for name, s in catalog.scenarios().items():
+        abs_ = "; ".join(f"{a.antibody}: {a.regimen}" for a in s.antibodies)
+        table.add_row(
+            name, s.body, s.drug or "-", s.regimen or "-", abs_ or "-", f"{s.duration_days:g}"
+        )
+    console.print(table)

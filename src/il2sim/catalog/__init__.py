@@ -16,8 +16,10 @@ from il2sim.catalog._load import (
     get_body,
     get_cell,
     get_drug,
+    get_scenario,
     load_drug_file,
     parse_record,
+    scenarios,
     signaling_params,
     signaling_params_path,
 )
@@ -31,6 +33,7 @@ from il2sim.catalog._regimen import (
     parse_regimen,
     regimen_from_event_table,
 )
+from il2sim.catalog._scenario import AntibodyDosing, Scenario
 from il2sim.catalog._schema import (
     CELL_RECEPTORS,
     TARGETS,
@@ -48,6 +51,7 @@ __all__ = [
     "TARGETS",
     "USER_SOURCE",
     "Antibody",
+    "AntibodyDosing",
     "Body",
     "CatalogError",
     "Cell",
@@ -60,6 +64,7 @@ __all__ = [
     "ProdrugState",
     "Regimen",
     "RegimenError",
+    "Scenario",
     "SignalingParams",
     "Sourced",
     "TargetingArm",
@@ -77,10 +82,12 @@ __all__ = [
     "get_body",
     "get_cell",
     "get_drug",
+    "get_scenario",
     "load_drug_file",
     "parse_record",
     "parse_regimen",
     "regimen_from_event_table",
+    "scenarios",
     "signaling_params",
     "signaling_params_path",
 ]

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from il2sim.catalog._pk import Antibody, Body, Disposition, DispositionCatalog
+from il2sim.catalog._scenario import Scenario
 from il2sim.catalog._schema import Cell, Drug
 from il2sim.catalog._signaling import SignalingParams
 
@@ -188,3 +189,19 @@ def get_body(name: str | Body) -> Body:
         return name
     alias = {"human": "human_adult", "mouse": "mouse_adult"}
     return _get("body", bodies(), alias.get(name, name))
+
+
+@cache
+def scenarios() -> dict[str, Scenario]:
+    """Built-in scenarios by name."""
+    return _load_dir(Scenario, "scenarios")
+
+
+def get_scenario(name_or_path: str | Scenario) -> Scenario:
+    """A built-in scenario by name, or a user's scenario from a ``.yaml``/``.yml`` file."""
+    if isinstance(name_or_path, Scenario):
+        return name_or_path
+    if str(name_or_path).endswith((".yaml", ".yml")):
+        path = Path(name_or_path)
+        return parse_record(Scenario, _read_yaml(path), str(path))
+    return _get("scenario", scenarios(), name_or_path)

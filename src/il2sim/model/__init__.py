@@ -2,14 +2,19 @@
 cell population, checkpoint antibodies), exported as SBML with units; and classic models.
 """
 
-from il2sim.model._body import BodyModel, Form, PopulationSite, build_body_model
+from il2sim.model._body import (
+    BodyModel,
+    Form,
+    PopulationSite,
+    build_body_model,
+    build_scenario_model,
+)
 from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
 from il2sim.model._network import Network, NetworkError, Species
-from il2sim.model._sbml import SBMLError, check_sbml, to_sbml
+from il2sim.model._sbml import SBMLError, add_dosing, check_sbml, to_sbml
 
 __all__ = [
     "KP1998_PARAMETERS",
-    "kirschner_panetta_1998",
     "BodyModel",
     "Form",
     "Network",
@@ -17,7 +22,10 @@ __all__ = [
     "PopulationSite",
     "SBMLError",
     "Species",
+    "add_dosing",
     "build_body_model",
+    "build_scenario_model",
     "check_sbml",
+    "kirschner_panetta_1998",
     "to_sbml",
 ]

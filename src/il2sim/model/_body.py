@@ -733,7 +733,8 @@ def _add_population(
                     f"bind_{f}_{pid}_{j}",
                     {src: 1, r: 1},
                     {prod: 1},
-                    f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {src} * {r} * items_per_nmol / {n}",
+                    f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {src} * {r}"
+                    f" * items_per_nmol / {n}",
                     sbo="SBO:0000177",
                 )
                 net.reaction(
@@ -838,7 +839,9 @@ def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Seque
             net.event(f"dose_{key}_{k}", f"time >= {t}", assign, f"SC dose {k + 1} of {key}")
         elif ev.duration_h <= 0:
             assign = {
-                f"L_{f.id}_central": f"L_{f.id}_central + {scale} * {_frac(f)}{amt} / central_{f.id}"
+                f"L_{f.id}_central": (
+                    f"L_{f.id}_central + {scale} * {_frac(f)}{amt} / central_{f.id}"
+                )
                 for f in forms
             }
             net.event(f"dose_{key}_{k}", f"time >= {t}", assign, f"IV bolus {k + 1} of {key}")
@@ -873,3 +876,20 @@ def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Seque
 
 def _frac(form: Form) -> str:
     return "" if form.dose_fraction == 1.0 else f"{form.dose_fraction!r} dimensionless * "
+
+
+def build_scenario_model(scenario, *, drug: Drug | str | None = None) -> BodyModel:
+    """The body network of a scenario (built-in name, YAML path or
+    :class:`~il2sim.catalog.Scenario`); ``drug`` swaps in another drug with the same regimen."""
+    from il2sim.catalog import get_scenario
+
+    sc = get_scenario(scenario)
+    return build_body_model(
+        drug if drug is not None else sc.drug,
+        sc.regimen,
+        body=sc.body,
+        weight_kg=sc.weight_kg,
+        bsa_m2=sc.bsa_m2,
+        antibodies=[(a.antibody, a.regimen) for a in sc.antibodies],
+        horizon_h=sc.duration_days * 24.0,
+    )

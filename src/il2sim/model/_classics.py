@@ -53,7 +53,11 @@ def kirschner_panetta_1998(
         id="kirschner_panetta_1998",
         name="Kirschner & Panetta 1998: tumour, effector cells and IL-2",
         notes=f"{KP1998}. Proliferation term "
-        + ("p1 E IL/(g1 + IL) as in the paper." if paper_form else "p1 E IL/g1 as in BIOMD0000000732."),
+        + (
+            "p1 E IL/(g1 + IL) as in the paper."
+            if paper_form
+            else "p1 E IL/g1 as in BIOMD0000000732."
+        ),
         time_units="day",
         substance_units="cell",
     )

@@ -161,3 +161,68 @@ def check_sbml(text: str, *, units: bool = True) -> list[str]:
                 f"line {err.getLine()}: [{err.getCategoryAsString()}] {err.getMessage().strip()}"
             )
     return out
+
+
+def add_dosing(
+    text: str,
+    species_id: str,
+    doses: list[tuple[float, float, float]],
+    *,
+    prefix: str = "il2sim_dose",
+) -> str:
+    """Add dosing to any SBML model: ``doses`` are ``(time, amount, duration)`` in the model's
+    own time and substance units; duration 0 is a bolus (an event adding the amount), otherwise
+    a zero-order infusion (a rate parameter switched by events driving a new reaction)."""
+    doc = libsbml.readSBMLFromString(text)
+    if doc.getNumErrors(libsbml.LIBSBML_SEV_ERROR) or doc.getModel() is None:
+        raise SBMLError("not a readable SBML model: " + doc.getErrorLog().toString()[:500])
+    if doc.getLevel() < 3:
+        doc.setLevelAndVersion(3, 2, False)
+    model = doc.getModel()
+    sp = model.getSpecies(species_id)
+    if sp is None:
+        ids = [s.getId() for s in model.getListOfSpecies()]
+        raise SBMLError(f"unknown species {species_id!r} to dose; the model has: {', '.join(ids)}")
+    comp = sp.getCompartment()
+    as_conc = not sp.getHasOnlySubstanceUnits()
+    rate_id = f"{prefix}_rate_{species_id}"
+    if any(d[2] > 0 for d in doses):
+        par = model.createParameter()
+        par.setId(rate_id)
+        par.setValue(0.0)
+        par.setConstant(False)
+        rx = model.createReaction()
+        rx.setId(f"{prefix}_infusion_{species_id}")
+        rx.setReversible(False)
+        ref = rx.createProduct()
+        ref.setSpecies(species_id)
+        ref.setStoichiometry(1.0)
+        ref.setConstant(True)
+        rx.createKineticLaw().setMath(_math(rate_id, "infusion rate"))
+    for k, (t, amount, dur) in enumerate(doses):
+        ev = model.createEvent()
+        ev.setId(f"{prefix}_{species_id}_{k}")
+        ev.setUseValuesFromTriggerTime(True)
+        trig = ev.createTrigger()
+        trig.setInitialValue(False)
+        trig.setPersistent(True)
+        trig.setMath(_math(f"time >= {t!r}", "dose time"))
+        ea = ev.createEventAssignment()
+        if dur <= 0:
+            ea.setVariable(species_id)
+            add = f"{amount!r} / {comp}" if as_conc else f"{amount!r}"
+            ea.setMath(_math(f"{species_id} + {add}", "dose"))
+        else:
+            ea.setVariable(rate_id)
+            ea.setMath(_math(f"{amount / dur!r}", "infusion"))
+            end = model.createEvent()
+            end.setId(f"{prefix}_{species_id}_{k}_end")
+            end.setUseValuesFromTriggerTime(True)
+            trig2 = end.createTrigger()
+            trig2.setInitialValue(False)
+            trig2.setPersistent(True)
+            trig2.setMath(_math(f"time >= {t + dur!r}", "infusion end"))
+            ea2 = end.createEventAssignment()
+            ea2.setVariable(rate_id)
+            ea2.setMath(_math("0", "infusion end"))
+    return libsbml.writeSBMLToString(doc)

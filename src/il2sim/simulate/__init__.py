@@ -2,6 +2,7 @@
 non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 
 from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
+from il2sim.simulate._external import dose_sbml
 from il2sim.simulate._nca import Exposure, exposure, half_lives
 from il2sim.simulate._pk import PKResult, pk
 
@@ -11,6 +12,7 @@ __all__ = [
     "SimulationError",
     "Simulator",
     "Trajectory",
+    "dose_sbml",
     "exposure",
     "half_lives",
     "pk",

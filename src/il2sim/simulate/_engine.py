@@ -115,8 +115,8 @@ class Simulator:
         for k, v in values.items():
             if k not in self.parameter_ids:
                 raise KeyError(
-                    f"unknown parameter {k!r} for model {self.name!r} (set parameters, not species; "
-                    "initial amounts follow from parameters)"
+                    f"unknown parameter {k!r} for model {self.name!r} (set parameters, not "
+                    "species; initial amounts follow from parameters)"
                 )
             self.rr[k] = float(v)
         if values:
