@@ -5,10 +5,12 @@ from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
 from il2sim.simulate._external import dose_sbml
 from il2sim.simulate._nca import Exposure, exposure, half_lives
 from il2sim.simulate._pk import PKResult, pk
+from il2sim.simulate._reference import ReferenceSimulator
 
 __all__ = [
     "Exposure",
     "PKResult",
+    "ReferenceSimulator",
     "SimulationError",
     "Simulator",
     "Trajectory",

@@ -128,7 +128,10 @@ class Simulator:
         selections: Sequence[str],
         parameters: Mapping[str, float] | None = None,
     ) -> Trajectory:
-        """Simulate from ``times[0]`` and report ``selections`` at ``times``."""
+        """Simulate from ``times[0]`` and report ``selections`` at ``times``.
+
+        libRoadRunner's convention: a species id selects its amount (nmol), ``[id]`` its
+        concentration (nM); readouts (rules) and parameters by id."""
         t = np.asarray(times, dtype=float)
         if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
             raise ValueError("times must be an increasing list of at least two values")
