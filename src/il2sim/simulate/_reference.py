@@ -47,7 +47,7 @@ class ReferenceSimulator:
                 for sp in net.species.values()
             ]
         )
-        lines = ["def _rates(y, P, C):", "    r = _np.empty(%d)" % n_r]
+        lines = ["def _rates(y, P, C):", f"    r = _np.empty({n_r})"]
         for i, sp in enumerate(net.species.values()):
             lines.append(f"    {sp.id} = y[{i}] / {float(self.volume[i])!r}")
         for j, r in enumerate(net.reactions.values()):
@@ -72,12 +72,12 @@ class ReferenceSimulator:
         """Concentrations (or amounts for amount-only species) of ``species`` at ``times``."""
         params = dict(parameters or {})
         ns = self._namespace(params)
-        exec(self._code, ns)  # noqa: S102 - code generated from il2sim's own network
+        exec(self._code, ns)  # generated from il2sim's own network
         rates = ns["_rates"]
         y = np.zeros(len(self.species))
         for i, sp in enumerate(self.net.species.values()):
             if sp.initial_assignment:
-                y[i] = eval(_py(sp.initial_assignment), ns) * self.volume[i]  # noqa: S307
+                y[i] = eval(_py(sp.initial_assignment), ns) * self.volume[i]
             else:
                 y[i] = sp.initial * self.volume[i]
         events = []
@@ -114,7 +114,7 @@ class ReferenceSimulator:
             )
             if not sol.success:
                 raise SimulationError(
-                    f"reference integration failed near t = {sol.t[-1] if sol.t.size else seg_start:g}: {sol.message}"
+                    f"reference integration failed after t = {seg_start:g}: {sol.message}"
                 )
             if mask.any():
                 out[mask] = (sol.y[cols] / self.volume[cols, None]).T
@@ -137,7 +137,7 @@ class ReferenceSimulator:
             local[sp.id] = y[i] / self.volume[i]
         y = y.copy()
         for var, formula in event.assignments.items():
-            value = eval(_py(formula), local)  # noqa: S307 - il2sim's own formulas
+            value = eval(_py(formula), local)  # il2sim's own formulas
             if var in self.index:
                 y[self.index[var]] = value * self.volume[self.index[var]]
             else:
