@@ -651,11 +651,11 @@ def _add_population(
             f"synthesis_{kind}_{pid}",
             {},
             {rid: 1},
-            f"kint_free * {r0} * {n} / items_per_nmol",
+            f"{_kint(net, kind)} * {r0} * {n} / items_per_nmol",
             sbo="SBO:0000393",
         )
         net.reaction(
-            f"turnover_{kind}_{pid}", {rid: 1}, {}, f"kint_free * {rid}", sbo="SBO:0000179"
+            f"turnover_{kind}_{pid}", {rid: 1}, {}, f"{_kint(net, kind)} * {rid}", sbo="SBO:0000179"
         )
     signaling_terms: list[str] = []
     bound: dict[str, list[str]] = {k: [] for k in rec}
@@ -687,7 +687,14 @@ def _add_population(
                 )
             )
             sig = sch.signaling_bonds[c]
-            kint = "kint_active" if sig > 0 else "kint_free"
+            kint = (
+                "kint_active"
+                if sig > 0
+                else max(
+                    (_kint(net, k) for k in sch.receptor_bonds[c]),
+                    key=lambda pid_: net.parameters[pid_].value,
+                )
+            )
             net.reaction(
                 f"internalise_{cid[c]}",
                 {cid[c]: 1},
@@ -777,7 +784,13 @@ def _add_population(
             f"kon_{f} * kd_{f} * {cx}",
             sbo="SBO:0000180",
         )
-        net.reaction(f"internalise_{cx}", {cx: 1}, {acc: 1}, f"kint_free * {cx}", sbo="SBO:0000185")
+        net.reaction(
+            f"internalise_{cx}",
+            {cx: 1},
+            {acc: 1},
+            f"{_kint(net, ab.target)} * {cx}",
+            sbo="SBO:0000185",
+        )
         bound[ab.target].append(cx)
     if signaling_terms and SIGNALING_KIND in rec:
         a = net.rule(
@@ -802,6 +815,25 @@ def _add_population(
                 f"fraction of {kind} bound on {site.cell.name} ({site.location})",
             )
     return True
+
+
+#: Turnover of target kinds that are not recycled like cytokine receptors (per hour).
+_SLOW_TURNOVER = {
+    "EDB_FN": (
+        0.005,
+        "assumption: EDB-fibronectin is extracellular matrix, turned over in days rather than "
+        "internalised like receptors (L19 immunocytokines are retained in tumours for days)",
+    ),
+}
+
+
+def _kint(net: Network, kind: str) -> str:
+    """The parameter id for the turnover (free) and internalisation (bound, non-signaling) rate
+    of ``kind``: receptors use the Fallon 2000 constitutive rate, matrix targets their own."""
+    if kind not in _SLOW_TURNOVER:
+        return "kint_free"
+    value, why = _SLOW_TURNOVER[kind]
+    return net.ensure_parameter(f"kint_{kind}", value, "per_h", f"turnover of {kind}", why)
 
 
 def _count_source(cell: Cell, kind: str) -> str:

@@ -70,7 +70,7 @@ def exposure(
 ) -> Exposure:
     """Cmax, Tmax, Ctrough (last value), AUC; half-lives from the first dosing interval
     (up to ``first_interval_end_h``) or the whole curve."""
-    t_h, c = np.asarray(t_h, float), np.asarray(c, float)
+    t_h, c = np.asarray(t_h, float), np.clip(np.asarray(c, float), 0.0, None)
     i = int(np.argmax(c))
     dt = np.diff(t_h)
     c0, c1 = c[:-1], c[1:]

@@ -1,0 +1,106 @@
+"""Regimens in clinical units, NONMEM event tables, and their errors."""
+
+import pandas as pd
+import pytest
+
+from il2sim.catalog import (
+    RegimenError,
+    dose_events,
+    get_drug,
+    parse_regimen,
+    regimen_from_event_table,
+)
+
+
+def test_label_high_dose_regimen():
+    doses = parse_regimen("600,000 IU/kg q8h x 14 doses over 15 min").doses(24 * 30)
+    assert len(doses) == 14
+    assert [d.time_h for d in doses[:3]] == [0.0, 8.0, 16.0]
+    assert doses[-1].time_h == 104.0
+    assert all(d.duration_h == 0.25 and d.route == "iv" for d in doses)
+
+
+def test_iu_per_kg_converts_to_the_label_mass():
+    """Proleukin label: 600,000 IU/kg = 0.037 mg/kg (16.4 MIU/mg); 15.3 kDa."""
+    ald = get_drug("aldesleukin")
+    (ev,) = dose_events(
+        parse_regimen("600,000 IU/kg").doses(1),
+        weight_kg=70,
+        bsa_m2=1.8,
+        mw_kDa=ald.mw_kDa.value,
+        iu_per_mg=ald.iu_per_mg.value,
+    )
+    mg_per_kg = ev.amount_nmol * ald.mw_kDa.value / 1e3 / 70
+    assert mg_per_kg == pytest.approx(0.037, rel=0.02)
+
+
+def test_cycles_days_and_surface_area():
+    doses = parse_regimen("6 ug/kg/day IV d1-5 q21d x 2 cycles").doses(24 * 90)
+    assert [d.time_h / 24 for d in doses] == [0, 1, 2, 3, 4, 21, 22, 23, 24, 25]
+    sc = parse_regimen("1e6 IU/m2/day SC").doses(24 * 7)
+    assert len(sc) == 7 and sc[0].route == "sc" and sc[0].unit == "IU/m2"
+    (ev,) = dose_events(sc[:1], weight_kg=70, bsa_m2=2.0, mw_kDa=15.3, iu_per_mg=16.4e6)
+    assert ev.amount_nmol == pytest.approx(2e6 / 16.4e6 * 1e3 / 15.3)
+
+
+def test_continuous_infusion_is_one_long_infusion():
+    (dose,) = parse_regimen("18e6 IU/m2/day continuous for 5 days").doses(24 * 30)
+    assert dose.duration_h == 120 and dose.amount == pytest.approx(90e6)
+
+
+def test_parts_and_start_day():
+    doses = parse_regimen("0.006 mg/kg q3w; 240 mg once from day 8").doses(24 * 42)
+    assert sorted(d.time_h for d in doses) == [0.0, 168.0, 504.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("600,000 IU/kg q0h", "the dosing interval must be longer than 0; write e.g. 'q8h'"),
+        ("-5 mg/kg q3w", "the dose must be a positive number (got -5)"),
+        ("5 IU/lb q8h", "unknown dose unit 'IU/lb'; allowed: IU, IU/kg"),
+        ("5 mg/kg q8h over 10 h", "an infusion of 10 h is longer than its 8 h dosing interval"),
+        ("5 mg/kg fortnightly", "cannot read 'fortnightly'"),
+        ("", "regimen is empty"),
+    ],
+)
+def test_bad_regimens_say_what_to_write(text, message):
+    with pytest.raises(RegimenError, match=None) as err:
+        parse_regimen(text)
+    assert message in str(err.value)
+
+
+def test_iu_dose_of_a_drug_without_iu_per_mg():
+    with pytest.raises(RegimenError, match="needs the drug's IU per mg, which 'il2v' does not"):
+        dose_events(
+            parse_regimen("1e6 IU").doses(1),
+            weight_kg=70,
+            bsa_m2=1.8,
+            mw_kDa=80,
+            iu_per_mg=None,
+            drug_name="il2v",
+        )
+
+
+def test_nonmem_event_table():
+    table = pd.DataFrame(
+        {
+            "TIME": [0, 0, 48],
+            "AMT": [1.0, 0.0, 2.0],
+            "CMT": [2, 2, 1],
+            "RATE": [4.0, None, None],
+            "II": [8, None, None],
+            "ADDL": [2, None, None],
+            "EVID": [1, 0, 1],
+        }
+    )
+    doses = regimen_from_event_table(table, amount_unit="mg").doses(100)
+    assert [(d.time_h, d.route, d.duration_h) for d in doses] == [
+        (0.0, "iv", 0.25),
+        (8.0, "iv", 0.25),
+        (16.0, "iv", 0.25),
+        (48.0, "sc", 0.0),
+    ]
+    bad = pd.DataFrame({"TIME": [0], "AMT": [1], "ADDL": [3]})
+    with pytest.raises(RegimenError, match="ADDL = 3 needs II > 0"):
+        regimen_from_event_table(bad)
