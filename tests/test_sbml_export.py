@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from il2sim import catalog
 from il2sim.cli import app
-from il2sim.model import build_scenario_model, check_sbml, to_sbml
+from il2sim.model import build_body_model, build_scenario_model, check_sbml, to_sbml
 from il2sim.simulate import ReferenceSimulator, Simulator
 
 
@@ -51,11 +51,20 @@ def test_exported_file_replays_in_plain_roadrunner(tmp_path):
     assert np.max(np.abs(plain - ours_c)) < 1e-4 * plain.max()
 
 
-def test_libroadrunner_and_scipy_agree_on_the_body_model():
-    """Two engines, one network: CVODE (compiled SBML) vs scipy LSODA (numpy RHS)."""
-    m = build_scenario_model("hd_aldesleukin")
-    t = np.linspace(0, 30, 301)
-    species = ["L_aldesleukin_central", "L_aldesleukin_tumour", "R_IL2RBG_nk_central"]
+@pytest.mark.parametrize(
+    ("drug", "regimen", "hours"),
+    [
+        ("aldesleukin", "600,000 IU/kg q8h x 14 doses over 15 min", 30),
+        ("aldesleukin", "1e6 IU/m2/day SC", 72),
+        ("pd1_il2v", "1 mg/kg q3w", 24 * 30),
+    ],
+)
+def test_libroadrunner_and_scipy_agree_on_the_body_model(drug, regimen, hours):
+    """Two engines, one network: CVODE (compiled SBML) vs scipy LSODA (numpy RHS), with
+    infusions, SC depots and IV boluses."""
+    m = build_body_model(drug, regimen, horizon_h=hours)
+    t = np.linspace(0, hours, 301)
+    species = [f"L_{drug}_central", f"L_{drug}_tumour", "R_IL2RBG_nk_central"]
     rr_sel = [s if m.network.species[s].amount_only else f"[{s}]" for s in species]
     a = Simulator(m.network).run(t, rr_sel).values
     b = ReferenceSimulator(m.network).run(t, species)

@@ -15,7 +15,9 @@ from scipy.sparse import csr_matrix
 from il2sim.model import Network
 from il2sim.simulate._engine import SimulationError
 
-_UNIT_LITERAL = re.compile(r"([0-9.eE+-]+)\s+[A-Za-z_][A-Za-z0-9_]*")
+_UNIT_LITERAL = re.compile(
+    r"(?<![A-Za-z0-9_.])([0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?)\s+[A-Za-z_]\w*"
+)
 
 
 def _py(formula: str) -> str:
