@@ -74,7 +74,7 @@ def test_libroadrunner_and_scipy_agree_on_the_body_model(drug, regimen, hours):
 def test_bad_scenario_file_names_the_field(tmp_path):
     bad = tmp_path / "s.yaml"
     bad.write_text("name: x\ndrug: aldesleukin\nregimen: '600,000 IU/kg q0h'\n")
-    with pytest.raises(catalog.CatalogError, match="field 'regimen'.*interval must be longer"):
+    with pytest.raises(catalog.CatalogError, match=r"field 'regimen'.*interval must be longer"):
         catalog.get_scenario(str(bad))
 
 
