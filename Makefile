@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_binding.py
+	$(BIN)/python benchmarks/bench_body.py
 
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate

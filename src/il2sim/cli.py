@@ -206,8 +206,9 @@ def demo(
         "demo_output"
     ),
 ) -> None:
-    """The signaling comparison of the main drugs across the main human cell types."""
-    from il2sim.report import signaling_comparison
+    """The signaling comparison of the main drugs across the main human cell types, and the
+    exposure and receptor engagement of high-dose IL-2, low-dose IL-2 and nemvaleukin."""
+    from il2sim.report import pk_comparison, signaling_comparison
 
     out.mkdir(parents=True, exist_ok=True)
     with console.status("computing dose-responses ..."):
@@ -221,10 +222,16 @@ def demo(
     console.print(table)
     for path in result.files:
         console.print(f"wrote {path}")
-
-
-def main() -> None:  # pragma: no cover
-    app()
+    with console.status("simulating regimens in the body model ..."):
+        summary, files = pk_comparison(out, ["hd_aldesleukin", "low_dose_il2", "nemvaleukin_rp2d"])
+    t2 = Table(title="Exposure and pSTAT5 (time-average over the regimen), 70-kg adult")
+    for col in summary.columns:
+        t2.add_column(col)
+    for _, row in summary.iterrows():
+        t2.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(t2)
+    for path in files:
+        console.print(f"wrote {path}")
 
 
 def _antibody_pairs(names: list[str], regimens: list[str]) -> list[tuple[str, str]]:
@@ -457,3 +464,7 @@ def scenarios() -> None:
             name, s.body, s.drug or "-", s.regimen or "-", abs_ or "-", f"{s.duration_days:g}"
         )
     console.print(table)
+
+
+def main() -> None:  # pragma: no cover
+    app()

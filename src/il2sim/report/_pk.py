@@ -8,8 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import pandas as pd
 
-from il2sim.simulate import PKResult
+from il2sim.simulate import PKResult, pk_scenario
 
 
 def plot_pk(result: PKResult, path: str | Path) -> Path:
@@ -41,3 +42,33 @@ def plot_pk(result: PKResult, path: str | Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+#: Populations summarised in the demo table.
+SUMMARY_POPULATIONS = (
+    "treg_central",
+    "nk_central",
+    "cd8_memory_central",
+    "endothelium_cd25_peripheral",
+)
+
+
+def pk_comparison(out: str | Path, scenarios: list[str]) -> tuple[pd.DataFrame, list[Path]]:
+    """Simulate each scenario; write its figure and one summary table (CSV)."""
+    out = Path(out)
+    rows, files = [], []
+    for name in scenarios:
+        res = pk_scenario(name)
+        files.append(plot_pk(res, out / f"pk_{name}.png"))
+        drug = res.model.drug.name if res.model.drug else next(iter(res.exposure))
+        e = res.exposure[drug]
+        eng = res.engagement()
+        row = {"scenario": name, "Cmax (ng/mL)": e.cmax, "AUC (ng*h/mL)": e.auc}
+        for pid in SUMMARY_POPULATIONS:
+            row[f"pSTAT5 {pid.split('_')[0]}"] = eng.get(pid, {}).get("pstat5_mean", float("nan"))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    path = out / "pk_summary.csv"
+    table.to_csv(path, index=False)
+    files.append(path)
+    return table, files

@@ -4,7 +4,7 @@ non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
 from il2sim.simulate._external import dose_sbml
 from il2sim.simulate._nca import Exposure, exposure, half_lives
-from il2sim.simulate._pk import PKResult, pk
+from il2sim.simulate._pk import PKResult, pk, pk_scenario
 from il2sim.simulate._reference import ReferenceSimulator
 
 __all__ = [
@@ -18,4 +18,5 @@ __all__ = [
     "exposure",
     "half_lives",
     "pk",
+    "pk_scenario",
 ]

@@ -100,3 +100,19 @@ def pk(
         gap = first_gap if drug_obj is not None and name == drug_obj.name else None
         expo[name] = exposure(traj.time, traj[rule], first_interval_end_h=gap)
     return PKResult(model, traj, expo, dur)
+
+
+def pk_scenario(scenario) -> PKResult:
+    """:func:`pk` for a scenario (built-in name, YAML path or Scenario), over its duration."""
+    from il2sim.catalog import get_scenario
+
+    sc = get_scenario(scenario)
+    return pk(
+        sc.drug,
+        sc.regimen,
+        body=sc.body,
+        weight_kg=sc.weight_kg,
+        bsa_m2=sc.bsa_m2,
+        antibodies=[(a.antibody, a.regimen) for a in sc.antibodies],
+        duration_h=sc.duration_days * 24.0,
+    )
