@@ -17,8 +17,11 @@ def test_batch_equals_single_runs(model):
     t = np.linspace(0, 24, 97)
     sel = [model.plasma_ng_per_mL["aldesleukin"]]
     values = np.array([[1.0], [2.0], [0.5]])
-    out, failures = sim.run_batch(t, sel, ["dose_scale_aldesleukin"], values)
-    assert failures == []
+    seen = []
+    out, failures = sim.run_batch(
+        t, sel, ["dose_scale_aldesleukin"], values, progress=lambda i, n: seen.append((i, n))
+    )
+    assert failures == [] and seen == [(1, 3), (2, 3), (3, 3)]
     single = sim.run(t, sel, {"dose_scale_aldesleukin": 2.0}).values
     assert np.allclose(out[1], single, rtol=1e-10)
     ratio = np.trapezoid(out[1, :, 0], t) / np.trapezoid(out[0, :, 0], t)

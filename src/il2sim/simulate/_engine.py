@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,11 +167,12 @@ class Simulator:
         values: np.ndarray,
         *,
         on_error: str = "raise",
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[np.ndarray, list[tuple[int, str]]]:
         """Run every row of ``values`` (parameter sets over ``names``) through this one compiled
         model. Returns results (N, T, S) and the failures ``(row, reason)``; with
         ``on_error="record"`` failed rows are left as NaN in the array and listed, never dropped
-        silently."""
+        silently. ``progress(done, total)`` is called after each set."""
         vals = np.atleast_2d(np.asarray(values, dtype=float))
         if vals.shape[1] != len(names):
             raise ValueError(f"values has {vals.shape[1]} columns for {len(names)} names")
@@ -187,6 +188,8 @@ class Simulator:
                 if on_error == "raise":
                     raise SimulationError(f"parameter set {i}: {err}") from None
                 failures.append((i, str(err)))
+            if progress is not None:
+                progress(i + 1, vals.shape[0])
         return out, failures
 
 
