@@ -1,4 +1,4 @@
-"""Imports point down: catalog <- binding <- report <- cli."""
+"""Imports point down: catalog <- binding <- model <- simulate <- report <- cli."""
 
 import ast
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "il2sim"
-ORDER = ["catalog", "binding", "report", "cli"]
+ORDER = ["catalog", "binding", "model", "simulate", "report", "cli"]
 
 
 def _imports(path: Path) -> set[str]:
