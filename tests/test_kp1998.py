@@ -46,3 +46,12 @@ def test_il2sim_regimen_on_the_biomodels_file():
 def test_unknown_parameter_is_named():
     with pytest.raises(ValueError, match=r"unknown Kirschner-Panetta parameter\(s\) \['g4'\]"):
         kirschner_panetta_1998(g4=1.0)
+
+
+def test_steady_state_is_where_the_trajectory_settles():
+    """c = 0.035: the tumour-immune system spirals into a coexistence state."""
+    sim = Simulator(kirschner_panetta_1998())
+    ss = sim.steady_state(["E", "T", "IL"], initial={"E": 2e4, "T": 3e4, "IL": 1e4})
+    late = sim.run(np.linspace(0, 20000, 401), ["E", "T"]).values[-1]
+    assert ss["T"] == pytest.approx(late[1], rel=0.05)
+    assert ss["E"] == pytest.approx(late[0], rel=0.05)

@@ -159,6 +159,45 @@ class Simulator:
             )
         return Trajectory(out[:, 0], tuple(selections), out[:, 1:])
 
+    def steady_state(
+        self,
+        selections: Sequence[str],
+        parameters: Mapping[str, float] | None = None,
+        initial: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
+        """The steady state reached from the model's initial state (or ``initial`` species
+        values) with ``parameters``, by libRoadRunner's Newton solver with presimulation.
+
+        Raises :class:`SimulationError` when none is found or the rates there are not ~0."""
+        params = dict(parameters or {})
+        self._apply(params)
+        for k, v in (initial or {}).items():
+            if k not in self.species_ids:
+                raise KeyError(f"unknown species {k!r} for model {self.name!r}")
+            self.rr[k] = float(v)
+        solver = self.rr.getSteadyStateSolver()
+        solver.allow_presimulation = True
+        solver.presimulation_time = 1e4
+        with _captured_solver_output() as log:
+            try:
+                self.rr.steadyState()
+                rates = np.abs(np.asarray(self.rr.getRatesOfChange()))
+                values = np.abs(np.asarray(self.rr.model.getFloatingSpeciesAmounts()))
+            except (RuntimeError, ValueError) as err:
+                rates, values, failure = None, None, err
+        if rates is None:
+            detail = next((ln for ln in reversed(log) if "ERROR" in ln), "")
+            raise SimulationError(
+                f"model {self.name!r}: no steady state found with parameters {_short(params)}: "
+                f"{failure} {detail}".strip()
+            )
+        if np.any(rates > 1e-6 * np.maximum(values, 1.0)):
+            raise SimulationError(
+                f"model {self.name!r}: the point found is not steady (max |rate| "
+                f"{rates.max():.3g}) with parameters {_short(params)}"
+            )
+        return {k: float(self.rr[k]) for k in selections}
+
     def run_batch(
         self,
         times: Sequence[float] | np.ndarray,
