@@ -44,6 +44,10 @@ from il2sim.catalog import (
 from il2sim.model._network import Network, Species
 
 AVOGADRO_PER_NMOL = 6.02214076e14
+#: Form id of the body's own IL-2.
+ENDOGENOUS_IL2 = "il2_endogenous"
+#: Receptor kinds that present IL-2 to IL-2Rbeta/gamma-c in cis on the same cell.
+CIS_KINDS = ("IL2RA", "PD1", "PDL1", "FAP")
 #: Receptor trafficking in the body (Fallon & Lauffenburger 2000, BIOMD0000000665).
 KINT_FREE_PER_H = 0.007 * 60
 KINT_ACTIVE_PER_H = 0.04 * 60
@@ -110,6 +114,7 @@ class BodyModel:
     plasma_ng_per_mL: dict[str, str] = field(default_factory=dict)  # drug/antibody -> rule id
     pstat5: dict[str, str] = field(default_factory=dict)  # population id -> rule id
     occupancy: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, pop) -> rule
+    cis_pstat5: dict[str, str] = field(default_factory=dict)  # pop -> CD25/arm-assisted pSTAT5
     accumulators: dict[str, list[str]] = field(default_factory=dict)
 
     def free_species(self, form_id: str) -> list[str]:
@@ -242,9 +247,12 @@ def build_body_model(
     antibodies: Sequence[tuple[Antibody | str, Regimen | str]] = (),
     horizon_h: float = 24.0 * 90,
     params: SignalingParams | None = None,
+    endogenous_il2: bool = False,
 ) -> BodyModel:
     """Build the body network for ``drug`` given by ``regimen`` (and checkpoint antibodies,
-    each with its regimen) in ``body`` over ``horizon_h`` hours of dosing."""
+    each with its regimen) in ``body`` over ``horizon_h`` hours of dosing. With
+    ``endogenous_il2`` the body's own IL-2 is a further form (wild-type binding, renal
+    clearance) whose production the immunity model adds."""
     body_obj = get_body(body)
     w = float(weight_kg if weight_kg is not None else body_obj.weight_kg.value)
     bsa = float(bsa_m2 if bsa_m2 is not None else body_obj.bsa_m2.value)
@@ -345,6 +353,19 @@ def build_body_model(
         f, r = _drug_forms(drug_obj)
         forms += f
         releases += r
+    if endogenous_il2:
+        wt = get_drug("aldesleukin")
+        forms.append(
+            Form(
+                ENDOGENOUS_IL2,
+                "endogenous IL-2",
+                BindingDesign.from_drug(wt),
+                disposition_for(wt).name,
+                wt.mw_kDa.value,
+                0.0,
+                counts_as_drug=False,
+            )
+        )
     ab_objs = [
         (get_antibody(a), parse_regimen(rg) if isinstance(rg, str) else rg) for a, rg in antibodies
     ]
@@ -658,6 +679,7 @@ def _add_population(
             f"turnover_{kind}_{pid}", {rid: 1}, {}, f"{_kint(net, kind)} * {rid}", sbo="SBO:0000179"
         )
     signaling_terms: list[str] = []
+    cis_terms: list[str] = []
     bound: dict[str, list[str]] = {k: [] for k in rec}
     for form, sch in schemes:
         f = form.id
@@ -704,6 +726,8 @@ def _add_population(
             )
             if sig:
                 signaling_terms.append(f"{_mult(sig)}{cid[c]}")
+                if any(k in CIS_KINDS for k in sch.receptor_bonds[c]):
+                    cis_terms.append(f"{_mult(sig)}{cid[c]}")
             for kind, nb in sch.receptor_bonds[c].items():
                 bound[kind].append(f"{_mult(nb)}{cid[c]}")
         kds: dict[str, str] = {}
@@ -804,6 +828,20 @@ def _add_population(
             f"{a} / ({a} + k_half)",
             "dimensionless",
             f"pSTAT5 (fraction of maximum) of {site.cell.name} ({site.location})",
+        )
+    if cis_terms and SIGNALING_KIND in rec:
+        a = net.rule(
+            f"Acis_{pid}",
+            f"({' + '.join(cis_terms)}) * items_per_nmol / {n}",
+            "dimensionless",
+            f"engaged IL-2Rbeta/gamma-c complexes also held by CD25 or a targeting arm, per "
+            f"{site.cell.name} cell ({site.location})",
+        )
+        model.cis_pstat5[pid] = net.rule(
+            f"pSTAT5cis_{pid}",
+            f"{a} / (A_{pid} + k_half)",
+            "dimensionless",
+            f"share of pSTAT5 from CD25- or arm-assisted (cis) complexes, {site.cell.name}",
         )
     for kind, terms in bound.items():
         if terms:

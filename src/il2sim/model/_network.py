@@ -86,6 +86,7 @@ class Network:
     species: dict[str, Species] = field(default_factory=dict)
     reactions: dict[str, Reaction] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
+    rate_rules: dict[str, str] = field(default_factory=dict)
     events: dict[str, Event] = field(default_factory=dict)
 
     def _check_new(self, id_: str) -> None:
@@ -161,6 +162,24 @@ class Network:
         self.parameter(variable, 0.0, units, name, source, constant=False)
         self.rules[variable] = Rule(variable, formula)
         return variable
+
+    def rate_rule(self, species_id: str, formula: str) -> str:
+        """``d species / dt = formula`` (for species outside any reaction, e.g. cell counts)."""
+        if species_id not in self.species:
+            raise NetworkError(f"rate rule: unknown species {species_id!r}")
+        for r in self.reactions.values():
+            if species_id in r.reactants or species_id in r.products:
+                raise NetworkError(f"rate rule: {species_id!r} also changes in reaction {r.id!r}")
+        self.rate_rules[species_id] = formula
+        return species_id
+
+    def promote_to_species(self, parameter_id: str, compartment: str, name: str = "") -> str:
+        """Turn a constant parameter (e.g. a cell count) into an amount-only species with the
+        same id, units and value, so that it can change in time."""
+        p = self.parameters.pop(parameter_id)
+        return self.add_species(
+            Species(parameter_id, compartment, p.value, p.units, name or p.name, amount_only=True)
+        )
 
     def event(self, id_: str, trigger: str, assignments: dict[str, str], name: str = "") -> str:
         self._check_new(id_)

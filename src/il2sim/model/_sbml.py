@@ -98,6 +98,10 @@ def to_sbml(net: Network) -> str:
         rule = model.createAssignmentRule()
         rule.setVariable(r.variable)
         _ok(rule.setMath(_math(r.formula, f"rule {r.variable}")), r.variable)
+    for var, formula in net.rate_rules.items():
+        rule = model.createRateRule()
+        rule.setVariable(var)
+        _ok(rule.setMath(_math(formula, f"rate rule {var}")), var)
     for r in net.reactions.values():
         rx = model.createReaction()
         rx.setId(r.id)

@@ -52,10 +52,23 @@ class ReferenceSimulator:
         lines = ["def _rates(y, P, C):", f"    r = _np.empty({n_r})"]
         for i, sp in enumerate(net.species.values()):
             lines.append(f"    {sp.id} = y[{i}] / {float(self.volume[i])!r}")
+        used = {n for r in net.reactions.values() for n in re.findall(r"\w+", r.rate)}
+        for rid, rule in net.rules.items():
+            if used & set(net.rules):
+                lines.append(f"    {rid} = {_py(rule.formula)}")
         for j, r in enumerate(net.reactions.values()):
             lines.append(f"    r[{j}] = {_py(r.rate)}")
         lines.append("    return r")
-        self._code = "\n".join(lines)
+        rr = ["def _rate_rules(y):", f"    d = _np.zeros({n_s})"]
+        for i, sp in enumerate(net.species.values()):
+            rr.append(f"    {sp.id} = y[{i}] / {float(self.volume[i])!r}")
+        for rid, rule in net.rules.items():
+            rr.append(f"    {rid} = {_py(rule.formula)}")
+        for var, formula in net.rate_rules.items():
+            i = self.index[var]
+            rr.append(f"    d[{i}] = ({_py(formula)}) * {float(self.volume[i])!r}")
+        rr.append("    return d")
+        self._code = "\n".join(lines) + "\n" + "\n".join(rr)
 
     def _namespace(self, params: Mapping[str, float]) -> dict:
         ns: dict = {"_np": np}
@@ -75,7 +88,7 @@ class ReferenceSimulator:
         params = dict(parameters or {})
         ns = self._namespace(params)
         exec(self._code, ns)  # generated from il2sim's own network
-        rates = ns["_rates"]
+        rates, rate_rules = ns["_rates"], ns["_rate_rules"]
         y = np.zeros(len(self.species))
         for i, sp in enumerate(self.net.species.values()):
             if sp.initial_assignment:
@@ -95,7 +108,7 @@ class ReferenceSimulator:
         S = self.S
 
         def rhs(_t: float, yy: np.ndarray) -> np.ndarray:
-            return S @ rates(yy, None, None)
+            return S @ rates(yy, None, None) + rate_rules(yy)
 
         t0 = t_out[0]
         bounds = [t for t, _ in events if t0 < t < t_out[-1]] + [t_out[-1]]
