@@ -466,5 +466,52 @@ def scenarios() -> None:
     console.print(table)
 
 
+@app.command()
+def run(
+    scenario: Annotated[
+        str, typer.Argument(help="built-in therapy scenario or scenario YAML")
+    ] = "default",
+    out: Annotated[
+        Path, typer.Option(help="folder for report.html, results.parquet, summary.json")
+    ] = Path("il2sim_output"),
+    workers: Annotated[int, typer.Option(help="processes (1 = in this process)")] = 2,
+) -> None:
+    """Simulate every arm of a therapy scenario and write the report. Finished arms are kept
+    in OUT/arms/ so that an interrupted run resumes where it stopped."""
+    from rich.progress import Progress
+
+    from il2sim import report, simulate
+
+    if workers < 1:
+        raise _fail(f"--workers must be >= 1, got {workers}")
+    try:
+        sc = catalog.get_therapy_scenario(scenario)
+    except catalog.CatalogError as e:
+        raise _fail(f"SCENARIO: {e}") from None
+    n = sum(len(s.arms) for s in sc.settings)
+    with Progress(console=console, transient=False) as bar:
+        task = bar.add_task(f"{sc.name}: {n} arms", total=n)
+
+        def tick(arm: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, description=f"{sc.name}: {arm}")
+
+        try:
+            result = simulate.run_therapy(sc, workers=workers, cache_dir=out, progress=tick)
+        except simulate.SimulationError as e:
+            raise _fail(f"simulation failed (finished arms are kept in {out}/arms): {e}") from None
+        except (catalog.CatalogError, catalog.RegimenError, ValueError) as e:
+            raise _fail(str(e)) from None
+    for s in sc.settings:
+        table = report.summary_table(result, s.name)
+        t = Table(title=s.name)
+        for col in table.columns:
+            t.add_column(str(col))
+        for _, row in table.iterrows():
+            t.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+        console.print(t)
+    for path in report.write_report(result, out):
+        console.print(f"wrote {path}")
+
+
 def main() -> None:  # pragma: no cover
     app()

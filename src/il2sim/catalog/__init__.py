@@ -17,6 +17,8 @@ from il2sim.catalog._load import (
     get_cell,
     get_drug,
     get_scenario,
+    get_therapy_scenario,
+    immune_parameters,
     load_drug_file,
     parse_record,
     scenarios,
@@ -45,6 +47,7 @@ from il2sim.catalog._schema import (
     TargetingArm,
 )
 from il2sim.catalog._signaling import FitReport, SignalingParams
+from il2sim.catalog._therapy import Arm, Setting, TherapyScenario
 
 __all__ = [
     "CELL_RECEPTORS",
@@ -52,6 +55,7 @@ __all__ = [
     "USER_SOURCE",
     "Antibody",
     "AntibodyDosing",
+    "Arm",
     "Body",
     "CatalogError",
     "Cell",
@@ -65,9 +69,11 @@ __all__ = [
     "Regimen",
     "RegimenError",
     "Scenario",
+    "Setting",
     "SignalingParams",
     "Sourced",
     "TargetingArm",
+    "TherapyScenario",
     "Tissue",
     "TwoCompartment",
     "antibodies",
@@ -83,6 +89,8 @@ __all__ = [
     "get_cell",
     "get_drug",
     "get_scenario",
+    "get_therapy_scenario",
+    "immune_parameters",
     "load_drug_file",
     "parse_record",
     "parse_regimen",
@@ -90,4 +98,5 @@ __all__ = [
     "scenarios",
     "signaling_params",
     "signaling_params_path",
+    "therapy_scenarios",
 ]

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ValidationError
 
 from il2sim.catalog._pk import Antibody, Body, Disposition, DispositionCatalog
 from il2sim.catalog._scenario import Scenario
-from il2sim.catalog._schema import Cell, Drug
+from il2sim.catalog._schema import Cell, Drug, Sourced
 from il2sim.catalog._signaling import SignalingParams
+from il2sim.catalog._therapy import TherapyScenario
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -205,3 +206,29 @@ def get_scenario(name_or_path: str | Scenario) -> Scenario:
         path = Path(name_or_path)
         return parse_record(Scenario, _read_yaml(path), str(path))
     return _get("scenario", scenarios(), name_or_path)
+
+
+@cache
+def immune_parameters() -> dict[str, Sourced]:
+    """Cell-state, disease and toxicity parameters (sourced or assumptions with ranges)."""
+    path = DATA_DIR / "immunity" / "parameters.yaml"
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path.name}: expected a mapping of parameter names")
+    return {k: parse_record(Sourced, v, f"{path.name}: {k}") for k, v in raw.items()}
+
+
+@cache
+def therapy_scenarios() -> dict[str, TherapyScenario]:
+    """Built-in therapy scenarios (``default`` is what ``il2sim run`` runs)."""
+    return _load_dir(TherapyScenario, "therapy")
+
+
+def get_therapy_scenario(name_or_path: str | TherapyScenario = "default") -> TherapyScenario:
+    """A built-in therapy scenario by name, or a user's YAML file."""
+    if isinstance(name_or_path, TherapyScenario):
+        return name_or_path
+    if str(name_or_path).endswith((".yaml", ".yml")):
+        path = Path(name_or_path)
+        return parse_record(TherapyScenario, _read_yaml(path), str(path))
+    return _get("therapy scenario", therapy_scenarios(), name_or_path)

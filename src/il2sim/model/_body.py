@@ -248,11 +248,13 @@ def build_body_model(
     horizon_h: float = 24.0 * 90,
     params: SignalingParams | None = None,
     endogenous_il2: bool = False,
+    dose_offset_h: float = 0.0,
 ) -> BodyModel:
     """Build the body network for ``drug`` given by ``regimen`` (and checkpoint antibodies,
     each with its regimen) in ``body`` over ``horizon_h`` hours of dosing. With
     ``endogenous_il2`` the body's own IL-2 is a further form (wild-type binding, renal
-    clearance) whose production the immunity model adds."""
+    clearance) whose production the immunity model adds. ``dose_offset_h`` delays every dose
+    (a run-in before treatment)."""
     body_obj = get_body(body)
     w = float(weight_kg if weight_kg is not None else body_obj.weight_kg.value)
     bsa = float(bsa_m2 if bsa_m2 is not None else body_obj.bsa_m2.value)
@@ -383,7 +385,7 @@ def build_body_model(
     pops = [s for s in _populations(body_obj, w)]
     kept = []
     for site in pops:
-        if _add_population(net, model, site, forms, ab_objs, locs):
+        if _add_population(endogenous_il2, net, model, site, forms, ab_objs, locs):
             kept.append(site)
     model.populations = tuple(kept)
 
@@ -400,6 +402,7 @@ def build_body_model(
                 iu_per_mg=drug_obj.iu_per_mg.value if drug_obj.iu_per_mg else None,
                 drug_name=drug_obj.name,
             )
+            ev = _shift(ev, dose_offset_h)
             dosed = [f for f in forms if f.dose_fraction > 0 and f.counts_as_drug]
             _add_doses(net, sid(drug_obj.name), ev, dosed)
             doses[drug_obj.name] = ev
@@ -420,6 +423,7 @@ def build_body_model(
             iu_per_mg=None,
             drug_name=ab.name,
         )
+        ev = _shift(ev, dose_offset_h)
         form = next(f for f in forms if f.id == sid(ab.name))
         _add_doses(net, sid(ab.name), ev, [form])
         doses[ab.name] = ev
@@ -612,6 +616,7 @@ def _add_release(net: Network, rel: Release, locs: list[str], forms: list[Form])
 
 
 def _add_population(
+    keep: bool,
     net: Network,
     model: BodyModel,
     site: PopulationSite,
@@ -640,7 +645,7 @@ def _add_population(
     for ab, _ in ab_objs:
         if counts.get(ab.target, 0) > 0:
             needed.add(ab.target)
-    if not needed:
+    if not needed and not keep:
         return False
     pid = site.id
     n = net.parameter(
@@ -963,3 +968,9 @@ def build_scenario_model(scenario, *, drug: Drug | str | None = None) -> BodyMod
         antibodies=[(a.antibody, a.regimen) for a in sc.antibodies],
         horizon_h=sc.duration_days * 24.0,
     )
+
+
+def _shift(events: list[DoseEvent], offset_h: float) -> list[DoseEvent]:
+    if not offset_h:
+        return events
+    return [DoseEvent(e.time_h + offset_h, e.amount_nmol, e.route, e.duration_h) for e in events]

@@ -32,6 +32,8 @@ UNITS: dict[str, list[tuple[str, int, int, float]]] = {
     "nmol_per_h": [_NMOL, ("second", -1, 0, 3600.0)],
     "item_per_nmol": [("item", 1, 0, 1.0), ("mole", -1, -9, 1.0)],
     "ug_per_nmol": [("gram", 1, -6, 1.0), ("mole", -1, -9, 1.0)],
+    "item_per_h": [("item", 1, 0, 1.0), ("second", -1, 0, 3600.0)],
+    "per_item_per_h": [("item", -1, 0, 1.0), ("second", -1, 0, 3600.0)],
     "ng_per_mL": [("gram", 1, -6, 1.0), ("litre", -1, 0, 1.0)],
     # Kirschner-Panetta model units
     "per_day": [("second", -1, 0, 86400.0)],

@@ -2,6 +2,7 @@
 
 from il2sim.report._pk import pk_comparison, plot_pk
 from il2sim.report._signaling import SignalingComparison, plot_dose_response, signaling_comparison
+from il2sim.report._therapy import summary_table, write_report
 
 __all__ = [
     "SignalingComparison",
@@ -9,4 +10,6 @@ __all__ = [
     "plot_dose_response",
     "plot_pk",
     "signaling_comparison",
+    "summary_table",
+    "write_report",
 ]

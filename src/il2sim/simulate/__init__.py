@@ -6,6 +6,7 @@ from il2sim.simulate._external import dose_sbml
 from il2sim.simulate._nca import Exposure, exposure, half_lives
 from il2sim.simulate._pk import PKResult, pk, pk_scenario
 from il2sim.simulate._reference import ReferenceSimulator
+from il2sim.simulate._therapy import TherapyResult, run_arm, run_therapy
 
 __all__ = [
     "Exposure",
@@ -13,10 +14,13 @@ __all__ = [
     "ReferenceSimulator",
     "SimulationError",
     "Simulator",
+    "TherapyResult",
     "Trajectory",
     "dose_sbml",
     "exposure",
     "half_lives",
     "pk",
     "pk_scenario",
+    "run_arm",
+    "run_therapy",
 ]

@@ -1,0 +1,395 @@
+"""Cell states and their dynamics, disease (tumour or virus) and toxicity indices, added to a
+body network so that one SBML model carries drug, receptors, cells and disease together.
+
+Every cell count becomes a state. IL-2 signal (each population's pSTAT5, normalised to its own
+maximum) drives proliferation, capped and returning to baseline; Tregs suppress effector
+proliferation; antigen drives stem-like -> effector-like -> terminally exhausted CD8 T cells;
+PD-1 engagement lowers antigen-driven proliferation and killing, blockade (antibody or arm
+occupancy of PD-1 or PD-L1) lifts it; IL-2 signals delivered with CD25 or in cis through a
+targeting arm push progeny toward effector-like rather than terminal cells; antigen-stimulated
+T cells secrete endogenous IL-2. Tumours grow logistically and are killed by CD8 T cells with
+the ratio-dependent law of de Pillis et al. 2005 and by NK cells; a persistent virus replicates
+and is cleared by CD8 T cells. Parameters: ``catalog/data/immunity/parameters.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from il2sim.catalog import immune_parameters
+from il2sim.model._body import ENDOGENOUS_IL2, BodyModel, sid
+
+ONE = "1 dimensionless"
+DISEASES = ("tumour", "chronic_infection", "acute_infection", "none")
+_ROLES = {
+    "treg": "treg",
+    "nk": "nk",
+    "cd8_memory": "cd8_memory",
+    "cd8_naive": "cd8_naive",
+    "cd4_helper": "cd4_helper",
+    "cd8_stem_like": "stem",
+    "cd8_effector_like": "effector",
+    "cd8_terminal_exhausted": "terminal",
+    "tumour_cell": "tumour",
+}
+
+
+@dataclass
+class ImmuneModel:
+    """Ids of the states and readouts the immunity layer added."""
+
+    disease: str
+    cells: dict[str, str] = field(default_factory=dict)  # population id -> count species
+    fold: dict[str, str] = field(default_factory=dict)  # population id -> fold-expansion rule
+    roles: dict[str, str] = field(default_factory=dict)  # population id -> role
+    burden: str | None = None  # tumour cells or viral load species
+    treg_cd8_ratio: dict[str, str] = field(default_factory=dict)  # location -> rule
+    toxicity: dict[str, str] = field(default_factory=dict)  # index name -> rule
+
+
+def _role(cell_name: str) -> str | None:
+    return _ROLES.get(cell_name.removeprefix("mouse_"))
+
+
+def add_immunity(model: BodyModel, disease: str, *, disease_site: str | None = None) -> ImmuneModel:
+    """Make cell numbers dynamic and add ``disease`` in the body's tissue (tumour or infected
+    organ; the first tissue unless ``disease_site``)."""
+    if disease not in DISEASES:
+        raise ValueError(f"disease must be one of {', '.join(DISEASES)}, got {disease!r}")
+    net = model.network
+    P = immune_parameters()
+
+    def par(name: str, per_day: bool = True, units: str | None = None) -> str:
+        num = P[name]
+        pid = f"im_{name}"
+        if pid not in net.parameters:
+            value = num.value / 24.0 if per_day else num.value
+            src = num.source + (" (per day / 24)" if per_day else "")
+            net.parameter(pid, value, units or ("per_h" if per_day else "dimensionless"), name, src)
+        return pid
+
+    im = ImmuneModel(disease)
+    sites = [p for p in model.populations]
+    site_loc = disease_site or (model.body.tissues[0].name if model.body.tissues else None)
+    # 1. counts become states; normalised signal per population
+    for p in sites:
+        role = _role(p.cell.name)
+        if role is None:
+            continue
+        comp = p.location if p.location in ("central", "peripheral") else sid(p.location)
+        n = net.promote_to_species(f"N_{p.id}", comp, f"{p.cell.label} ({p.location})")
+        net.parameter(
+            f"N0_{p.id}", p.count, "item", f"{p.cell.name} cells at start ({p.location})", p.source
+        )
+        im.cells[p.id] = n
+        im.roles[p.id] = role
+        im.fold[p.id] = net.rule(
+            f"fold_{p.id}",
+            f"{n} / N0_{p.id}",
+            "dimensionless",
+            f"fold change of {p.cell.name} ({p.location})",
+        )
+        if p.id in model.pstat5:
+            r0 = f"R0_IL2RBG_{p.id}"
+            net.rule(
+                f"s_{p.id}",
+                f"pSTAT5_{p.id} * ({r0} + k_half) / {r0}",
+                "dimensionless",
+                f"pSTAT5 of {p.cell.name} as a fraction of its own maximum",
+            )
+            ks = par("signal_half_saturation", per_day=False)
+            net.rule(
+                f"g_{p.id}",
+                f"s_{p.id} * (1 dimensionless + {ks}) / (s_{p.id} + {ks})",
+                "dimensionless",
+                f"IL-2 proliferation signal of {p.cell.name} (1 at maximal pSTAT5)",
+            )
+    # 2. per-location regulation: Treg suppression and PD-1 axis blockade
+    by_loc: dict[str, list] = {}
+    for p in sites:
+        if p.id in im.cells:
+            by_loc.setdefault(p.location, []).append(p)
+    supp: dict[str, str] = {}
+    k_supp = par("treg_suppression", per_day=False)
+    for loc, pops in by_loc.items():
+        tregs = [p for p in pops if im.roles[p.id] == "treg"]
+        if tregs:
+            t = tregs[0].id
+            supp[loc] = net.rule(
+                f"suppression_{sid(loc)}",
+                f"(1 dimensionless + {k_supp}) / (1 dimensionless + {k_supp} * N_{t} / N0_{t})",
+                "dimensionless",
+                f"Treg suppression of effector proliferation in {loc}",
+            )
+        cd8 = [
+            p
+            for p in pops
+            if im.roles[p.id] in ("stem", "effector", "terminal", "cd8_memory", "cd8_naive")
+        ]
+        if tregs and cd8:
+            im.treg_cd8_ratio[loc] = net.rule(
+                f"treg_cd8_ratio_{sid(loc)}",
+                f"N_{tregs[0].id} / ({' + '.join(f'N_{p.id}' for p in cd8)})",
+                "dimensionless",
+                f"Treg:CD8 ratio in {loc}",
+            )
+    pdl1_ref = {
+        loc: [
+            r
+            for (k, pid), r in model.occupancy.items()
+            if k == "PDL1" and pid in {p.id for p in pops}
+        ]
+        for loc, pops in by_loc.items()
+    }
+    eps = par("pd1_inhibition", per_day=False)
+
+    def f_pd1(p) -> str:
+        terms = []
+        if ("PD1", p.id) in model.occupancy:
+            terms.append(model.occupancy[("PD1", p.id)])
+        terms += pdl1_ref.get(p.location, [])
+        if not terms:
+            return net.rule(
+                f"pd1_signal_{p.id}",
+                f"1 dimensionless - {eps}",
+                "dimensionless",
+                f"PD-1 brake factor on {p.cell.name}",
+            )
+        b = terms[0] if len(terms) == 1 else f"max({', '.join(terms)})"
+        return net.rule(
+            f"pd1_signal_{p.id}",
+            f"1 dimensionless - {eps} * (1 dimensionless - {b})",
+            "dimensionless",
+            f"PD-1 brake factor on {p.cell.name} (1 = no brake)",
+        )
+
+    # 3. disease and antigen
+    ag = None
+    if disease != "none" and site_loc is not None:
+        loc_id = sid(site_loc)
+        if disease == "tumour":
+            tum = next(
+                (p for p in sites if im.roles.get(p.id) == "tumour" and p.location == site_loc),
+                None,
+            )
+            if tum is None:
+                raise ValueError(
+                    f"a tumour scenario needs tumour cells in {site_loc!r} (body {model.body.name})"
+                )
+            im.burden = f"N_{tum.id}"
+            kt = par("tumour_antigen_half_saturation_cells", per_day=False, units="item")
+            ag = net.rule(
+                f"antigen_{loc_id}",
+                f"N_{tum.id} / (N_{tum.id} + {kt})",
+                "dimensionless",
+                "tumour antigen drive",
+            )
+        else:
+            v0 = P[
+                "virus_initial_chronic" if disease == "chronic_infection" else "virus_initial_acute"
+            ]
+            from il2sim.model._network import Species
+
+            comp = net.species[
+                im.cells[next(iter(p.id for p in by_loc.get(site_loc, [])))]
+            ].compartment
+            im.burden = net.add_species(
+                Species(
+                    f"virus_{loc_id}",
+                    comp,
+                    v0.value,
+                    "dimensionless",
+                    "viral load (fraction of tissue maximum)",
+                    amount_only=True,
+                )
+            )
+            kv = par("virus_antigen_half_saturation", per_day=False)
+            ag = net.rule(
+                f"antigen_{loc_id}",
+                f"{im.burden} / ({im.burden} + {kv})",
+                "dimensionless",
+                "viral antigen drive",
+            )
+    # 4. dynamics of each population
+    fmax = par("max_fold_expansion", per_day=False)
+    contraction = par("contraction_per_day")
+    ctl_terms: list[str] = []
+    for p in sites:
+        role = im.roles.get(p.id)
+        if role is None or role == "tumour":
+            continue
+        n, n0 = f"N_{p.id}", f"N0_{p.id}"
+        g = f"g_{p.id}" if p.id in model.pstat5 else "0 dimensionless"
+        sup = f" * {supp[p.location]}" if p.location in supp and role != "treg" else ""
+        if role in ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper"):
+            pm = par(f"prolif_max_per_day_{role}")
+            net.rate_rule(
+                n,
+                f"{pm} * {g}{sup} * {n} * ({ONE} - {n} / ({fmax} * {n0}))"
+                f" - {contraction} * ({n} - {n0})",
+            )
+            continue
+        if ag is None or p.location != site_loc:
+            net.rate_rule(n, f"-{contraction} * ({n} - {n0})")
+            continue
+        f_pd1(p)
+        cis = (
+            f"pSTAT5cis_{p.id} * ({f'R0_IL2RBG_{p.id}'} + k_half) / R0_IL2RBG_{p.id}"
+            if p.id in model.cis_pstat5
+            else "0 dimensionless"
+        )
+        net.rule(
+            f"cis_{p.id}",
+            cis,
+            "dimensionless",
+            f"normalised CD25/arm-assisted pSTAT5 of {p.cell.name}",
+        )
+    # antigen-specific chain needs all three states in the disease site
+    chain = {
+        im.roles[p.id]: p
+        for p in sites
+        if p.location == site_loc and im.roles.get(p.id) in ("stem", "effector", "terminal")
+    }
+    if ag is not None and len(chain) == 3:
+        S, E, X = (chain[r] for r in ("stem", "effector", "terminal"))
+        nS, nE, nX = f"N_{S.id}", f"N_{E.id}", f"N_{X.id}"
+        fS, fE = f"pd1_signal_{S.id}", f"pd1_signal_{E.id}"
+        gain, prot = par("cis_il2_gain", per_day=False), par("cis_il2_protection", per_day=False)
+        flux_se = net.rule(
+            f"flux_stem_to_effector_{sid(site_loc)}",
+            f"{par('stem_to_effector_per_day')} * {ag} * {fS}"
+            f" * ({ONE} + {gain} * cis_{S.id}) * {nS}",
+            "item_per_h",
+            "stem-like to effector-like differentiation",
+        )
+        flux_et = net.rule(
+            f"flux_effector_to_terminal_{sid(site_loc)}",
+            f"{par('effector_to_terminal_per_day')} * {ag}"
+            f" * ({ONE} - {prot} * min(cis_{E.id}, {ONE})) * {nE}",
+            "item_per_h",
+            "effector-like to terminal differentiation",
+        )
+        cap = par("stem_capacity_fold", per_day=False)
+        net.rate_rule(
+            nS,
+            f"{par('stem_self_renewal_per_day')} * {ag} * {fS} * {nS}"
+            f" * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}",
+        )
+        gE = f"g_{E.id}" if E.id in model.pstat5 else "0 dimensionless"
+        supE = f" * {supp[site_loc]}" if site_loc in supp else ""
+        net.rate_rule(
+            nE,
+            f"{flux_se} + {par('effector_prolif_max_per_day')} * {gE} * {fE}{supE} * {nE}"
+            f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
+            f" - {flux_et} - {par('effector_death_per_day')} * {nE}",
+        )
+        net.rate_rule(nX, f"{flux_et} - {par('terminal_death_per_day')} * {nX}")
+        share = par("terminal_killing_share", per_day=False)
+        ctl = net.rule(
+            f"ctl_{sid(site_loc)}",
+            f"{fE} * ({nE} + {share} * {nX})",
+            "item",
+            "functional cytotoxic CD8 T cells",
+        )
+        ctl_terms.append(ctl)
+        # endogenous IL-2 from antigen-stimulated CD8 T cells
+        lig = f"L_{ENDOGENOUS_IL2}_{sid(site_loc)}"
+        if lig in net.species:
+            sec = par("il2_secretion_per_cell_per_h", per_day=False, units="per_h")
+            net.reaction(
+                f"il2_secretion_{sid(site_loc)}",
+                {},
+                {lig: 1},
+                f"{sec} * {ag} * ({nS} + {nE}) / items_per_nmol",
+                "endogenous IL-2 secretion",
+                "SBO:0000393",
+            )
+    # 5. disease dynamics
+    if im.burden is not None:
+        ctl = ctl_terms[0] if ctl_terms else "0 item"
+        if disease == "tumour":
+            T = im.burden
+            tp = next(p for p in sites if f"N_{p.id}" == T)
+            ratio = f"({ctl} / {T})"
+            lam = par("depillis_lambda", per_day=False)
+            s_ = par("depillis_s", per_day=False)
+            kill = f"{par('depillis_d_per_day')} * {ratio}^{lam} / ({s_} + {ratio}^{lam})"
+            nk = next(
+                (p for p in sites if im.roles.get(p.id) == "nk" and p.location == site_loc), None
+            )
+            nk_term = (
+                f" - {par('nk_kill_per_cell_per_day', units='per_item_per_h')} * N_{nk.id} * {T}"
+                if nk
+                else ""
+            )
+            cap = par("tumour_capacity_fold", per_day=False)
+            net.rate_rule(
+                T,
+                f"{par('tumour_growth_per_day')} * {T} * ({ONE} - {T} / ({cap} * N0_{tp.id}))"
+                f" - {kill} * {T}{nk_term}",
+            )
+        else:
+            V = im.burden
+            net.rate_rule(
+                V,
+                f"{par('virus_replication_per_day')} * {V} * ({ONE} - {V})"
+                f" - {par('virus_killing_per_ctl_per_day', units='per_item_per_h')} * {ctl} * {V}",
+            )
+    # 6. toxicity indices
+    endo = next(
+        (p for p in model.populations if "endothelium" in p.cell.name and p.id in model.pstat5),
+        None,
+    )
+    nk_p = next(
+        (p for p in sites if im.roles.get(p.id) == "nk" and p.location == "peripheral"), None
+    )
+    parts = []
+    if endo is not None:
+        r0 = f"R0_IL2RBG_{endo.id}"
+        parts.append(f"pSTAT5_{endo.id} * ({r0} + k_half) / {r0}")
+    if nk_p is not None and nk_p.id in model.pstat5:
+        parts.append(
+            f"{par('vascular_leak_nk_weight', per_day=False)} * fold_{nk_p.id} * s_{nk_p.id}"
+        )
+    if parts:
+        im.toxicity["vascular_leak_index"] = net.rule(
+            "vascular_leak_index",
+            " + ".join(parts),
+            "dimensionless",
+            "CD25+ endothelium signaling plus NK activation",
+        )
+    act = [
+        f"fold_{p.id} * s_{p.id}"
+        for p in sites
+        if im.roles.get(p.id) in ("nk", "cd8_memory", "effector") and p.id in model.pstat5
+    ]
+    if act:
+        im.toxicity["cytokine_release_index"] = net.rule(
+            "cytokine_release_index",
+            " + ".join(act),
+            "dimensionless",
+            "activated NK and CD8 T cells (fold x normalised pSTAT5), summed",
+        )
+    return im
+
+
+def build_arm_model(
+    setting, arm, *, duration_days: float, run_in_days: float
+) -> tuple[BodyModel, ImmuneModel]:
+    """The full network of one arm of a therapy setting: body, drug, antibodies, endogenous
+    IL-2, cells and disease. Treatment starts after ``run_in_days`` (time 0 of the model is the
+    start of the run-in)."""
+    from il2sim.model._body import build_body_model
+
+    model = build_body_model(
+        arm.drug,
+        arm.regimen,
+        body=setting.body,
+        weight_kg=setting.weight_kg,
+        antibodies=[(a.antibody, a.regimen) for a in arm.antibodies],
+        horizon_h=duration_days * 24.0,
+        endogenous_il2=True,
+        dose_offset_h=run_in_days * 24.0,
+    )
+    model.network.id = sid(f"il2sim_{setting.name}_{arm.name}")
+    return model, add_immunity(model, setting.disease)

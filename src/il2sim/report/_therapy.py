@@ -1,0 +1,169 @@
+"""The report of a therapy run: a self-contained HTML page (figures embedded), the long-format
+results (Parquet) and the per-arm summary (JSON)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from il2sim.simulate import TherapyResult
+
+_PANELS = (
+    ("burden", "tumour cells or viral load (fold of day 0)", True),
+    ("effector", "effector-like CD8 in the disease site (fold)", True),
+    ("terminal", "terminally exhausted CD8 (fold)", True),
+    ("treg", "Tregs, lymphoid tissue (fold)", True),
+    ("nk", "NK cells, lymphoid tissue (fold)", True),
+    ("cd8_memory", "memory CD8, lymphoid tissue (fold)", True),
+    ("plasma", "IL-2 drug in plasma (ng/mL)", True),
+    ("vascular_leak_index", "vascular-leak index", False),
+)
+
+
+def _pick(columns: list[str], key: str) -> str | None:
+    if key == "burden":
+        return next((c for c in columns if c in ("tumour_cells", "viral_load")), None)
+    if key == "plasma":
+        return next(
+            (
+                c
+                for c in columns
+                if c.startswith("plasma:")
+                and "mab" not in c
+                and c.split(":")[1]
+                not in ("nivolumab", "pembrolizumab", "atezolizumab", "ipilimumab")
+            ),
+            None,
+        )
+    if key in ("treg", "nk", "cd8_memory"):
+        return next(
+            (c for c in columns if c.startswith("cells:") and c.endswith(f"{key}_peripheral")), None
+        )
+    if key in ("effector", "terminal"):
+        tag = "effector_like" if key == "effector" else "terminal_exhausted"
+        return next((c for c in columns if c.startswith("cells:") and tag in c), None)
+    return key if key in columns else None
+
+
+def _figure(result: TherapyResult, setting: str) -> str:
+    f = result.frame[result.frame.setting == setting]
+    arms = list(dict.fromkeys(f.arm))
+    fig, axes = plt.subplots(2, 4, figsize=(17, 8))
+    cmap = plt.get_cmap("tab20")
+    for ax, (key, title, logy) in zip(axes.flat, _PANELS, strict=True):
+        for i, arm in enumerate(arms):
+            w = f[f.arm == arm].pivot_table(index="time_d", columns="variable", values="value")
+            col = _pick(list(w.columns), key)
+            if col is None:
+                continue
+            y = w[col]
+            if key not in ("plasma", "vascular_leak_index"):
+                y = y / y.iloc[0]
+            if logy:
+                y = y.clip(lower=1e-6)
+            ax.plot(w.index, y, label=arm, color=cmap(i % 20), lw=1.3)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("days of treatment", fontsize=8)
+        if logy:
+            ax.set_yscale("log")
+    axes.flat[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(setting)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
+    """One row per arm: burden change, fold expansions, Treg:CD8 ratio, toxicity."""
+    rows = []
+    day = (
+        max(d for d in result.scenario.readout_days if d <= 14)
+        if any(d <= 14 for d in result.scenario.readout_days)
+        else result.scenario.readout_days[0]
+    )
+    key = f"day_{day:g}"
+    for s in result.summary:
+        if s["setting"] != setting:
+            continue
+        row = {"arm": s["arm"]}
+        burden = s.get("tumour_cells_change") or s.get("viral_load_change") or {}
+        row[f"burden x ({key})"] = burden.get(key, math.nan)
+        for pid, folds in s["fold_expansion"].items():
+            if any(
+                t in pid
+                for t in (
+                    "effector_like",
+                    "treg_peripheral",
+                    "nk_peripheral",
+                    "cd8_memory_peripheral",
+                )
+            ):
+                row[f"{pid} x ({key})"] = folds.get(key, math.nan)
+        tox = s["toxicity"]
+        for idx in ("vascular_leak_index", "cytokine_release_index"):
+            if idx in tox:
+                row[idx] = tox[idx]["max_daily_mean"]
+                row[f"{idx} > threshold"] = tox[idx]["exceeded"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
+    """Write ``report.html``, ``results.parquet`` and ``summary.json`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pq = out / "results.parquet"
+    result.frame.to_parquet(pq, index=False)
+    js = out / "summary.json"
+    js.write_text(
+        json.dumps(
+            {"scenario": result.scenario.name, "arms": result.summary}, indent=2, default=float
+        )
+    )
+    sc = result.scenario
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>il2sim report: "
+        f"{html.escape(sc.name)}</title><style>body{{font-family:sans-serif;margin:2em;max-width:1500px}}"
+        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px}"
+        "th{background:#eee}</style></head><body>",
+        f"<h1>il2sim: {html.escape(sc.name)}</h1><p>{html.escape(sc.description)}</p>",
+        f"<p>{sc.duration_days:g} days of treatment after a {sc.run_in_days:g}-day run-in; "
+        "folds are relative to the start of treatment. Toxicity indices: see the README "
+        "(vascular leak = CD25+ endothelium signaling + NK activation; cytokine release = "
+        "activated NK and CD8 T cells).</p>",
+    ]
+    for setting in sc.settings:
+        parts.append(
+            f"<h2>{html.escape(setting.name)}</h2><p>{html.escape(setting.description)}</p>"
+        )
+        png = _figure(result, setting.name)
+        parts.append(f"<img alt='{html.escape(setting.name)}' src='data:image/png;base64,{png}'/>")
+        parts.append(
+            summary_table(result, setting.name).to_html(
+                index=False, float_format=lambda v: f"{v:.3g}"
+            )
+        )
+        parts.append("<h3>Arms</h3><ul>")
+        for a in setting.arms:
+            abs_ = "; ".join(f"{d.antibody} {d.regimen}" for d in a.antibodies)
+            parts.append(
+                f"<li><b>{html.escape(a.name)}</b>: {html.escape(a.drug or 'no IL-2 drug')} "
+                f"{html.escape(a.regimen or '')} {html.escape(abs_)}</li>"
+            )
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    rep = out / "report.html"
+    rep.write_text("\n".join(parts))
+    return [rep, pq, js]
