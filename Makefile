@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/il2sim demo --out demo_output
+	$(BIN)/il2sim run --out demo_output
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
