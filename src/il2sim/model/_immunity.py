@@ -223,10 +223,14 @@ def add_immunity(model: BodyModel, disease: str, *, disease_site: str | None = N
         sup = f" * {supp[p.location]}" if p.location in supp and role != "treg" else ""
         if role in ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper"):
             pm = par(f"prolif_max_per_day_{role}")
+            deplete = ""
+            if role == "treg" and ("CTLA4", p.id) in model.occupancy and p.location == site_loc:
+                k_dep = par("ctla4_treg_depletion_per_day")
+                deplete = f" - {k_dep} * {model.occupancy[('CTLA4', p.id)]} * {n}"
             net.rate_rule(
                 n,
                 f"{pm} * {g}{sup} * {n} * ({ONE} - {n} / ({fmax} * {n0}))"
-                f" - {contraction} * ({n} - {n0})",
+                f" - {contraction} * ({n} - {n0}){deplete}",
             )
             continue
         if ag is None or p.location != site_loc:
