@@ -227,3 +227,28 @@ def test_outputs_resume_and_errors(tmp_path):
     result = CliRunner().invoke(app, ["run", str(path), "--out", str(out)])
     assert result.exit_code == 2
     assert "field 'settings.0.disease'" in " ".join(result.output.split())
+
+
+def test_anti_ctla4_depletes_intratumoral_tregs():
+    """Fc-competent anti-CTLA-4 depletes Tregs in the tumour (Simpson 2013 J Exp Med 210:1695)
+    and lowers the intratumoral Treg:CD8 ratio; blood Tregs, with less exposure, change less."""
+    arms = [
+        catalog.Arm(name="untreated"),
+        catalog.Arm(
+            name="ipi",
+            antibodies=[{"antibody": "ipilimumab", "regimen": "3 mg/kg q3w over 90 min"}],
+        ),
+    ]
+    sc = catalog.TherapyScenario(
+        name="ctla4",
+        duration_days=14,
+        run_in_days=20,
+        readout_days=[14],
+        settings=[catalog.Setting(name="t", body="human_adult", disease="tumour", arms=arms)],
+    )
+    res = run_therapy(sc)
+    ipi = res.arm_summary("t", "ipi")
+    assert ipi["fold_expansion"]["treg_tumour"]["day_14"] < 0.5
+    ratio = ipi["treg_cd8_ratio"]["tumour"]
+    assert ratio["day_14"] < 0.5 * ratio["day_0"]
+    assert res.arm_summary("t", "untreated")["fold_expansion"]["treg_tumour"]["day_14"] > 0.9
