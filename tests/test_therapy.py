@@ -66,11 +66,10 @@ def test_pd_l1_blockade_rescues_exhausted_cd8_and_lowers_virus(default):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="West 2013 J Clin Invest 123:2604: IL-2 + PD-L1 blockade beats either alone. In the "
-    "model, wild-type IL-2 given SC twice daily is cleared within minutes in the mouse (t1/2 "
-    "~11 min) and expands splenic Tregs ~2x; effector-like cells see little extra signal, so "
-    "the combination is no better than blockade alone (viral load 0.043 vs 0.035 of its start "
-    "at day 14)",
+    reason="West 2013 J Clin Invest 123:2604: IL-2 + PD-L1 blockade beats either alone in viral "
+    "load and in virus-specific CD8 T cells. The model gets the viral load (0.023 vs 0.035 of "
+    "start at day 14) but not the expansion (1.28x vs 1.37x): wild-type IL-2 given SC twice daily "
+    "is cleared within minutes in the mouse (t1/2 ~11 min) and expands splenic Tregs ~2x",
 )
 def test_wild_type_il2_synergises_with_pd_l1_blockade(default):
     combo = _burden(default, MOUSE, "wt_il2_anti_pdl1")
@@ -84,9 +83,9 @@ def test_wild_type_il2_synergises_with_pd_l1_blockade(default):
 @pytest.mark.xfail(
     strict=True,
     reason="Hashimoto 2022 Nature 610:173: no-alpha IL-2 loses most of the synergy that wild-type "
-    "IL-2 keeps. At equimolar doses the model's no-alpha IL2v is an Fc fusion with a half-life of "
-    "days (plasma ~1e4 ng/mL vs ~1 ng/mL for wild-type IL-2), so its exposure, not CD25 use, "
-    "decides; the CD25-dependent (cis) benefit of wild-type IL-2 is too small at its exposure",
+    "IL-2 keeps. The model makes effector-like expansion depend on CD25/cis delivery, so IL2v "
+    "adds little (0.89x of blockade alone at day 14), but wild-type IL-2 at its mouse exposure "
+    "(cleared in minutes; the Fc-fused IL2v stays for days) adds nothing either (0.92x)",
 )
 def test_no_alpha_il2_loses_the_synergy_wild_type_keeps(default):
     eff = "mouse_cd8_effector_like_spleen"
@@ -105,15 +104,16 @@ def test_pd1_targeted_il2v_restores_effector_like_expansion(default):
     pd1 = _fold(default, MOUSE, "pd1_il2v", eff, 7)
     assert pd1 > 1.1 * _fold(default, MOUSE, "il2v_anti_pdl1", eff, 7)
     assert pd1 > 1.5 * _fold(default, MOUSE, "anti_pdl1", eff, 7)
-    assert _fold(default, MOUSE, "il2v", eff, 7) < 1.3
+    assert pd1 > 3 * _fold(default, MOUSE, "il2v", eff, 7)  # untargeted IL2v alone: little
     assert _burden(default, MOUSE, "pd1_il2v") < _burden(default, MOUSE, "il2v_anti_pdl1")
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="Codarri Deak 2022 report a several-fold larger effector-like expansion with PD1-IL2v "
-    "than with IL2v + PD-1 blockade; the model gives ~1.2x: its untargeted IL2v, an Fc fusion at "
-    "equimolar dose, already saturates IL-2Rbeta/gamma-c on effector-like cells in the spleen",
+    "than with IL2v + PD-1 blockade; the model gives ~1.4x at day 7: at equimolar dose the "
+    "Fc-fused IL2v reaches ~1e4 ng/mL in the mouse and saturates IL-2Rbeta/gamma-c, so even its "
+    "non-cis signal drives effector-like cells",
 )
 def test_pd1_targeted_il2v_advantage_is_several_fold(default):
     eff = "mouse_cd8_effector_like_spleen"

@@ -261,8 +261,7 @@ def add_immunity(model: BodyModel, disease: str, *, disease_site: str | None = N
         gain, prot = par("cis_il2_gain", per_day=False), par("cis_il2_protection", per_day=False)
         flux_se = net.rule(
             f"flux_stem_to_effector_{sid(site_loc)}",
-            f"{par('stem_to_effector_per_day')} * {ag} * {fS}"
-            f" * ({ONE} + {gain} * cis_{S.id}) * {nS}",
+            f"{par('stem_to_effector_per_day')} * {ag} * {fS} * {nS}",
             "item_per_h",
             "stem-like to effector-like differentiation",
         )
@@ -274,16 +273,19 @@ def add_immunity(model: BodyModel, disease: str, *, disease_site: str | None = N
             "effector-like to terminal differentiation",
         )
         cap = par("stem_capacity_fold", per_day=False)
+        gS = f"g_{S.id}" if S.id in model.pstat5 else "0 dimensionless"
         net.rate_rule(
             nS,
-            f"{par('stem_self_renewal_per_day')} * {ag} * {fS} * {nS}"
-            f" * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}",
+            f"({par('stem_self_renewal_per_day')} * {ag} * {fS}"
+            f" + {par('stem_il2_prolif_max_per_day')} * {gS} * {fS})"
+            f" * {nS} * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}",
         )
         gE = f"g_{E.id}" if E.id in model.pstat5 else "0 dimensionless"
         supE = f" * {supp[site_loc]}" if site_loc in supp else ""
         net.rate_rule(
             nE,
             f"{flux_se} + {par('effector_prolif_max_per_day')} * {gE} * {fE}{supE} * {nE}"
+            f" * ({ONE} + {gain} * min(cis_{E.id}, {ONE})) / ({ONE} + {gain})"
             f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
             f" - {flux_et} - {par('effector_death_per_day')} * {nE}",
         )
