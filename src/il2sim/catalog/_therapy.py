@@ -23,6 +23,20 @@ class Arm(BaseModel):
     drug: str | None = None
     regimen: str | None = None
     antibodies: list[AntibodyDosing] = Field(default_factory=list)
+    vaccine_days: list[float] = Field(
+        default_factory=list,
+        description="days of treatment (0 = start) on which a therapeutic vaccine primes "
+        "antigen-specific CD8 T cells",
+    )
+
+    @field_validator("vaccine_days")
+    @classmethod
+    def _vaccine(cls, v: list[float]) -> list[float]:
+        if any(d < 0 for d in v):
+            raise ValueError(
+                f"vaccine_days must be >= 0 (days from the start of treatment), got {v}"
+            )
+        return sorted(v)
 
     @field_validator("regimen")
     @classmethod

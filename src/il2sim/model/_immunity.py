@@ -51,7 +51,13 @@ def _role(cell_name: str) -> str | None:
     return _ROLES.get(cell_name.removeprefix("mouse_"))
 
 
-def add_immunity(model: BodyModel, disease: str, *, disease_site: str | None = None) -> ImmuneModel:
+def add_immunity(
+    model: BodyModel,
+    disease: str,
+    *,
+    disease_site: str | None = None,
+    vaccine_times_h: tuple[float, ...] = (),
+) -> ImmuneModel:
     """Make cell numbers dynamic and add ``disease`` in the body's tissue (tumour or infected
     organ; the first tissue unless ``disease_site``)."""
     if disease not in DISEASES:
@@ -274,11 +280,38 @@ def add_immunity(model: BodyModel, disease: str, *, disease_site: str | None = N
         )
         cap = par("stem_capacity_fold", per_day=False)
         gS = f"g_{S.id}" if S.id in model.pstat5 else "0 dimensionless"
+        vaccine = ""
+        if vaccine_times_h:
+            net.parameter(
+                "vaccine_drive",
+                0.0,
+                "dimensionless",
+                "therapeutic vaccine priming on (1) or off (0)",
+                "set by vaccination events (1 day per vaccination)",
+                constant=False,
+            )
+            for k, tv in enumerate(vaccine_times_h):
+                t_on = net.parameter(
+                    f"t_vaccine{k}", tv, "hour", f"vaccination {k + 1}", "scenario"
+                )
+                t_off = net.parameter(
+                    f"t_vaccine{k}_end", tv + 24.0, "hour", f"end of priming {k + 1}", "scenario"
+                )
+                net.event(
+                    f"vaccine_{k}",
+                    f"time >= {t_on}",
+                    {"vaccine_drive": ONE},
+                    f"vaccination {k + 1}",
+                )
+                net.event(
+                    f"vaccine_{k}_end", f"time >= {t_off}", {"vaccine_drive": "0 dimensionless"}
+                )
+            vaccine = f" + {par('vaccine_priming_per_day')} * vaccine_drive * N0_{S.id}"
         net.rate_rule(
             nS,
             f"({par('stem_self_renewal_per_day')} * {ag} * {fS}"
             f" + {par('stem_il2_prolif_max_per_day')} * {gS} * {fS})"
-            f" * {nS} * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}",
+            f" * {nS} * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}{vaccine}",
         )
         gE = f"g_{E.id}" if E.id in model.pstat5 else "0 dimensionless"
         supE = f" * {supp[site_loc]}" if site_loc in supp else ""
@@ -398,4 +431,5 @@ def build_arm_model(
         dose_offset_h=run_in_days * 24.0,
     )
     model.network.id = sid(f"il2sim_{setting.name}_{arm.name}")
-    return model, add_immunity(model, setting.disease)
+    vaccine = tuple((run_in_days + d) * 24.0 for d in getattr(arm, "vaccine_days", ()))
+    return model, add_immunity(model, setting.disease, vaccine_times_h=vaccine)
