@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from il2sim.catalog import Arm, Setting, TherapyScenario, get_therapy_scenario, immune_parameters
+from il2sim.catalog import (
+    Arm,
+    Setting,
+    TherapyScenario,
+    get_drug,
+    get_therapy_scenario,
+    immune_parameters,
+)
 from il2sim.model._immunity import build_arm_model
 from il2sim.simulate._engine import SimulationError, Simulator
 from il2sim.simulate._nca import exposure
@@ -219,6 +226,8 @@ def run_therapy(
             progress(f"{sname}/{aname}", done, len(tasks))
 
     if workers > 1 and len(todo) > 1:
+        # largest networks first (PEG prodrugs have several forms), so the pool ends together
+        todo.sort(key=lambda t: -_cost(t[2]))
         with ProcessPoolExecutor(workers) as pool:
             futures = [pool.submit(_task, t) for t in todo]
             for fut in as_completed(futures):
@@ -229,6 +238,15 @@ def run_therapy(
     ordered = [results[(s.name, a.name)] for _, s, a in tasks]
     frame = pd.concat([r[0] for r in ordered], ignore_index=True)
     return TherapyResult(sc, frame, [r[1] for r in ordered])
+
+
+def _cost(arm: Arm) -> int:
+    """Rough size of an arm's network: one unit per drug form and antibody."""
+    forms = 1
+    if arm.drug is not None:
+        drug = get_drug(arm.drug)
+        forms += 1 + len(drug.prodrug_states)
+    return forms + len(arm.antibodies)
 
 
 def _paths(cache_dir: Path, setting: str, arm: str) -> tuple[Path, Path]:
