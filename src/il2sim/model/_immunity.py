@@ -162,6 +162,17 @@ def add_immunity(
                 f"PD-1 brake factor on {p.cell.name}",
             )
         b = terms[0] if len(terms) == 1 else f"max({', '.join(terms)})"
+        fold = p.cell.pd1_blockade_fold.get("IL2RA")
+        syn = net.reactions.get(f"synthesis_IL2RA_{p.id}")
+        if fold is not None and fold.value != 1 and syn is not None:
+            k = net.parameter(
+                f"cd25_blockade_fold_{p.id}",
+                fold.value,
+                "dimensionless",
+                f"CD25 up-regulation on {p.cell.name} under PD-1 blockade",
+                fold.source,
+            )
+            syn.rate = f"({syn.rate}) * ({ONE} + ({k} - {ONE}) * {b})"
         return net.rule(
             f"pd1_signal_{p.id}",
             f"1 dimensionless - {eps} * (1 dimensionless - {b})",
