@@ -250,7 +250,7 @@ def test_outputs_resume_and_errors(tmp_path):
     assert "field 'settings.0.disease'" in " ".join(result.output.split())
 
 
-def test_anti_ctla4_depletes_intratumoral_tregs():
+def test_anti_ctla4_depletes_intratumoral_tregs_and_enhances_priming():
     """Fc-competent anti-CTLA-4 depletes Tregs in the tumour (Simpson 2013 J Exp Med 210:1695)
     and lowers the intratumoral Treg:CD8 ratio; blood Tregs, with less exposure, change less."""
     arms = [
@@ -273,3 +273,9 @@ def test_anti_ctla4_depletes_intratumoral_tregs():
     ratio = ipi["treg_cd8_ratio"]["tumour"]
     assert ratio["day_14"] < 0.5 * ratio["day_0"]
     assert res.arm_summary("t", "untreated")["fold_expansion"]["treg_tumour"]["day_14"] > 0.9
+    # and enhances priming of new tumour-specific progenitors (Kvistborg 2014)
+    stem = "cd8_stem_like_tumour"
+    assert (
+        ipi["fold_expansion"][stem]["day_14"]
+        > 1.2 * res.arm_summary("t", "untreated")["fold_expansion"][stem]["day_14"]
+    )

@@ -318,6 +318,14 @@ def add_immunity(
                     f"vaccine_{k}_end", f"time >= {t_off}", {"vaccine_drive": "0 dimensionless"}
                 )
             vaccine = f" + {par('vaccine_priming_per_day')} * vaccine_drive * N0_{S.id}"
+        ctla4 = [
+            r
+            for (k, pid), r in model.occupancy.items()
+            if k == "CTLA4" and not pid.endswith(sid(site_loc))
+        ]
+        if ctla4:
+            occ = ctla4[0] if len(ctla4) == 1 else f"max({', '.join(ctla4)})"
+            vaccine += f" + {par('ctla4_priming_per_day')} * {ag} * {occ} * N0_{S.id}"
         net.rate_rule(
             nS,
             f"({par('stem_self_renewal_per_day')} * {ag} * {fS}"
