@@ -27,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_binding.py
 	$(BIN)/python benchmarks/bench_body.py
+	$(BIN)/python benchmarks/bench_therapy.py
 
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate

@@ -58,11 +58,15 @@ def _pick(columns: list[str], key: str) -> str | None:
 def _figure(result: TherapyResult, setting: str) -> str:
     f = result.frame[result.frame.setting == setting]
     arms = list(dict.fromkeys(f.arm))
+    wide = {
+        a: g.pivot_table(index="time_d", columns="variable", values="value")
+        for a, g in f.groupby("arm", sort=False)
+    }
     fig, axes = plt.subplots(2, 4, figsize=(17, 8))
     cmap = plt.get_cmap("tab20")
     for ax, (key, title, logy) in zip(axes.flat, _PANELS, strict=True):
         for i, arm in enumerate(arms):
-            w = f[f.arm == arm].pivot_table(index="time_d", columns="variable", values="value")
+            w = wide[arm]
             col = _pick(list(w.columns), key)
             if col is None:
                 continue

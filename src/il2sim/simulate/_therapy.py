@@ -45,6 +45,17 @@ class TherapyResult:
         return next(s for s in self.summary if s["setting"] == setting and s["arm"] == arm)
 
 
+def _catalog_digest() -> str:
+    """Digest of every shipped data file, so a cached arm is reused only with the same data."""
+    from il2sim.catalog._load import DATA_DIR
+
+    h = hashlib.sha256()
+    for path in sorted(DATA_DIR.rglob("*.yaml")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def _fingerprint(scenario: TherapyScenario, setting: Setting, arm: Arm) -> str:
     from il2sim import __version__
 
@@ -57,6 +68,7 @@ def _fingerprint(scenario: TherapyScenario, setting: Setting, arm: Arm) -> str:
             setting.model_dump(exclude={"arms"}),
             arm.model_dump(),
             __version__,
+            _catalog_digest(),
         ],
         sort_keys=True,
         default=str,
