@@ -29,6 +29,17 @@ class TwoCompartment(BaseModel):
     q_L_per_h: float
     v2_L: float
 
+    @classmethod
+    def allometric(
+        cls, cl: float, v1: float, q: float, v2: float, weight_ratio: float, cl_exponent: float
+    ) -> TwoCompartment:
+        """Reference-adult parameters scaled to ``weight_ratio`` x the reference weight:
+        clearances by weight_ratio^cl_exponent, volumes in proportion."""
+        fc = weight_ratio**cl_exponent
+        return cls(
+            cl_L_per_h=cl * fc, v1_L=v1 * weight_ratio, q_L_per_h=q * fc, v2_L=v2 * weight_ratio
+        )
+
     def half_lives_h(self) -> tuple[float, float]:
         """Distribution (alpha) and elimination (beta) half-lives."""
         k10, k12, k21 = (
@@ -111,9 +122,9 @@ class Disposition(BaseModel):
                 self.t_half_alpha_min.value / 60,
                 self.t_half_beta_min.value / 60,  # type: ignore[union-attr]
             )
-        w = weight_kg / self.reference_weight_kg.value
-        fc, fv = w**self.cl_weight_exponent.value, w
-        return TwoCompartment(cl_L_per_h=cl * fc, v1_L=v1 * fv, q_L_per_h=q * fc, v2_L=v2 * fv)
+        return TwoCompartment.allometric(
+            cl, v1, q, v2, weight_kg / self.reference_weight_kg.value, self.cl_weight_exponent.value
+        )
 
     def sourced_numbers(self) -> list[tuple[str, Sourced]]:
         return [(k, v) for k, v in self if isinstance(v, Sourced)]
@@ -171,13 +182,13 @@ class Antibody(BaseModel):
         return self.display_name or self.name
 
     def two_compartment(self, weight_kg: float) -> TwoCompartment:
-        w = weight_kg / self.reference_weight_kg.value
-        fc = w**self.cl_weight_exponent.value
-        return TwoCompartment(
-            cl_L_per_h=self.cl_L_per_h.value * fc,
-            v1_L=self.v1_L.value * w,
-            q_L_per_h=self.q_L_per_h.value * fc,
-            v2_L=self.v2_L.value * w,
+        return TwoCompartment.allometric(
+            self.cl_L_per_h.value,
+            self.v1_L.value,
+            self.q_L_per_h.value,
+            self.v2_L.value,
+            weight_kg / self.reference_weight_kg.value,
+            self.cl_weight_exponent.value,
         )
 
     def sourced_numbers(self) -> list[tuple[str, Sourced]]:

@@ -19,7 +19,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator
 
 Route = Literal["iv", "sc"]
 
@@ -95,6 +97,19 @@ class Regimen:
             out += _part_doses(p, horizon_h)
         out.sort(key=lambda d: d.time_h)
         return _merge_continuous(out)
+
+
+def _check_regimen_text(text: str) -> str:
+    """A regimen field of a YAML record: must parse; the reason becomes the field's error."""
+    try:
+        parse_regimen(text)
+    except RegimenError as e:
+        raise ValueError(str(e)) from None
+    return text
+
+
+#: A regimen written as text in a scenario file, validated on load.
+RegimenText = Annotated[str, AfterValidator(_check_regimen_text)]
 
 
 def _number(text: str, where: str) -> float:

@@ -3,25 +3,16 @@ checkpoint antibodies) and how (regimens), for how long. Validated like every us
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from il2sim.catalog._regimen import RegimenError, parse_regimen
+from il2sim.catalog._regimen import RegimenText
 
 
 class AntibodyDosing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     antibody: str
-    regimen: str
-
-    @field_validator("regimen")
-    @classmethod
-    def _regimen(cls, v: str) -> str:
-        try:
-            parse_regimen(v)
-        except RegimenError as e:
-            raise ValueError(str(e)) from None
-        return v
+    regimen: RegimenText
 
 
 class Scenario(BaseModel):
@@ -35,19 +26,9 @@ class Scenario(BaseModel):
     weight_kg: float | None = Field(default=None, gt=0)
     bsa_m2: float | None = Field(default=None, gt=0)
     drug: str | None = None
-    regimen: str | None = None
+    regimen: RegimenText | None = None
     antibodies: list[AntibodyDosing] = Field(default_factory=list)
     duration_days: float = Field(default=28.0, gt=0, le=3650)
-
-    @field_validator("regimen")
-    @classmethod
-    def _regimen(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                parse_regimen(v)
-            except RegimenError as e:
-                raise ValueError(str(e)) from None
-        return v
 
     @model_validator(mode="after")
     def _something(self) -> Scenario:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from il2sim.catalog._regimen import RegimenError, parse_regimen
+from il2sim.catalog._regimen import RegimenText
 from il2sim.catalog._scenario import AntibodyDosing
 
 Disease = Literal["tumour", "chronic_infection", "acute_infection", "none"]
@@ -21,7 +21,7 @@ class Arm(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-+]*$")
     label: str | None = None
     drug: str | None = None
-    regimen: str | None = None
+    regimen: RegimenText | None = None
     antibodies: list[AntibodyDosing] = Field(default_factory=list)
     vaccine_days: list[float] = Field(
         default_factory=list,
@@ -37,16 +37,6 @@ class Arm(BaseModel):
                 f"vaccine_days must be >= 0 (days from the start of treatment), got {v}"
             )
         return sorted(v)
-
-    @field_validator("regimen")
-    @classmethod
-    def _regimen(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                parse_regimen(v)
-            except RegimenError as e:
-                raise ValueError(str(e)) from None
-        return v
 
     @model_validator(mode="after")
     def _pair(self) -> Arm:

@@ -117,9 +117,6 @@ class BodyModel:
     cis_pstat5: dict[str, str] = field(default_factory=dict)  # pop -> CD25/arm-assisted pSTAT5
     accumulators: dict[str, list[str]] = field(default_factory=dict)
 
-    def free_species(self, form_id: str) -> list[str]:
-        return [s for s in self.network.species if s.startswith(f"L_{form_id}_")]
-
 
 def _locations(body: Body) -> list[str]:
     return ["central", "peripheral", *[t.name for t in body.tissues]]
@@ -380,12 +377,12 @@ def build_body_model(
     for form in forms:
         _add_form_pk(net, model, form, body_obj, w, tissue_vol, ab_objs)
     for rel in releases:
-        _add_release(net, rel, locs, forms)
+        _add_release(net, rel, locs)
 
-    pops = [s for s in _populations(body_obj, w)]
+    pops = _populations(body_obj, w)
     kept = []
     for site in pops:
-        if _add_population(endogenous_il2, net, model, site, forms, ab_objs, locs):
+        if _add_population(endogenous_il2, net, model, site, forms, ab_objs):
             kept.append(site)
     model.populations = tuple(kept)
 
@@ -573,7 +570,7 @@ def _add_form_pk(
     net.reaction(f"infusion_into_{f}", {}, {lc1: 1}, f"infusion_{f}", sbo="SBO:0000185")
 
 
-def _add_release(net: Network, rel: Release, locs: list[str], forms: list[Form]) -> None:
+def _add_release(net: Network, rel: Release, locs: list[str]) -> None:
     k = f"krel_{rel.source}"
     net.parameter(
         k,
@@ -622,7 +619,6 @@ def _add_population(
     site: PopulationSite,
     forms: list[Form],
     ab_objs,
-    locs: list[str],
 ) -> bool:
     counts = _receptors(site.cell)
     loc = sid(site.location)

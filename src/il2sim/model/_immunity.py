@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from il2sim.catalog import immune_parameters
 from il2sim.model._body import ENDOGENOUS_IL2, BodyModel, sid
+from il2sim.model._network import Species
 
 ONE = "1 dimensionless"
 DISEASES = ("tumour", "chronic_infection", "acute_infection", "none")
@@ -75,7 +76,7 @@ def add_immunity(
         return pid
 
     im = ImmuneModel(disease)
-    sites = [p for p in model.populations]
+    sites = list(model.populations)
     site_loc = disease_site or (model.body.tissues[0].name if model.body.tissues else None)
     # 1. counts become states; normalised signal per population
     for p in sites:
@@ -205,8 +206,6 @@ def add_immunity(
             v0 = P[
                 "virus_initial_chronic" if disease == "chronic_infection" else "virus_initial_acute"
             ]
-            from il2sim.model._network import Species
-
             comp = net.species[
                 im.cells[next(iter(p.id for p in by_loc.get(site_loc, [])))]
             ].compartment

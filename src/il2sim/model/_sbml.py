@@ -125,19 +125,28 @@ def to_sbml(net: Network) -> str:
         kl = rx.createKineticLaw()
         _ok(kl.setMath(_math(r.rate, f"rate of reaction {r.id}")), r.id)
     for e in net.events.values():
-        ev = model.createEvent()
-        ev.setId(e.id)
-        ev.setName(e.name)
-        ev.setUseValuesFromTriggerTime(True)
-        trig = ev.createTrigger()
-        trig.setInitialValue(False)
-        trig.setPersistent(True)
-        _ok(trig.setMath(_math(e.trigger, f"trigger of event {e.id}")), e.id)
-        for var, formula in e.assignments.items():
-            ea = ev.createEventAssignment()
-            ea.setVariable(var)
-            _ok(ea.setMath(_math(formula, f"event {e.id} assignment to {var}")), e.id)
+        _add_event(model, e.id, e.trigger, e.assignments, e.name)
     return libsbml.writeSBMLToString(doc)
+
+
+def _add_event(
+    model: libsbml.Model, eid: str, trigger: str, assignments: dict[str, str], name: str = ""
+) -> None:
+    """An event that fires once its trigger turns true (also at t = 0), assigning values
+    computed at trigger time."""
+    ev = model.createEvent()
+    ev.setId(eid)
+    if name:
+        ev.setName(name)
+    ev.setUseValuesFromTriggerTime(True)
+    trig = ev.createTrigger()
+    trig.setInitialValue(False)
+    trig.setPersistent(True)
+    _ok(trig.setMath(_math(trigger, f"trigger of event {eid}")), eid)
+    for var, formula in assignments.items():
+        ea = ev.createEventAssignment()
+        ea.setVariable(var)
+        _ok(ea.setMath(_math(formula, f"event {eid} assignment to {var}")), eid)
 
 
 def check_sbml(text: str, *, units: bool = True) -> list[str]:
@@ -204,29 +213,11 @@ def add_dosing(
         ref.setConstant(True)
         rx.createKineticLaw().setMath(_math(rate_id, "infusion rate"))
     for k, (t, amount, dur) in enumerate(doses):
-        ev = model.createEvent()
-        ev.setId(f"{prefix}_{species_id}_{k}")
-        ev.setUseValuesFromTriggerTime(True)
-        trig = ev.createTrigger()
-        trig.setInitialValue(False)
-        trig.setPersistent(True)
-        trig.setMath(_math(f"time >= {t!r}", "dose time"))
-        ea = ev.createEventAssignment()
+        eid = f"{prefix}_{species_id}_{k}"
         if dur <= 0:
-            ea.setVariable(species_id)
             add = f"{amount!r} / {comp}" if as_conc else f"{amount!r}"
-            ea.setMath(_math(f"{species_id} + {add}", "dose"))
+            _add_event(model, eid, f"time >= {t!r}", {species_id: f"{species_id} + {add}"})
         else:
-            ea.setVariable(rate_id)
-            ea.setMath(_math(f"{amount / dur!r}", "infusion"))
-            end = model.createEvent()
-            end.setId(f"{prefix}_{species_id}_{k}_end")
-            end.setUseValuesFromTriggerTime(True)
-            trig2 = end.createTrigger()
-            trig2.setInitialValue(False)
-            trig2.setPersistent(True)
-            trig2.setMath(_math(f"time >= {t + dur!r}", "infusion end"))
-            ea2 = end.createEventAssignment()
-            ea2.setVariable(rate_id)
-            ea2.setMath(_math("0", "infusion end"))
+            _add_event(model, eid, f"time >= {t!r}", {rate_id: f"{amount / dur!r}"})
+            _add_event(model, f"{eid}_end", f"time >= {t + dur!r}", {rate_id: "0"})
     return libsbml.writeSBMLToString(doc)

@@ -49,7 +49,7 @@ class ReferenceSimulator:
                 for sp in net.species.values()
             ]
         )
-        lines = ["def _rates(y, P, C):", f"    r = _np.empty({n_r})"]
+        lines = ["def _rates(y):", f"    r = _np.empty({n_r})"]
         for i, sp in enumerate(net.species.values()):
             lines.append(f"    {sp.id} = y[{i}] / {float(self.volume[i])!r}")
         used = {n for r in net.reactions.values() for n in re.findall(r"\w+", r.rate)}
@@ -108,7 +108,7 @@ class ReferenceSimulator:
         S = self.S
 
         def rhs(_t: float, yy: np.ndarray) -> np.ndarray:
-            return S @ rates(yy, None, None) + rate_rules(yy)
+            return S @ rates(yy) + rate_rules(yy)
 
         t0 = t_out[0]
         bounds = [t for t, _ in events if t0 < t < t_out[-1]] + [t_out[-1]]

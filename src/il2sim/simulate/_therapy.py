@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,10 @@ class TherapyResult:
         return next(s for s in self.summary if s["setting"] == setting and s["arm"] == arm)
 
 
+@cache
 def _catalog_digest() -> str:
-    """Digest of every shipped data file, so a cached arm is reused only with the same data."""
+    """Digest of every shipped data file, so a cached arm is reused only with the same data
+    (read once per process, like the catalog itself)."""
     from il2sim.catalog._load import DATA_DIR
 
     h = hashlib.sha256()
