@@ -46,6 +46,7 @@ class ImmuneModel:
     burden: str | None = None  # tumour cells or viral load species
     treg_cd8_ratio: dict[str, str] = field(default_factory=dict)  # location -> rule
     toxicity: dict[str, str] = field(default_factory=dict)  # index name -> rule
+    exhaustion: str | None = None  # exhaustion-programme state of the disease site
 
 
 def _role(cell_name: str) -> str | None:
@@ -58,9 +59,12 @@ def add_immunity(
     *,
     disease_site: str | None = None,
     vaccine_times_h: tuple[float, ...] = (),
+    infection_time_h: float = 0.0,
 ) -> ImmuneModel:
     """Make cell numbers dynamic and add ``disease`` in the body's tissue (tumour or infected
-    organ; the first tissue unless ``disease_site``)."""
+    organ; the first tissue unless ``disease_site``). A tumour or chronic infection is
+    established at time 0; an acute infection starts at ``infection_time_h`` in a host whose
+    antigen-specific cells are resting."""
     if disease not in DISEASES:
         raise ValueError(f"disease must be one of {', '.join(DISEASES)}, got {disease!r}")
     net = model.network
@@ -149,6 +153,7 @@ def add_immunity(
         for loc, pops in by_loc.items()
     }
     eps = par("pd1_inhibition", per_day=False)
+    exhaustion = "1 dimensionless"  # replaced by the site's exhaustion programme with antigen
 
     def f_pd1(p) -> str:
         terms = []
@@ -158,7 +163,7 @@ def add_immunity(
         if not terms:
             return net.rule(
                 f"pd1_signal_{p.id}",
-                f"1 dimensionless - {eps}",
+                f"1 dimensionless - {eps} * {exhaustion}",
                 "dimensionless",
                 f"PD-1 brake factor on {p.cell.name}",
             )
@@ -176,7 +181,7 @@ def add_immunity(
             syn.rate = f"({syn.rate}) * ({ONE} + ({k} - {ONE}) * {b})"
         return net.rule(
             f"pd1_signal_{p.id}",
-            f"1 dimensionless - {eps} * (1 dimensionless - {b})",
+            f"1 dimensionless - {eps} * {exhaustion} * (1 dimensionless - {b})",
             "dimensionless",
             f"PD-1 brake factor on {p.cell.name} (1 = no brake)",
         )
@@ -203,9 +208,8 @@ def add_immunity(
                 "tumour antigen drive",
             )
         else:
-            v0 = P[
-                "virus_initial_chronic" if disease == "chronic_infection" else "virus_initial_acute"
-            ]
+            acute = disease == "acute_infection"
+            v0 = P["virus_initial_acute" if acute else "virus_initial_chronic"]
             comp = net.species[
                 im.cells[next(iter(p.id for p in by_loc.get(site_loc, [])))]
             ].compartment
@@ -213,11 +217,24 @@ def add_immunity(
                 Species(
                     f"virus_{loc_id}",
                     comp,
-                    v0.value,
+                    0.0 if acute else v0.value,
                     "dimensionless",
                     "viral load (fraction of tissue maximum)",
                     amount_only=True,
                 )
+            )
+            if acute:  # a new infection at the start of treatment, in a resting host
+                t_inf = net.parameter(
+                    "t_infection", infection_time_h, "hour", "time of infection", "scenario"
+                )
+                v_inf = par("virus_initial_acute", per_day=False)
+                net.event("infection", f"time >= {t_inf}", {im.burden: v_inf}, "infection")
+            thr = par("virus_extinction_threshold", per_day=False)
+            net.event(
+                f"virus_extinct_{loc_id}",
+                f"{im.burden} < {thr}",
+                {im.burden: "0 dimensionless"},
+                "virus eradicated (below one infectious unit)",
             )
             kv = par("virus_antigen_half_saturation", per_day=False)
             ag = net.rule(
@@ -226,6 +243,42 @@ def add_immunity(
                 "dimensionless",
                 "viral antigen drive",
             )
+    if ag is not None:
+        # PD-1-high exhaustion programme of the site's antigen-specific CD8 T cells: builds
+        # under antigen within about a week, reverses slowly once antigen is gone
+        exhaustion = net.add_species(
+            Species(
+                f"exhaustion_{sid(site_loc)}",
+                net.species[im.cells[by_loc[site_loc][0].id]].compartment,
+                0.0 if disease == "acute_infection" else 1.0,
+                "dimensionless",
+                "exhaustion programme (1 = established chronic exhaustion)",
+                amount_only=True,
+            )
+        )
+        net.rate_rule(
+            exhaustion,
+            f"{par('exhaustion_onset_per_day')} * {ag} * ({ONE} - {exhaustion})"
+            f" - {par('exhaustion_reversal_per_day')} * ({ONE} - {ag}) * {exhaustion}",
+        )
+        im.exhaustion = exhaustion
+        # programmed expansion: once primed, CD8 T cells keep dividing for about a week
+        # without needing antigen at every division
+        programme = net.add_species(
+            Species(
+                f"expansion_programme_{sid(site_loc)}",
+                net.species[im.cells[by_loc[site_loc][0].id]].compartment,
+                0.0 if disease == "acute_infection" else 1.0,
+                "dimensionless",
+                "share of antigen-specific CD8 T cells in programmed expansion",
+                amount_only=True,
+            )
+        )
+        net.rate_rule(
+            programme,
+            f"{par('priming_per_day')} * {ag} * ({ONE} - {programme})"
+            f" - {par('expansion_programme_end_per_day')} * {programme}",
+        )
     # 4. dynamics of each population
     fmax = par("max_fold_expansion", per_day=False)
     contraction = par("contraction_per_day")
@@ -283,7 +336,7 @@ def add_immunity(
         )
         flux_et = net.rule(
             f"flux_effector_to_terminal_{sid(site_loc)}",
-            f"{par('effector_to_terminal_per_day')} * {ag}"
+            f"{par('effector_to_terminal_per_day')} * {ag} * {exhaustion}"
             f" * ({ONE} - {prot} * min(cis_{E.id}, {ONE})) * {nE}",
             "item_per_h",
             "effector-like to terminal differentiation",
@@ -338,6 +391,9 @@ def add_immunity(
             f"{flux_se} + {par('effector_prolif_max_per_day')} * {gE} * {fE}{supE} * {nE}"
             f" * ({ONE} + {gain} * min(cis_{E.id}, {ONE})) / ({ONE} + {gain})"
             f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
+            f" + {par('effector_antigen_prolif_per_day')} * expansion_programme_{sid(site_loc)}"
+            f" * ({ONE} - {exhaustion})"
+            f" * {nE} * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
             f" - {flux_et} - {par('effector_death_per_day')} * {nE}",
         )
         net.rate_rule(nX, f"{flux_et} - {par('terminal_death_per_day')} * {nX}")
@@ -359,6 +415,26 @@ def add_immunity(
                 {lig: 1},
                 f"{sec} * {ag} * ({nS} + {nE}) / items_per_nmol",
                 "endogenous IL-2 secretion",
+                "SBO:0000393",
+            )
+    # endogenous IL-2 from antigen-specific CD4 helpers in lymphoid organs (where antigen is
+    # presented); exhaustion of the response takes most of it away
+    lig = f"L_{ENDOGENOUS_IL2}_peripheral"
+    helpers = [
+        p for p in sites if im.roles.get(p.id) == "cd4_helper" and p.location == "peripheral"
+    ]
+    if ag is not None and helpers and lig in net.species:
+        sec = par("il2_secretion_cd4_per_cell_per_h", per_day=False, units="per_h")
+        frac = par("cd4_antigen_specific_fraction", per_day=False)
+        loss = par("cd4_il2_loss_when_exhausted", per_day=False)
+        for h in helpers:
+            net.reaction(
+                f"il2_secretion_{h.id}",
+                {},
+                {lig: 1},
+                f"{sec} * {frac} * {ag} * ({ONE} - {loss} * {exhaustion})"
+                f" * N_{h.id} / items_per_nmol",
+                "endogenous IL-2 secretion by antigen-specific CD4 helpers",
                 "SBO:0000393",
             )
     # 5. disease dynamics
@@ -450,4 +526,6 @@ def build_arm_model(
     )
     model.network.id = sid(f"il2sim_{setting.name}_{arm.name}")
     vaccine = tuple((run_in_days + d) * 24.0 for d in getattr(arm, "vaccine_days", ()))
-    return model, add_immunity(model, setting.disease, vaccine_times_h=vaccine)
+    return model, add_immunity(
+        model, setting.disease, vaccine_times_h=vaccine, infection_time_h=run_in_days * 24.0
+    )

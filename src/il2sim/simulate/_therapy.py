@@ -98,6 +98,8 @@ def run_arm(scenario: TherapyScenario, setting: Setting, arm: Arm) -> tuple[pd.D
         variables.append(
             (name, im.burden, "cells" if name == "tumour_cells" else "fraction of maximum")
         )
+    if im.exhaustion is not None:
+        variables.append(("exhaustion_programme", im.exhaustion, "fraction"))
     for mol, rule in model.plasma_ng_per_mL.items():
         variables.append((f"plasma:{mol}", rule, "ng/mL"))
     for idx, rule in im.toxicity.items():
