@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from il2sim.catalog._cohort import CohortSpec
 from il2sim.catalog._pk import Antibody, Body, Disposition, DispositionCatalog
 from il2sim.catalog._scenario import Scenario
 from il2sim.catalog._schema import Cell, Drug, Sourced
@@ -232,3 +233,19 @@ def get_therapy_scenario(name_or_path: str | TherapyScenario = "default") -> The
         path = Path(name_or_path)
         return parse_record(TherapyScenario, _read_yaml(path), str(path))
     return _get("therapy scenario", therapy_scenarios(), name_or_path)
+
+
+@cache
+def cohorts() -> dict[str, CohortSpec]:
+    """Built-in virtual-patient cohorts."""
+    return _load_dir(CohortSpec, "cohorts")
+
+
+def get_cohort(name_or_path: str | CohortSpec = "melanoma") -> CohortSpec:
+    """A built-in cohort by name, or a user's YAML file."""
+    if isinstance(name_or_path, CohortSpec):
+        return name_or_path
+    if str(name_or_path).endswith((".yaml", ".yml")):
+        path = Path(name_or_path)
+        return parse_record(CohortSpec, _read_yaml(path), str(path))
+    return _get("cohort", cohorts(), name_or_path)

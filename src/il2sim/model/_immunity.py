@@ -92,6 +92,7 @@ def add_immunity(
         net.parameter(
             f"N0_{p.id}", p.count, "item", f"{p.cell.name} cells at start ({p.location})", p.source
         )
+        net.species[n].initial_assignment = f"N0_{p.id}"  # so a patient's N0 sets the start
         im.cells[p.id] = n
         im.roles[p.id] = role
         im.fold[p.id] = net.rule(
@@ -400,9 +401,10 @@ def add_immunity(
         share = par("terminal_killing_share", per_day=False)
         ctl = net.rule(
             f"ctl_{sid(site_loc)}",
-            f"{fE} * ({nE} + {share} * {nX})",
+            f"{fE} * ({ONE} + {par('il2_cytotoxicity_gain', per_day=False)} * {gE})"
+            f" * ({nE} + {share} * {nX})",
             "item",
-            "functional cytotoxic CD8 T cells",
+            "functional cytotoxic CD8 T cells (IL-2 raises per-cell killing)",
         )
         ctl_terms.append(ctl)
         # endogenous IL-2 from antigen-stimulated CD8 T cells
@@ -443,7 +445,7 @@ def add_immunity(
         if disease == "tumour":
             T = im.burden
             tp = next(p for p in sites if f"N_{p.id}" == T)
-            ratio = f"({ctl} / {T})"
+            ratio = f"({ctl} / max({T}, 1 item))"  # finite as the tumour goes
             lam = par("depillis_lambda", per_day=False)
             s_ = par("depillis_s", per_day=False)
             kill = f"{par('depillis_d_per_day')} * {ratio}^{lam} / ({s_} + {ratio}^{lam})"
@@ -451,11 +453,19 @@ def add_immunity(
                 (p for p in sites if im.roles.get(p.id) == "nk" and p.location == site_loc), None
             )
             nk_term = (
-                f" - {par('nk_kill_per_cell_per_day', units='per_item_per_h')} * N_{nk.id} * {T}"
+                f" - {par('nk_kill_per_cell_per_day', units='per_item_per_h')} * N_{nk.id}"
+                f" * ({ONE} + {par('il2_cytotoxicity_gain', per_day=False)}"
+                f" * {f'g_{nk.id}' if nk.id in model.pstat5 else '0 dimensionless'}) * {T}"
                 if nk
                 else ""
             )
             cap = par("tumour_capacity_fold", per_day=False)
+            net.event(
+                f"tumour_eradicated_{sid(site_loc)}",
+                f"{T} < 1 item",
+                {T: "0 item"},
+                "tumour eradicated (fewer than one cell)",
+            )
             net.rate_rule(
                 T,
                 f"{par('tumour_growth_per_day')} * {T} * ({ONE} - {T} / ({cap} * N0_{tp.id}))"

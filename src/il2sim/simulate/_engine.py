@@ -109,18 +109,45 @@ class Simulator:
         self.rr.integrator.maximum_num_steps = max_steps
         self.parameter_ids = set(self.rr.model.getGlobalParameterIds())
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
+        self.compartment_ids = set(self.rr.model.getCompartmentIds())
 
     def _apply(self, values: Mapping[str, float]) -> None:
         self.rr.resetAll()
         for k, v in values.items():
-            if k not in self.parameter_ids:
+            if k not in self.parameter_ids and k not in self.compartment_ids:
                 raise KeyError(
-                    f"unknown parameter {k!r} for model {self.name!r} (set parameters, not "
-                    "species; initial amounts follow from parameters)"
+                    f"unknown parameter {k!r} for model {self.name!r} (set parameters or "
+                    "compartment volumes, not species; initial amounts follow from parameters)"
                 )
             self.rr[k] = float(v)
         if values:
             self.rr.reset()
+
+    def tolerances(self, rtol: float, atol: float) -> None:
+        """Set the integrator's relative and absolute tolerances for the following runs."""
+        self.rr.integrator.relative_tolerance = rtol
+        self.rr.integrator.absolute_tolerance = atol
+
+    def run_tolerant(
+        self,
+        times: Sequence[float] | np.ndarray,
+        selections: Sequence[str],
+        parameters: Mapping[str, float] | None = None,
+        tolerances: Sequence[tuple[float, float]] = ((1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9)),
+    ) -> Trajectory:
+        """``run``, retried with each (rtol, atol) in turn when the solver fails (cell counts of
+        ~1e10 and drug in nM share one system); the error names every setting tried."""
+        last: SimulationError | None = None
+        try:
+            for rtol, atol in tolerances:
+                self.tolerances(rtol, atol)
+                try:
+                    return self.run(times, selections, parameters)
+                except SimulationError as err:
+                    last = err
+        finally:
+            self.tolerances(*tolerances[0])
+        raise SimulationError(f"{last} (also with tolerances {tuple(tolerances)})")
 
     def run(
         self,

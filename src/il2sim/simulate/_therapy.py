@@ -23,7 +23,7 @@ from il2sim.catalog import (
     immune_parameters,
 )
 from il2sim.model._immunity import build_arm_model
-from il2sim.simulate._engine import SimulationError, Simulator
+from il2sim.simulate._engine import Simulator
 from il2sim.simulate._nca import exposure
 
 COLUMNS = ["setting", "arm", "time_d", "variable", "value", "unit"]
@@ -131,21 +131,8 @@ def run_arm(scenario: TherapyScenario, setting: Setting, arm: Arm) -> tuple[pd.D
     return frame, _summarise(scenario, setting, arm, frame)
 
 
-#: Tolerances tried in turn: cells (~1e10) and drug (nM) share one system.
-TOLERANCES = ((1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
-
-
 def _integrate(network, times, selections):
-    sbml = None
-    last: SimulationError | None = None
-    for rtol, atol in TOLERANCES:
-        sim = Simulator(sbml or network, rtol=rtol, atol=atol)
-        sbml = sim.sbml
-        try:
-            return sim.run(times, selections)
-        except SimulationError as err:
-            last = err
-    raise SimulationError(f"{last} (also with looser tolerances {TOLERANCES})")
+    return Simulator(network, rtol=1e-6, atol=1e-12).run_tolerant(times, selections)
 
 
 def _summarise(scenario: TherapyScenario, setting: Setting, arm: Arm, frame: pd.DataFrame) -> dict:

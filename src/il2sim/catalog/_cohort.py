@@ -1,0 +1,177 @@
+"""Virtual-patient cohorts: which model parameters vary between patients and how, covariates,
+plausibility bounds, response criteria and the published outcomes a virtual population is
+selected to reproduce. Validated with field-named errors like every other scenario file."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from il2sim.catalog._therapy import Arm, Disease
+
+
+class Variation(BaseModel):
+    """Between-patient distribution of one parameter of the arm network (its id, e.g.
+    ``im_tumour_growth_per_day`` or ``N0_tumour_cell_tumour``). ``median`` defaults to the
+    model's own value. Log-normal parameters give ``fold_range`` (plausible range as multiples of
+    the median, drawn log-uniformly for plausible patients, and the truncation of the population
+    distribution); logit-normal (bounded) parameters give absolute ``bounds`` and ``sd`` on the
+    logit scale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parameter: str
+    distribution: Literal["lognormal", "logitnormal"] = "lognormal"
+    median: float | None = Field(default=None, gt=0)
+    cv: float | None = Field(
+        default=None, gt=0, le=3, description="lognormal: coefficient of variation"
+    )
+    sd: float | None = Field(
+        default=None, gt=0, le=5, description="logitnormal: SD on the logit scale"
+    )
+    fold_range: tuple[float, float] | None = None
+    bounds: tuple[float, float] | None = None
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Variation:
+        if self.distribution == "lognormal":
+            if self.cv is None or self.fold_range is None:
+                raise ValueError("a lognormal variation needs cv and fold_range")
+            lo, hi = self.fold_range
+            if not 0 < lo < 1 < hi:
+                raise ValueError(f"fold_range must be (below 1, above 1), got {self.fold_range}")
+        else:
+            if self.sd is None or self.bounds is None:
+                raise ValueError("a logitnormal variation needs sd and bounds")
+            lo, hi = self.bounds
+            if not lo < hi:
+                raise ValueError(
+                    f"bounds must be (lower, upper) with lower < upper, got {self.bounds}"
+                )
+            if self.median is not None and not lo < self.median < hi:
+                raise ValueError(f"median {self.median:g} must lie inside bounds {self.bounds}")
+        return self
+
+
+class Correlation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    a: str
+    b: str
+    rho: float = Field(ge=-0.99, le=0.99)
+    source: str = Field(min_length=3)
+
+
+class WeightCovariate(BaseModel):
+    """Body weight (log-normal, truncated to its bounds); per-kg doses, clearances
+    (allometric) and lymphocyte numbers follow it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    median_kg: float = Field(gt=0)
+    cv: float = Field(ge=0, le=1)
+    lower_kg: float = Field(gt=0)
+    upper_kg: float = Field(gt=0)
+    source: str = Field(min_length=3)
+
+
+class Plausibility(BaseModel):
+    """What a plausible patient looks like at the start of treatment (Allen 2016: parameter
+    sets whose untreated outputs lie within physiological bounds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tumour_cells_min: float = Field(gt=0)
+    tumour_cells_max: float = Field(gt=0)
+    untreated_growth_min: float = Field(
+        gt=0,
+        description="tumour at treatment start relative to 28 days earlier, at least this "
+        "(measurable, non-regressing disease)",
+    )
+    source: str = Field(min_length=3)
+
+
+class Response(BaseModel):
+    """RECIST 1.1 from the simulated tumour burden: the sum of diameters scales with the cube
+    root of the tumour cell number from its baseline value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scan_interval_weeks: float = Field(default=6.0, gt=0)
+    baseline_sld_mm: float = Field(
+        default=100.0, gt=0, description="sum of target-lesion diameters at baseline"
+    )
+    cr_sld_mm: float = Field(
+        default=5.0,
+        ge=0,
+        description="below this the target lesions count as disappeared (complete response)",
+    )
+    source: str = Field(min_length=3)
+
+
+class Target(BaseModel):
+    """A published outcome the selected virtual population must reproduce."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arm: str
+    endpoint: Literal["ORR", "CR"]
+    value: float = Field(ge=0, le=1)
+    ci_low: float = Field(ge=0, le=1)
+    ci_high: float = Field(ge=0, le=1)
+    n: int = Field(gt=0)
+    source: str = Field(min_length=3)
+
+
+class CohortSpec(BaseModel):
+    """A virtual-trial population: one body and disease, the arms it can receive, how patients
+    differ, and how response is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    description: str = ""
+    body: str = "human_adult"
+    disease: Disease = "tumour"
+    duration_days: float = Field(default=126.0, gt=0, le=730)
+    run_in_days: float = Field(default=60.0, gt=0, le=730)
+    arms: list[Arm] = Field(min_length=1)
+    variability: list[Variation] = Field(min_length=1)
+    correlations: list[Correlation] = Field(default_factory=list)
+    weight: WeightCovariate | None = None
+    plausibility: Plausibility
+    response: Response
+    targets: list[Target] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CohortSpec:
+        names = [v.parameter for v in self.variability]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"variability lists a parameter twice: {dup}")
+        for c in self.correlations:
+            for p in (c.a, c.b):
+                if p not in names:
+                    raise ValueError(
+                        f"correlation names {p!r}, which is not in variability ({names})"
+                    )
+        arms = [a.name for a in self.arms]
+        dup = sorted({n for n in arms if arms.count(n) > 1})
+        if dup:
+            raise ValueError(f"arm names must be unique; repeated: {dup}")
+        for t in self.targets:
+            if t.arm not in arms:
+                raise ValueError(f"target arm {t.arm!r} is not one of the arms {arms}")
+        if self.disease != "tumour":
+            raise ValueError("cohorts read tumour response (RECIST); disease must be 'tumour'")
+        return self
+
+    def arm(self, name: str) -> Arm:
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise KeyError(
+            f"no arm {name!r} in cohort {self.name!r}; arms: {[a.name for a in self.arms]}"
+        )

@@ -1,0 +1,380 @@
+"""Virtual patients through the full network: one compiled model per arm and worker, chunks of
+patients run in parallel (Dask: a LocalCluster, or any cluster by its scheduler address),
+each finished chunk written at once so that a rerun with the same arguments resumes, and every
+failed patient recorded with its parameters and reason.
+
+Covariates: body weight scales per-kg doses, clearances (exponent 0.75) and volumes (exponent
+1) of every drug form, and the body's lymphocyte numbers (per kg); per-m2 doses follow the
+body-surface area at the reference height (Mosteller: BSA ~ weight^0.5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters
+from il2sim.catalog._regimen import parse_regimen
+from il2sim.cohort._recist import assess
+from il2sim.cohort._sample import sample_patients
+from il2sim.model import to_sbml
+from il2sim.model._body import sid
+from il2sim.model._immunity import build_arm_model
+from il2sim.simulate import SimulationError, Simulator
+
+#: Tolerances of the cohort runs (those of the therapy runs' first try).
+RTOL, ATOL = 1e-6, 1e-12
+CLEARANCE_EXPONENT, VOLUME_EXPONENT = 0.75, 1.0
+
+
+@dataclass(frozen=True)
+class ArmModel:
+    """What a worker needs to simulate patients on one arm (plain data, cheap to send)."""
+
+    cohort: str
+    arm: str
+    sbml: str
+    tumour: str
+    toxicity: dict[str, str]
+    run_in_h: float
+    duration_h: float
+    scan_days: tuple[float, ...]
+    ref_weight_kg: float
+    dose_scales: dict[str, str]  # dose_scale parameter -> "flat" | "kg" | "m2"
+    clearances: tuple[str, ...]
+    volumes: tuple[str, ...]
+    weight_counts: dict[str, float]  # N0 parameter -> its value at the reference weight
+    defaults: dict[str, float] = field(default_factory=dict)  # every parameter's model value
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.sbml.encode()).hexdigest()[:16]
+
+
+def _regimen_scale(text: str) -> str:
+    scales = {d.unit.partition("/")[2] for d in parse_regimen(text).doses(1e9)}
+    if len(scales) > 1:
+        raise ValueError(
+            f"regimen {text!r} mixes flat, per-kg and per-m2 doses; a cohort scales one of them"
+        )
+    return scales.pop() if scales else ""
+
+
+def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
+    """Build (not compile) one arm's network for the cohort's body and disease."""
+    arm = spec.arm(arm_name)
+    setting = Setting(name=spec.name, body=spec.body, disease=spec.disease, arms=[arm])
+    model, im = build_arm_model(
+        setting, arm, duration_days=spec.duration_days, run_in_days=spec.run_in_days
+    )
+    net = model.network
+    if im.burden is None:
+        raise ValueError(f"cohort {spec.name!r}: the body {spec.body!r} has no tumour to assess")
+    scales: dict[str, str] = {}
+    if arm.drug is not None:
+        scales[f"dose_scale_{sid(arm.drug)}"] = _regimen_scale(arm.regimen or "")
+    for a in arm.antibodies:
+        scales[f"dose_scale_{sid(a.antibody)}"] = _regimen_scale(a.regimen)
+    scales = {k: v for k, v in scales.items() if k in net.parameters}
+    weight_counts = {
+        f"N0_{p.id}": float(net.parameters[f"N0_{p.id}"].value)
+        for p in model.populations
+        if p.location in ("central", "peripheral") and f"N0_{p.id}" in net.parameters
+    }
+    interval_d = spec.response.scan_interval_weeks * 7.0
+    scans = tuple(float(d) for d in np.arange(interval_d, spec.duration_days + 1e-9, interval_d))
+    return ArmModel(
+        cohort=spec.name,
+        arm=arm.name,
+        sbml=to_sbml(net),
+        tumour=im.burden,
+        toxicity=dict(im.toxicity),
+        run_in_h=spec.run_in_days * 24.0,
+        duration_h=spec.duration_days * 24.0,
+        scan_days=scans,
+        ref_weight_kg=model.weight_kg,
+        dose_scales=scales,
+        clearances=tuple(p for p in net.parameters if p.startswith(("CL_", "Q_"))),
+        volumes=tuple(c for c in net.compartments if c.startswith(("central_", "peripheral_"))),
+        weight_counts=weight_counts,
+        defaults={k: float(p.value) for k, p in net.parameters.items()},
+    )
+
+
+def patient_values(arm: ArmModel, patient: pd.Series, varied: Sequence[str]) -> dict[str, float]:
+    """The parameter (and volume) values that make the arm's model this patient."""
+    values = {p: float(patient[p]) for p in varied}
+    w = float(patient.get("weight_kg", arm.ref_weight_kg))
+    r = w / arm.ref_weight_kg
+    if r != 1.0:
+        for p, scale in arm.dose_scales.items():
+            values[p] = {"": 1.0, "kg": r, "m2": r**0.5}[scale]
+        for p in arm.clearances:
+            values[p] = arm.defaults[p] * r**CLEARANCE_EXPONENT
+        for c in arm.volumes:
+            values[c] = _volume(arm, c) * r**VOLUME_EXPONENT
+        for p, n0 in arm.weight_counts.items():
+            values[p] = values.get(p, n0) * r
+    return values
+
+
+_VOLUMES: dict[tuple[str, str], float] = {}
+_SIMULATORS: dict[str, Simulator] = {}
+
+
+def _simulator(arm: ArmModel) -> Simulator:
+    """One compiled model per arm in each worker process, kept for later chunks."""
+    sim = _SIMULATORS.get(arm.key)
+    if sim is None:
+        sim = _SIMULATORS[arm.key] = Simulator(arm.sbml, rtol=RTOL, atol=ATOL)
+        for c in sim.compartment_ids:
+            _VOLUMES[(arm.key, c)] = float(sim.rr[c])
+    return sim
+
+
+def _volume(arm: ArmModel, compartment: str) -> float:
+    _simulator(arm)
+    return _VOLUMES[(arm.key, compartment)]
+
+
+POINTS_PER_DAY = 4  # for the toxicity indices (daily means)
+
+
+def simulate_chunk(
+    arm: ArmModel, patients: pd.DataFrame, varied: Sequence[str], spec: CohortSpec
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate patients on one arm: per-patient rows (response, toxicity, status) and weekly
+    SLD traces. A patient whose solve fails gets status 'failed' and the reason."""
+    sim = _simulator(arm)
+    t0 = arm.run_in_h
+    n_days = round(arm.duration_h / 24.0)
+    t_treat = t0 + np.arange(0, n_days * POINTS_PER_DAY + 1) * (24.0 / POINTS_PER_DAY)
+    t_screen = np.array([0.0, t0 - 28 * 24.0, t0]) if t0 > 28 * 24 else np.array([0.0, t0])
+    sel = [arm.tumour, *arm.toxicity.values()]
+    P = immune_parameters()
+    plaus = spec.plausibility
+    rows, traces = [], []
+    for _, patient in patients.iterrows():
+        row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
+        values = patient_values(arm, patient, varied)
+        try:
+            # screening: the untreated run-in must leave measurable, non-regressing disease
+            screen = sim.run_tolerant(t_screen, [arm.tumour], values).values[:, 0]
+            baseline, before = float(screen[-1]), float(screen[-2])
+            row.update(
+                baseline_cells=baseline,
+                untreated_growth=baseline / before if before > 0 else 0.0,
+            )
+            reason = _ineligible(baseline, row["untreated_growth"], plaus)
+            if reason:
+                rows.append({**row, "status": "ineligible", "error": reason})
+                continue
+            tr = sim.run_tolerant(np.concatenate([[0.0], t_treat]), sel, values)
+        except SimulationError as err:
+            rows.append({**row, "status": "failed", "error": str(err)})
+            continue
+        vals = tr.values[1:]
+        tumour = vals[:, 0]
+        row.update(status="ok", error="")
+        scan_idx = [round(d * POINTS_PER_DAY) for d in arm.scan_days]
+        a = assess(np.asarray(arm.scan_days), tumour[scan_idx], baseline, spec.response)
+        row.update(
+            bor=a.bor,
+            progressed=a.progressed,
+            pfs_days=a.pfs_days,
+            best_change_pct=a.best_change_pct,
+            final_change_pct=float(100.0 * (np.cbrt(max(tumour[-1], 0.0) / baseline) - 1.0)),
+        )
+        for j, name in enumerate(arm.toxicity, start=1):
+            daily = vals[: n_days * POINTS_PER_DAY, j].reshape(n_days, POINTS_PER_DAY).mean(axis=1)
+            thr = P[name.replace("_index", "_threshold")].value
+            row[f"{name}_max"] = float(daily.max())
+            row[f"{name}_grade3"] = bool(daily.max() >= thr)  # above threshold: severe
+            row[f"{name}_any"] = bool(daily.max() >= 0.5 * thr)
+        rows.append(row)
+        weekly = np.arange(0, n_days + 1, 7)
+        traces.append(
+            pd.DataFrame(
+                {
+                    "patient": row["patient"],
+                    "arm": arm.arm,
+                    "day": weekly.astype(float),
+                    "sld_change_pct": 100.0
+                    * (np.cbrt(np.clip(tumour[weekly * POINTS_PER_DAY], 0, None) / baseline) - 1.0),
+                }
+            )
+        )
+    out = pd.DataFrame(rows)
+    return out, (pd.concat(traces, ignore_index=True) if traces else _empty_traces())
+
+
+def _ineligible(baseline: float, growth: float, plaus) -> str:
+    """Why a patient is not a trial patient at the start of treatment ('' if eligible)."""
+    if baseline <= 0:
+        return "no tumour at the start of treatment (eradicated during the untreated run-in)"
+    if not plaus.tumour_cells_min <= baseline <= plaus.tumour_cells_max:
+        return (
+            f"tumour burden {baseline:.3g} cells outside the plausible range "
+            f"[{plaus.tumour_cells_min:.3g}, {plaus.tumour_cells_max:.3g}]"
+        )
+    if growth < plaus.untreated_growth_min:
+        return (
+            f"tumour regressing without treatment (x{growth:.3g} over 28 days, needs >= "
+            f"{plaus.untreated_growth_min:g})"
+        )
+    return ""
+
+
+def _empty_traces() -> pd.DataFrame:
+    return pd.DataFrame({"patient": [], "arm": [], "day": [], "sld_change_pct": []})
+
+
+@dataclass
+class CohortResult:
+    """Per-patient outcomes of every arm on the same virtual patients."""
+
+    spec: CohortSpec
+    patients: pd.DataFrame  # the patients' covariates and parameters
+    outcomes: pd.DataFrame  # one row per patient and arm
+    traces: pd.DataFrame  # weekly SLD change per patient and arm
+
+    def arm(self, name: str) -> pd.DataFrame:
+        sel = self.outcomes[self.outcomes.arm == name]
+        if sel.empty:
+            raise KeyError(f"arm {name!r} was not run; arms: {sorted(self.outcomes.arm.unique())}")
+        return sel
+
+
+def _fingerprint(spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int) -> str:
+    from il2sim import __version__
+    from il2sim.simulate._therapy import _catalog_digest
+
+    blob = (
+        json.dumps(
+            [spec.model_dump(mode="json"), arm, chunk, __version__, _catalog_digest()],
+            sort_keys=True,
+        ).encode()
+        + pd.util.hash_pandas_object(patients, index=False).values.tobytes()
+    )
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def run_cohort(
+    spec: CohortSpec | str,
+    arms: Sequence[str],
+    *,
+    n: int | None = None,
+    seed: int = 1,
+    patients: pd.DataFrame | None = None,
+    plausible: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out_dir: Path | None = None,
+    chunk_size: int = 25,
+    progress: Callable[[int, int], None] | None = None,
+) -> CohortResult:
+    """Simulate ``n`` virtual patients (drawn with ``seed``; or the given ``patients``) on each
+    arm. ``plausible`` draws across the plausible ranges (for selection) instead of the
+    population distribution. With ``out_dir`` every finished chunk is written to
+    ``out_dir/chunks`` at once and reused by a rerun with the same arguments. ``workers > 1``
+    starts a Dask LocalCluster; ``scheduler`` uses an existing Dask cluster. Results do not
+    depend on the number of workers. ``progress(done, total)`` counts patients x arms."""
+    spec = get_cohort(spec)
+    if not arms:
+        raise ValueError("give at least one arm")
+    for a in arms:
+        spec.arm(a)  # names the arms on error
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1 (got {chunk_size})")
+    models = {a: build_arm(spec, a) for a in arms}
+    if patients is None:
+        if n is None:
+            raise ValueError("give n (number of patients) or a patients table")
+        first = next(iter(models.values()))
+        patients = sample_patients(spec, n, seed=seed, defaults=first.defaults, plausible=plausible)
+    varied = [v.parameter for v in spec.variability]
+    for a, m in models.items():
+        missing = [p for p in varied if p not in m.defaults]
+        if missing:
+            raise ValueError(
+                f"cohort {spec.name!r}, arm {a!r}: variability names parameters the model does "
+                f"not have: {missing}"
+            )
+    chunks = [patients.iloc[i : i + chunk_size] for i in range(0, len(patients), chunk_size)]
+    tasks = [(a, k) for a in arms for k in range(len(chunks))]
+    results: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame]] = {}
+    total, done = len(patients) * len(arms), 0
+
+    def path(a: str, k: int) -> Path | None:
+        if out_dir is None:
+            return None
+        fp = _fingerprint(spec, a, chunks[k], k)
+        return Path(out_dir) / "chunks" / a / f"{k:05d}_{fp}"
+
+    todo = []
+    for a, k in tasks:
+        p = path(a, k)
+        if p is not None and p.with_suffix(".outcomes.parquet").exists():
+            results[(a, k)] = (
+                pd.read_parquet(p.with_suffix(".outcomes.parquet")),
+                pd.read_parquet(p.with_suffix(".traces.parquet")),
+            )
+            done += len(chunks[k])
+        else:
+            todo.append((a, k))
+    if progress:
+        progress(done, total)
+
+    def finish(a: str, k: int, res: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        nonlocal done
+        results[(a, k)] = res
+        p = path(a, k)
+        if p is not None:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            for part, frame in zip(("outcomes", "traces"), res, strict=True):
+                tmp = p.with_suffix(f".{part}.tmp")
+                frame.to_parquet(tmp)
+                tmp.replace(p.with_suffix(f".{part}.parquet"))
+        done += len(chunks[k])
+        if progress:
+            progress(done, total)
+
+    if todo and (workers > 1 or scheduler):
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        if scheduler:
+            client = Client(scheduler)
+            cluster = None
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        try:
+            shared = {a: client.scatter(models[a], broadcast=True) for a in {a for a, _ in todo}}
+            futures = {
+                client.submit(simulate_chunk, shared[a], chunks[k], varied, spec, pure=False): (
+                    a,
+                    k,
+                )
+                for a, k in todo
+            }
+            for fut in as_completed(futures):
+                finish(*futures[fut], fut.result())
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    else:
+        for a, k in todo:
+            finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec))
+    outcomes = pd.concat([results[t][0] for t in tasks], ignore_index=True)
+    traces = pd.concat([results[t][1] for t in tasks], ignore_index=True)
+    outcomes = outcomes.merge(patients, on="patient", how="left")
+    return CohortResult(spec, patients, outcomes, traces)
