@@ -513,5 +513,135 @@ def run(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def cohorts() -> None:
+    """List the built-in virtual-patient cohorts and their arms."""
+    t = Table(title="cohorts")
+    for col in ("name", "arms", "varied parameters", "virtual population"):
+        t.add_column(col)
+    for c in catalog.cohorts().values():
+        vpop, record = catalog.virtual_population(c.name)
+        shipped = f"{len(vpop)} patients ({record['date']})" if vpop is not None else "none"
+        t.add_row(c.name, ", ".join(a.name for a in c.arms), str(len(c.variability)), shipped)
+    console.print(t)
+
+
+def _run_cohort(
+    cohort_name: str,
+    arms: list[str],
+    n: int,
+    seed: int,
+    workers: int,
+    scheduler: str | None,
+    population: str | None,
+    out: Path,
+) -> None:
+    from rich.progress import Progress
+
+    from il2sim import cohort, report
+
+    if n < 1:
+        raise _fail(f"--n must be >= 1, got {n}")
+    if workers < 1:
+        raise _fail(f"--workers must be >= 1, got {workers}")
+    if population is not None and population not in cohort.POPULATIONS:
+        raise _fail(
+            f"--population must be one of {', '.join(cohort.POPULATIONS)}, got {population!r}"
+        )
+    try:
+        spec = catalog.get_cohort(cohort_name)
+    except catalog.CatalogError as e:
+        raise _fail(f"COHORT: {e}") from None
+    known = [a.name for a in spec.arms]
+    bad = [a for a in arms if a not in known]
+    if bad or not arms:
+        raise _fail(
+            f"--arms: unknown arm(s) {bad or arms} for cohort {spec.name!r}; "
+            f"choose from {', '.join(known)}"
+        )
+    with Progress(console=console, transient=False) as bar:
+        task = bar.add_task(f"{spec.name}: {n} patients x {len(arms)} arm(s)", total=n * len(arms))
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = cohort.run_cohort(
+                spec,
+                arms,
+                n=n,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                population=population,
+                out_dir=out,
+                progress=tick,
+            )
+        except (catalog.CatalogError, catalog.RegimenError, ValueError, KeyError) as e:
+            raise _fail(f"{e} (finished chunks are kept in {out}/chunks)") from None
+    table = report.response_table(result.summary())
+    t = Table(title=f"{spec.name}: {n} virtual patients")
+    for col in table.columns:
+        t.add_column(str(col))
+    for _, row in table.iterrows():
+        t.add_row(*(str(v) for v in row))
+    console.print(t)
+    for path in report.write_cohort_report(result, out):
+        console.print(f"wrote {path}")
+
+
+_POPULATION_HELP = "vpop (shipped virtual population), distribution or plausible"
+
+
+@app.command()
+def cohort(
+    cohort_name: Annotated[
+        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
+    ] = "melanoma",
+    arm: Annotated[str, typer.Option(help="arm to simulate")] = "nivolumab",
+    n: Annotated[int, typer.Option(help="number of virtual patients")] = 100,
+    seed: Annotated[int, typer.Option(help="seed of the patient draw")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
+    ] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of an existing Dask scheduler")
+    ] = None,
+    population: Annotated[str | None, typer.Option(help=_POPULATION_HELP)] = None,
+    out: Annotated[
+        Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
+    ] = Path("il2sim_cohort"),
+) -> None:
+    """A virtual cohort on one arm: ORR/CR/DCR with 95% CIs, PFS, toxicity, waterfall and
+    spider plots. Finished chunks are kept in OUT/chunks; a rerun resumes."""
+    _run_cohort(cohort_name, [arm], n, seed, workers, scheduler, population, out)
+
+
+@app.command()
+def trial(
+    cohort_name: Annotated[
+        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
+    ] = "melanoma",
+    arms: Annotated[
+        str, typer.Option(help="comma-separated arms, given to the same patients")
+    ] = "nivolumab,hd_aldesleukin",
+    n: Annotated[int, typer.Option(help="number of virtual patients")] = 100,
+    seed: Annotated[int, typer.Option(help="seed of the patient draw")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
+    ] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of an existing Dask scheduler")
+    ] = None,
+    population: Annotated[str | None, typer.Option(help=_POPULATION_HELP)] = None,
+    out: Annotated[
+        Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
+    ] = Path("il2sim_trial"),
+) -> None:
+    """A virtual trial: several arms on the same virtual patients, compared."""
+    names = [a.strip() for a in arms.split(",") if a.strip()]
+    _run_cohort(cohort_name, names, n, seed, workers, scheduler, population, out)
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -24,9 +24,11 @@ from il2sim.catalog._load import (
     immune_parameters,
     load_drug_file,
     parse_record,
+    save_virtual_population,
     scenarios,
     signaling_params,
     signaling_params_path,
+    virtual_population,
 )
 from il2sim.catalog._pk import Antibody, Body, Disposition, Placement, Tissue, TwoCompartment
 from il2sim.catalog._regimen import (
@@ -105,8 +107,10 @@ __all__ = [
     "parse_record",
     "parse_regimen",
     "regimen_from_event_table",
+    "save_virtual_population",
     "scenarios",
     "signaling_params",
     "signaling_params_path",
     "therapy_scenarios",
+    "virtual_population",
 ]

@@ -249,3 +249,32 @@ def get_cohort(name_or_path: str | CohortSpec = "melanoma") -> CohortSpec:
         path = Path(name_or_path)
         return parse_record(CohortSpec, _read_yaml(path), str(path))
     return _get("cohort", cohorts(), name_or_path)
+
+
+def virtual_population_path(cohort: str) -> Path:
+    return DATA_DIR / "cohorts" / f"{cohort}.vpop.csv"
+
+
+def virtual_population(cohort: str):
+    """The shipped virtual population of a built-in cohort (a pandas DataFrame of selected
+    plausible patients: weight and varied parameters), with its selection record; ``None``
+    when the cohort has none."""
+    import json
+
+    import pandas as pd
+
+    path = virtual_population_path(cohort)
+    if not path.exists():
+        return None, None
+    record = json.loads(path.with_suffix(".json").read_text())
+    return pd.read_csv(path), record
+
+
+def save_virtual_population(cohort: str, table, record: dict) -> Path:
+    """Write a selected virtual population and its record next to the cohort file."""
+    import json
+
+    path = virtual_population_path(cohort)
+    table.to_csv(path, index=False, float_format="%.6g")
+    path.with_suffix(".json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return path

@@ -12,20 +12,26 @@ from il2sim.cohort._recist import (
     sld_mm,
 )
 from il2sim.cohort._run import ArmModel, CohortResult, build_arm, run_cohort
-from il2sim.cohort._sample import correlation_matrix, sample_patients
+from il2sim.cohort._sample import POPULATIONS, correlation_matrix, draw_patients, sample_patients
+from il2sim.cohort._select import Selection, calibrate, select_virtual_population
 
 __all__ = [
+    "POPULATIONS",
     "ArmModel",
     "Assessment",
     "CohortResult",
     "Rate",
+    "Selection",
     "assess",
     "build_arm",
+    "calibrate",
     "correlation_matrix",
+    "draw_patients",
     "kaplan_meier",
     "rate",
     "response_rates",
     "run_cohort",
     "sample_patients",
+    "select_virtual_population",
     "sld_mm",
 ]

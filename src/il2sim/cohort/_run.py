@@ -22,7 +22,7 @@ import pandas as pd
 from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters
 from il2sim.catalog._regimen import parse_regimen
 from il2sim.cohort._recist import assess
-from il2sim.cohort._sample import sample_patients
+from il2sim.cohort._sample import draw_patients
 from il2sim.model import to_sbml
 from il2sim.model._body import sid
 from il2sim.model._immunity import build_arm_model
@@ -30,6 +30,9 @@ from il2sim.simulate import SimulationError, Simulator
 
 #: Tolerances of the cohort runs (those of the therapy runs' first try).
 RTOL, ATOL = 1e-6, 1e-12
+#: A patient whose solve needs more steps than this fails (and is recorded) rather than
+#: holding up its chunk.
+MAX_STEPS = 50_000
 CLEARANCE_EXPONENT, VOLUME_EXPONENT = 0.75, 1.0
 
 
@@ -132,7 +135,7 @@ def _simulator(arm: ArmModel) -> Simulator:
     """One compiled model per arm in each worker process, kept for later chunks."""
     sim = _SIMULATORS.get(arm.key)
     if sim is None:
-        sim = _SIMULATORS[arm.key] = Simulator(arm.sbml, rtol=RTOL, atol=ATOL)
+        sim = _SIMULATORS[arm.key] = Simulator(arm.sbml, rtol=RTOL, atol=ATOL, max_steps=MAX_STEPS)
         for c in sim.compartment_ids:
             _VOLUMES[(arm.key, c)] = float(sim.rr[c])
     return sim
@@ -244,6 +247,19 @@ class CohortResult:
     outcomes: pd.DataFrame  # one row per patient and arm
     traces: pd.DataFrame  # weekly SLD change per patient and arm
 
+    def summary(self) -> dict:
+        """Per arm: response rates (exact 95% CI), PFS, toxicity, unevaluable patients."""
+        from il2sim.cohort._summary import summarise_arm
+
+        interval = self.spec.response.scan_interval_weeks * 7.0
+        scans = [float(d) for d in np.arange(interval, self.spec.duration_days + 1e-9, interval)]
+        arms = list(dict.fromkeys(self.outcomes.arm))
+        return {
+            "cohort": self.spec.name,
+            "n_patients": len(self.patients),
+            "arms": {a: summarise_arm(self.outcomes, a, scans) for a in arms},
+        }
+
     def arm(self, name: str) -> pd.DataFrame:
         sel = self.outcomes[self.outcomes.arm == name]
         if sel.empty:
@@ -272,7 +288,7 @@ def run_cohort(
     n: int | None = None,
     seed: int = 1,
     patients: pd.DataFrame | None = None,
-    plausible: bool = False,
+    population: str | None = None,
     workers: int = 1,
     scheduler: str | None = None,
     out_dir: Path | None = None,
@@ -280,11 +296,13 @@ def run_cohort(
     progress: Callable[[int, int], None] | None = None,
 ) -> CohortResult:
     """Simulate ``n`` virtual patients (drawn with ``seed``; or the given ``patients``) on each
-    arm. ``plausible`` draws across the plausible ranges (for selection) instead of the
-    population distribution. With ``out_dir`` every finished chunk is written to
-    ``out_dir/chunks`` at once and reused by a rerun with the same arguments. ``workers > 1``
-    starts a Dask LocalCluster; ``scheduler`` uses an existing Dask cluster. Results do not
-    depend on the number of workers. ``progress(done, total)`` counts patients x arms."""
+    arm. ``population``: ``"vpop"`` draws from the cohort's shipped virtual population (the
+    default when it has one), ``"distribution"`` from its parameter distributions (the default
+    otherwise), ``"plausible"`` across the plausible ranges (for selection). With ``out_dir``
+    every finished chunk is written to ``out_dir/chunks`` at once and reused by a rerun with
+    the same arguments. ``workers > 1`` starts a Dask LocalCluster; ``scheduler`` uses an
+    existing Dask cluster. Results do not depend on the number of workers.
+    ``progress(done, total)`` counts patients x arms."""
     spec = get_cohort(spec)
     if not arms:
         raise ValueError("give at least one arm")
@@ -297,7 +315,7 @@ def run_cohort(
         if n is None:
             raise ValueError("give n (number of patients) or a patients table")
         first = next(iter(models.values()))
-        patients = sample_patients(spec, n, seed=seed, defaults=first.defaults, plausible=plausible)
+        patients = draw_patients(spec, n, seed=seed, defaults=first.defaults, population=population)
     varied = [v.parameter for v in spec.variability]
     for a, m in models.items():
         missing = [p for p in varied if p not in m.defaults]

@@ -95,3 +95,43 @@ def sample_patients(
         median = v.median if v.median is not None else float(defaults[v.parameter])
         cols[v.parameter] = _transform(v, median, z[:, j], plausible)
     return pd.DataFrame(cols)
+
+
+POPULATIONS = ("vpop", "distribution", "plausible")
+
+
+def draw_patients(
+    spec: CohortSpec,
+    n: int,
+    *,
+    seed: int = 1,
+    defaults: Mapping[str, float],
+    population: str | None = None,
+) -> pd.DataFrame:
+    """``n`` patients of a cohort. ``vpop``: drawn with replacement from the cohort's shipped
+    virtual population (column ``vp`` names the virtual patient); ``distribution``: from its
+    parameter distributions; ``plausible``: across the plausible ranges. ``None`` picks
+    ``vpop`` when the cohort ships one, else ``distribution``."""
+    from il2sim.catalog import virtual_population
+
+    vpop, _ = virtual_population(spec.name)
+    if population is None:
+        population = "vpop" if vpop is not None else "distribution"
+    if population not in POPULATIONS:
+        raise ValueError(f"population must be one of {', '.join(POPULATIONS)}; got {population!r}")
+    if population != "vpop":
+        return sample_patients(
+            spec, n, seed=seed, defaults=defaults, plausible=population == "plausible"
+        )
+    if vpop is None:
+        raise ValueError(
+            f"cohort {spec.name!r} has no shipped virtual population; use population "
+            "'distribution' or select one (scripts/select_virtual_population.py)"
+        )
+    if n < 1:
+        raise ValueError(f"n must be at least 1 (got {n})")
+    rng = np.random.default_rng(seed)
+    rows = vpop.iloc[rng.integers(0, len(vpop), size=n)].reset_index(drop=True)
+    rows = rows.rename(columns={"patient": "vp"})
+    rows.insert(0, "patient", np.arange(n))
+    return rows

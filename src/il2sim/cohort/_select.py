@@ -118,3 +118,74 @@ def select_virtual_population(
             "CR": rate(int((b == "CR").sum()), len(b)).as_dict(),
         }
     return Selection(table, achieved, list(spec.targets))
+
+
+def calibrate(
+    spec: CohortSpec | str,
+    *,
+    n_plausible: int,
+    seed: int = 1,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out_dir=None,
+    progress=None,
+) -> tuple[Selection, pd.DataFrame]:
+    """Draw ``n_plausible`` plausible patients, simulate them on the target arms, select the
+    virtual population. Returns the selection and the selected patients' covariates and
+    parameters (what :func:`il2sim.catalog.save_virtual_population` ships)."""
+    from il2sim.catalog import get_cohort
+    from il2sim.cohort._run import run_cohort
+
+    spec = get_cohort(spec)
+    arms = sorted({t.arm for t in spec.targets})
+    res = run_cohort(
+        spec,
+        arms,
+        n=n_plausible,
+        seed=seed,
+        population="plausible",
+        workers=workers,
+        scheduler=scheduler,
+        out_dir=out_dir,
+        chunk_size=10,
+        progress=progress,
+    )
+    sel = select_virtual_population(spec, res.outcomes, seed=seed)
+    vpop = res.patients[res.patients.patient.isin(sel.selected)].reset_index(drop=True)
+    return sel, vpop
+
+
+def calibrate_and_save(
+    cohort: str, *, n_plausible: int, seed: int = 1, workers: int = 1, out_dir=None, progress=None
+) -> tuple[Selection, dict]:
+    """:func:`calibrate` a built-in cohort and ship its virtual population with a record of
+    how it was made and what it reproduces."""
+    import datetime
+
+    from il2sim import __version__
+    from il2sim.catalog import save_virtual_population
+
+    sel, vpop = calibrate(
+        cohort,
+        n_plausible=n_plausible,
+        seed=seed,
+        workers=workers,
+        out_dir=out_dir,
+        progress=progress,
+    )
+    record = {
+        "cohort": cohort,
+        "method": "Allen 2016 acceptance-rejection with prevalence weights from iterative "
+        "proportional fitting of the plausible patients' response classes to the targets",
+        "n_plausible_drawn": n_plausible,
+        "n_evaluable": len(sel.table),
+        "n_selected": int(sel.table.selected.sum()),
+        "seed": seed,
+        "achieved": sel.achieved,
+        "within_ci": sel.within_ci(),
+        "targets": [t.model_dump() for t in sel.targets],
+        "il2sim_version": __version__,
+        "date": datetime.date.today().isoformat(),
+    }
+    save_virtual_population(cohort, vpop, record)
+    return sel, record

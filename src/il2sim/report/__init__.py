@@ -1,5 +1,6 @@
 """What a person reads: figures and tables built from the public entry points below."""
 
+from il2sim.report._cohort import response_table, write_cohort_report
 from il2sim.report._pk import pk_comparison, plot_pk
 from il2sim.report._signaling import SignalingComparison, plot_dose_response, signaling_comparison
 from il2sim.report._therapy import summary_table, write_report
@@ -9,7 +10,9 @@ __all__ = [
     "pk_comparison",
     "plot_dose_response",
     "plot_pk",
+    "response_table",
     "signaling_comparison",
     "summary_table",
+    "write_cohort_report",
     "write_report",
 ]

@@ -83,6 +83,11 @@ def _figure(result: TherapyResult, setting: str) -> str:
     axes.flat[0].legend(fontsize=7, ncol=2)
     fig.suptitle(setting)
     fig.tight_layout()
+    return png_base64(fig)
+
+
+def png_base64(fig) -> str:
+    """A figure as base64 PNG for embedding in a self-contained page (and closed)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)

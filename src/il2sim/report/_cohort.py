@@ -1,0 +1,141 @@
+"""The report of a cohort run: waterfall, spider and Kaplan-Meier plots, a response and
+toxicity table, per-patient outcomes (Parquet) and the summary (JSON)."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from il2sim.cohort import CohortResult, kaplan_meier
+from il2sim.report._therapy import png_base64
+
+_COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027"}
+
+
+def response_table(summary: dict) -> pd.DataFrame:
+    rows = []
+    for arm, s in summary["arms"].items():
+        row = {
+            "arm": arm,
+            "evaluable": s["n_evaluable"],
+            "ineligible": s["n_ineligible"],
+            "failed": s["n_failed"],
+        }
+        if "ORR" in s:
+            for k in ("ORR", "CR", "DCR"):
+                lo, hi = s[k]["ci95"]
+                row[f"{k} % (95% CI)"] = (
+                    f"{100 * s[k]['value']:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
+                )
+            med = s["pfs"]["median_days"]
+            row["median PFS (days)"] = "not reached" if med is None else f"{med:g}"
+            for name, t in s["toxicity"].items():
+                row[f"{name} severe %"] = f"{100 * t['severe']['value']:.1f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _waterfall_spider(result: CohortResult, arm: str) -> str:
+    ok = result.arm(arm)
+    ok = ok[ok.status == "ok"].sort_values("best_change_pct", ascending=False)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4))
+    a1.bar(
+        np.arange(len(ok)),
+        ok.best_change_pct.clip(upper=100),
+        color=[_COLOURS[b] for b in ok.bor],
+        width=1.0,
+    )
+    for y in (20, -30):
+        a1.axhline(y, color="grey", ls="--", lw=0.8)
+    a1.set_ylabel("best change in sum of diameters (%)")
+    a1.set_xlabel("patients")
+    a1.set_title(f"{arm}: waterfall", fontsize=10)
+    for cat, c in _COLOURS.items():
+        a1.bar([], [], color=c, label=cat)
+    a1.legend(fontsize=8)
+    tr = result.traces[result.traces.arm == arm]
+    bor = ok.set_index("patient").bor
+    for pid, g in list(tr.groupby("patient"))[:200]:
+        a2.plot(
+            g.day,
+            g.sld_change_pct.clip(upper=150),
+            color=_COLOURS.get(bor.get(pid), "grey"),
+            lw=0.7,
+            alpha=0.7,
+        )
+    for y in (20, -30):
+        a2.axhline(y, color="grey", ls="--", lw=0.8)
+    a2.set_xlabel("days of treatment")
+    a2.set_ylabel("change in sum of diameters (%)")
+    a2.set_title(f"{arm}: spider (up to 200 patients)", fontsize=10)
+    fig.tight_layout()
+    return png_base64(fig)
+
+
+def _km(result: CohortResult) -> str:
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for arm in dict.fromkeys(result.outcomes.arm):
+        ok = result.arm(arm)
+        ok = ok[ok.status == "ok"]
+        if ok.empty:
+            continue
+        t, s = kaplan_meier(ok.pfs_days.to_numpy(), ok.progressed.to_numpy())
+        ax.step(t, s, where="post", label=arm)
+    ax.set_xlabel("days of treatment")
+    ax.set_ylabel("progression-free")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    ax.set_title("Progression-free survival (Kaplan-Meier)", fontsize=10)
+    fig.tight_layout()
+    return png_base64(fig)
+
+
+def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
+    """Write ``report.html``, ``patients.parquet``, ``traces.parquet`` and ``summary.json``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = result.summary()
+    pq = out / "patients.parquet"
+    result.outcomes.to_parquet(pq, index=False)
+    tr = out / "traces.parquet"
+    result.traces.to_parquet(tr, index=False)
+    js = out / "summary.json"
+    js.write_text(json.dumps(summary, indent=2))
+    spec = result.spec
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>il2sim cohort: "
+        f"{html.escape(spec.name)}</title><style>body{{font-family:sans-serif;margin:2em;"
+        "max-width:1400px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid "
+        "#ccc;padding:3px 6px}th{background:#eee}</style></head><body>",
+        f"<h1>il2sim cohort: {html.escape(spec.name)}</h1><p>{html.escape(spec.description)}</p>",
+        f"<p>{summary['n_patients']} virtual patients, the same on every arm; "
+        f"{spec.duration_days:g} days of treatment, scans every "
+        f"{spec.response.scan_interval_weeks:g} weeks, RECIST 1.1 from the simulated tumour "
+        "burden (sum of diameters ~ cube root of tumour cells).</p>",
+        response_table(summary).to_html(index=False),
+        f"<img alt='Kaplan-Meier' src='data:image/png;base64,{_km(result)}'/>",
+    ]
+    for arm in summary["arms"]:
+        a = spec.arm(arm)
+        abs_ = "; ".join(f"{d.antibody} {d.regimen}" for d in a.antibodies)
+        parts.append(
+            f"<h2>{html.escape(arm)}</h2><p>{html.escape(a.drug or 'no IL-2 drug')} "
+            f"{html.escape(a.regimen or '')} {html.escape(abs_)}</p>"
+        )
+        if summary["arms"][arm]["n_evaluable"]:
+            parts.append(
+                f"<img alt='{html.escape(arm)}' src='data:image/png;base64,"
+                f"{_waterfall_spider(result, arm)}'/>"
+            )
+    parts.append("</body></html>")
+    rep = out / "report.html"
+    rep.write_text("\n".join(parts))
+    return [rep, pq, tr, js]

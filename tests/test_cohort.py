@@ -1,0 +1,186 @@
+"""Virtual patients: sampling, RECIST 1.1, rates and survival, selection (Allen 2016),
+parallel and resumable cohort runs, failures, and the shipped virtual population against the
+trials it was selected on."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from il2sim import catalog
+from il2sim.cli import app
+from il2sim.cohort import (
+    assess,
+    build_arm,
+    correlation_matrix,
+    kaplan_meier,
+    rate,
+    run_cohort,
+    sample_patients,
+    select_virtual_population,
+)
+
+SPEC = catalog.get_cohort("melanoma")
+RESP = SPEC.response
+
+
+@pytest.fixture(scope="module")
+def nivo_arm():
+    return build_arm(SPEC, "nivolumab")
+
+
+def test_sampling_is_reproducible_bounded_and_correlated(nivo_arm):
+    a = sample_patients(SPEC, 4000, seed=3, defaults=nivo_arm.defaults)
+    b = sample_patients(SPEC, 4000, seed=3, defaults=nivo_arm.defaults)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(sample_patients(SPEC, 4000, seed=4, defaults=nivo_arm.defaults))
+    for v in SPEC.variability:
+        x = a[v.parameter]
+        med = v.median or nivo_arm.defaults[v.parameter]
+        if v.distribution == "lognormal":
+            lo, hi = (med * f for f in v.fold_range)
+            assert x.min() >= lo * (1 - 1e-12) and x.max() <= hi * (1 + 1e-12)
+            assert np.median(x) == pytest.approx(med, rel=0.1)
+        else:
+            assert v.bounds[0] < x.min() and x.max() < v.bounds[1]
+    r = np.corrcoef(np.log(a.N0_cd8_stem_like_tumour), np.log(a.N0_cd8_effector_like_tumour))
+    assert r[0, 1] == pytest.approx(0.8, abs=0.05)  # truncation lowers it slightly
+    assert a.weight_kg.between(45, 150).all()
+    assert np.median(a.weight_kg) == pytest.approx(80, rel=0.05)
+    # plausible draws spread over the whole range, log-uniformly
+    p = sample_patients(SPEC, 4000, seed=3, defaults=nivo_arm.defaults, plausible=True)
+    g = np.log(p.im_tumour_growth_per_day / nivo_arm.defaults["im_tumour_growth_per_day"])
+    assert g.min() == pytest.approx(np.log(0.25), abs=0.05)
+    assert g.max() == pytest.approx(np.log(5), abs=0.05)
+
+
+def test_cohort_file_errors_name_the_field(tmp_path):
+    raw = SPEC.model_dump(mode="json")
+    raw["correlations"] = [{"a": "nope", "b": "im_pd1_inhibition", "rho": 0.5, "source": "x y z"}]
+    path = tmp_path / "bad.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(catalog.CatalogError, match="correlation names 'nope'"):
+        catalog.get_cohort(str(path))
+    raw = SPEC.model_dump(mode="json")
+    raw["variability"][0]["fold_range"] = [2, 5]
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(catalog.CatalogError, match=r"variability\.0.*fold_range must be"):
+        catalog.get_cohort(str(path))
+    bad = np.linalg.eigvalsh(correlation_matrix(SPEC)).min()
+    assert bad > 0
+
+
+def _cells(sld_ratio):
+    return np.asarray(sld_ratio, dtype=float) ** 3  # SLD ~ cube root of cells
+
+
+def test_recist_categories():
+    scans = np.array([42.0, 84.0, 126.0])
+    pr = assess(scans, _cells([0.9, 0.69, 0.6]), 1.0, RESP)
+    assert (pr.bor, pr.progressed) == ("PR", False)
+    assert pr.best_change_pct == pytest.approx(-40.0)
+    assert assess(scans, _cells([0.75, 0.71, 0.8]), 1.0, RESP).bor == "SD"  # -29%: not PR
+    cr = assess(scans, _cells([0.5, 0.04, 0.0]), 1.0, RESP)  # 4 mm of 100 mm: gone
+    assert cr.bor == "CR"
+    pd_first = assess(scans, _cells([1.21, 1.5, 2.0]), 1.0, RESP)
+    assert (pd_first.bor, pd_first.progressed, pd_first.pfs_days) == ("PD", True, 42.0)
+    # progression is judged against the nadir: PR at week 6, then +20% and +5 mm over it
+    relapse = assess(scans, _cells([0.6, 0.73, 0.8]), 1.0, RESP)
+    assert (relapse.bor, relapse.progressed, relapse.pfs_days) == ("PR", True, 84.0)
+    # +20% but less than 5 mm absolute is not progression
+    small = assess(scans, _cells([0.1, 0.12, 0.13]), 1.0, RESP)
+    assert (small.bor, small.progressed) == ("PR", False)
+
+
+def test_exact_confidence_interval_and_kaplan_meier():
+    r = rate(17, 270)  # Atkins 1999 CR
+    assert (r.ci_low, r.ci_high) == pytest.approx((0.0371, 0.0989), abs=1e-4)
+    t, s = kaplan_meier(np.array([1.0, 2.0, 3.0, 4.0]), np.array([True, False, True, False]))
+    assert s[np.searchsorted(t, 1.0)] == pytest.approx(0.75)
+    assert s[np.searchsorted(t, 3.0)] == pytest.approx(0.75 * 0.5)
+
+
+def test_selection_reaches_the_published_marginals():
+    """Synthetic plausible patients with known classes: after selection the rates match the
+    targets within sampling error (Allen 2016 acceptance-rejection)."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    hd = rng.choice(["CR", "PR", "SD", "PD"], size=n, p=[0.2, 0.2, 0.4, 0.2])
+    nivo = np.where(rng.random(n) < 0.3 + 0.4 * np.isin(hd, ["CR", "PR"]), "PR", "SD")
+    rows = [
+        {"patient": i, "arm": "hd_aldesleukin", "status": "ok", "bor": b} for i, b in enumerate(hd)
+    ]
+    rows += [
+        {"patient": i, "arm": "nivolumab", "status": "ok", "bor": b} for i, b in enumerate(nivo)
+    ]
+    sel = select_virtual_population(SPEC, pd.DataFrame(rows), seed=1)
+    assert sel.achieved["hd_aldesleukin"]["ORR"]["value"] == pytest.approx(0.16, abs=0.03)
+    assert sel.achieved["hd_aldesleukin"]["CR"]["value"] == pytest.approx(0.063, abs=0.02)
+    assert sel.achieved["nivolumab"]["ORR"]["value"] == pytest.approx(0.437, abs=0.04)
+    assert all(sel.within_ci().values())
+
+
+def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path):
+    kw = dict(n=6, seed=5, population="distribution", chunk_size=3)
+    one = run_cohort(SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, **kw)
+    two = run_cohort(SPEC, ["nivolumab"], workers=2, **kw)
+    cols = ["patient", "status", "bor", "best_change_pct", "pfs_days"]
+    pd.testing.assert_frame_equal(one.outcomes[cols], two.outcomes[cols])
+    files = sorted((tmp_path / "chunks" / "nivolumab").glob("*.outcomes.parquet"))
+    assert len(files) == 2
+    kept = files[0].stat().st_mtime_ns
+    for f in files[1].parent.glob(files[1].name.split(".")[0] + ".*"):
+        f.unlink()  # as if killed before the second chunk finished
+    seen = []
+    again = run_cohort(
+        SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, progress=lambda d, t: seen.append(d), **kw
+    )
+    assert seen[0] == 3  # the first chunk came from disk
+    assert files[0].stat().st_mtime_ns == kept
+    pd.testing.assert_frame_equal(one.outcomes[cols], again.outcomes[cols])
+
+
+def test_failed_patients_are_recorded_not_dropped(nivo_arm):
+    good = sample_patients(SPEC, 2, seed=1, defaults=nivo_arm.defaults)
+    bad = good.copy()
+    bad["patient"] = [2, 3]
+    bad["im_tumour_growth_per_day"] = [np.nan, np.inf]  # no finite solution exists
+    res = run_cohort(SPEC, ["nivolumab"], patients=pd.concat([good, bad], ignore_index=True))
+    o = res.outcomes.set_index("patient")
+    assert (o.loc[[2, 3], "status"] == "failed").all()
+    assert o.loc[[2, 3], "error"].str.len().gt(10).all()
+    s = res.summary()["arms"]["nivolumab"]
+    assert s["n_patients"] == 4 and s["n_evaluable"] + s["n_ineligible"] + s["n_failed"] == 4
+    assert "nan" in s["failures"][0]["reason"]  # the reason names the parameter values
+
+    def numbers(x):
+        if isinstance(x, dict):
+            return [v for y in x.values() for v in numbers(y)]
+        if isinstance(x, list):
+            return [v for y in x for v in numbers(y)]
+        return [x] if isinstance(x, float) else []
+
+    assert all(np.isfinite(numbers({k: v for k, v in s.items() if k != "failures"})))
+
+
+def test_cli_cohort_errors_and_outputs(tmp_path):
+    r = CliRunner().invoke(app, ["cohort", "melanoma", "--arm", "bogus"])
+    assert r.exit_code != 0
+    assert "--arms: unknown arm(s) ['bogus'] for cohort 'melanoma'; choose from" in r.output
+    r = CliRunner().invoke(app, ["cohort", "--n", "0"])
+    assert r.exit_code != 0 and "--n must be >= 1, got 0" in r.output
+    r = CliRunner().invoke(app, ["cohort", "--population", "everyone"])
+    assert (
+        r.exit_code != 0 and "--population must be one of vpop, distribution, plausible" in r.output
+    )
+    out = tmp_path / "c"
+    args = ["cohort", "melanoma", "--arm", "nivolumab", "--n", "3", "--workers", "1"]
+    r = CliRunner().invoke(app, [*args, "--population", "distribution", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    for f in ("report.html", "patients.parquet", "traces.parquet", "summary.json"):
+        assert (out / f).exists()
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64") >= 2  # Kaplan-Meier + waterfall/spider
+    assert "ORR % (95% CI)" in html
