@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_binding.py
 	$(BIN)/python benchmarks/bench_body.py
 	$(BIN)/python benchmarks/bench_therapy.py
+	$(BIN)/python benchmarks/bench_cohort.py
 
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate

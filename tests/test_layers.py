@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "il2sim"
-ORDER = ["catalog", "binding", "model", "simulate", "cohort", "report", "cli"]
+ORDER = ["catalog", "binding", "model", "simulate", "cohort", "analysis", "report", "cli"]
 
 
 def _imports(path: Path) -> set[str]:

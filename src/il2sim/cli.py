@@ -529,7 +529,7 @@ def cohorts() -> None:
 def _run_cohort(
     cohort_name: str,
     arms: list[str],
-    n: int,
+    n: int | None,
     seed: int,
     workers: int,
     scheduler: str | None,
@@ -540,7 +540,7 @@ def _run_cohort(
 
     from il2sim import cohort, report
 
-    if n < 1:
+    if n is not None and n < 1:
         raise _fail(f"--n must be >= 1, got {n}")
     if workers < 1:
         raise _fail(f"--workers must be >= 1, got {workers}")
@@ -560,7 +560,7 @@ def _run_cohort(
             f"choose from {', '.join(known)}"
         )
     with Progress(console=console, transient=False) as bar:
-        task = bar.add_task(f"{spec.name}: {n} patients x {len(arms)} arm(s)", total=n * len(arms))
+        task = bar.add_task(f"{spec.name}: {len(arms)} arm(s)", total=None)
 
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -580,7 +580,7 @@ def _run_cohort(
         except (catalog.CatalogError, catalog.RegimenError, ValueError, KeyError) as e:
             raise _fail(f"{e} (finished chunks are kept in {out}/chunks)") from None
     table = report.response_table(result.summary())
-    t = Table(title=f"{spec.name}: {n} virtual patients")
+    t = Table(title=f"{spec.name}: {len(result.patients)} virtual patients")
     for col in table.columns:
         t.add_column(str(col))
     for _, row in table.iterrows():
@@ -599,7 +599,10 @@ def cohort(
         str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
     ] = "melanoma",
     arm: Annotated[str, typer.Option(help="arm to simulate")] = "nivolumab",
-    n: Annotated[int, typer.Option(help="number of virtual patients")] = 100,
+    n: Annotated[
+        int | None,
+        typer.Option(help="number of virtual patients (default: the whole virtual population)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the patient draw")] = 1,
     workers: Annotated[
         int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
@@ -625,7 +628,10 @@ def trial(
     arms: Annotated[
         str, typer.Option(help="comma-separated arms, given to the same patients")
     ] = "nivolumab,hd_aldesleukin",
-    n: Annotated[int, typer.Option(help="number of virtual patients")] = 100,
+    n: Annotated[
+        int | None,
+        typer.Option(help="number of virtual patients (default: the whole virtual population)"),
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the patient draw")] = 1,
     workers: Annotated[
         int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
@@ -641,6 +647,69 @@ def trial(
     """A virtual trial: several arms on the same virtual patients, compared."""
     names = [a.strip() for a in arms.split(",") if a.strip()]
     _run_cohort(cohort_name, names, n, seed, workers, scheduler, population, out)
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    cohort_name: Annotated[
+        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
+    ] = "melanoma",
+    arm: Annotated[str, typer.Option(help="arm to analyse")] = "nivolumab",
+    method: Annotated[str, typer.Option(help="morris, sobol or prcc")] = "morris",
+    n: Annotated[
+        int, typer.Option(help="trajectories (morris), base samples (sobol) or points (prcc)")
+    ] = 10,
+    readout: Annotated[str, typer.Option(help="what to explain")] = "final_change_pct",
+    seed: Annotated[int, typer.Option(help="seed of the design")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
+    ] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of an existing Dask scheduler")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="folder for report.html, sensitivity.csv, points.parquet")
+    ] = Path("il2sim_sensitivity"),
+) -> None:
+    """Global sensitivity of a cohort readout to the cohort's varied parameters (SALib Morris
+    or Sobol, or PRCC), with a tornado plot. Finished chunks are kept in OUT/chunks."""
+    from il2sim import analysis, report
+
+    if method not in analysis.METHODS:
+        raise _fail(f"--method must be one of {', '.join(analysis.METHODS)}, got {method!r}")
+    if readout not in analysis.READOUTS:
+        raise _fail(f"--readout must be one of {', '.join(analysis.READOUTS)}, got {readout!r}")
+    if workers < 1:
+        raise _fail(f"--workers must be >= 1, got {workers}")
+    try:
+        spec = catalog.get_cohort(cohort_name)
+        spec.arm(arm)
+    except catalog.CatalogError as e:
+        raise _fail(f"COHORT: {e}") from None
+    except KeyError as e:
+        raise _fail(f"--arm: {e.args[0]}") from None
+    try:
+        res = analysis.sensitivity(
+            spec,
+            arm,
+            method=method,
+            n=n,
+            readout=readout,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            out_dir=out,
+        )
+    except ValueError as e:
+        raise _fail(str(e)) from None
+    t = Table(title=f"{spec.name} / {arm}: {readout} ({method})")
+    for col in res.table.columns:
+        t.add_column(str(col))
+    for _, row in res.table.iterrows():
+        t.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(t)
+    for path in report.write_sensitivity_report(res, out):
+        console.print(f"wrote {path}")
 
 
 def main() -> None:  # pragma: no cover

@@ -150,10 +150,17 @@ POINTS_PER_DAY = 4  # for the toxicity indices (daily means)
 
 
 def simulate_chunk(
-    arm: ArmModel, patients: pd.DataFrame, varied: Sequence[str], spec: CohortSpec
+    arm: ArmModel,
+    patients: pd.DataFrame,
+    varied: Sequence[str],
+    spec: CohortSpec,
+    screen: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate patients on one arm: per-patient rows (response, toxicity, status) and weekly
-    SLD traces. A patient whose solve fails gets status 'failed' and the reason."""
+    SLD traces. A patient whose solve fails gets status 'failed' and the reason; with
+    ``screen`` one who is not a plausible trial patient at baseline gets 'ineligible' and is
+    not treated (without, every patient with a tumour at baseline is treated, as a
+    sensitivity analysis needs)."""
     sim = _simulator(arm)
     t0 = arm.run_in_h
     n_days = round(arm.duration_h / 24.0)
@@ -168,14 +175,14 @@ def simulate_chunk(
         values = patient_values(arm, patient, varied)
         try:
             # screening: the untreated run-in must leave measurable, non-regressing disease
-            screen = sim.run_tolerant(t_screen, [arm.tumour], values).values[:, 0]
-            baseline, before = float(screen[-1]), float(screen[-2])
+            pre = sim.run_tolerant(t_screen, [arm.tumour], values).values[:, 0]
+            baseline, before = float(pre[-1]), float(pre[-2])
             row.update(
                 baseline_cells=baseline,
                 untreated_growth=baseline / before if before > 0 else 0.0,
             )
             reason = _ineligible(baseline, row["untreated_growth"], plaus)
-            if reason:
+            if reason and (screen or baseline <= 0):
                 rows.append({**row, "status": "ineligible", "error": reason})
                 continue
             tr = sim.run_tolerant(np.concatenate([[0.0], t_treat]), sel, values)
@@ -267,13 +274,15 @@ class CohortResult:
         return sel
 
 
-def _fingerprint(spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int) -> str:
+def _fingerprint(
+    spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int, screen: bool
+) -> str:
     from il2sim import __version__
     from il2sim.simulate._therapy import _catalog_digest
 
     blob = (
         json.dumps(
-            [spec.model_dump(mode="json"), arm, chunk, __version__, _catalog_digest()],
+            [spec.model_dump(mode="json"), arm, chunk, screen, __version__, _catalog_digest()],
             sort_keys=True,
         ).encode()
         + pd.util.hash_pandas_object(patients, index=False).values.tobytes()
@@ -293,6 +302,7 @@ def run_cohort(
     scheduler: str | None = None,
     out_dir: Path | None = None,
     chunk_size: int = 25,
+    screen: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> CohortResult:
     """Simulate ``n`` virtual patients (drawn with ``seed``; or the given ``patients``) on each
@@ -301,7 +311,8 @@ def run_cohort(
     otherwise), ``"plausible"`` across the plausible ranges (for selection). With ``out_dir``
     every finished chunk is written to ``out_dir/chunks`` at once and reused by a rerun with
     the same arguments. ``workers > 1`` starts a Dask LocalCluster; ``scheduler`` uses an
-    existing Dask cluster. Results do not depend on the number of workers.
+    existing Dask cluster. Results do not depend on the number of workers. ``screen=False``
+    treats patients that are not plausible trial patients too (sensitivity analyses).
     ``progress(done, total)`` counts patients x arms."""
     spec = get_cohort(spec)
     if not arms:
@@ -312,8 +323,6 @@ def run_cohort(
         raise ValueError(f"chunk_size must be >= 1 (got {chunk_size})")
     models = {a: build_arm(spec, a) for a in arms}
     if patients is None:
-        if n is None:
-            raise ValueError("give n (number of patients) or a patients table")
         first = next(iter(models.values()))
         patients = draw_patients(spec, n, seed=seed, defaults=first.defaults, population=population)
     varied = [v.parameter for v in spec.variability]
@@ -332,7 +341,7 @@ def run_cohort(
     def path(a: str, k: int) -> Path | None:
         if out_dir is None:
             return None
-        fp = _fingerprint(spec, a, chunks[k], k)
+        fp = _fingerprint(spec, a, chunks[k], k, screen)
         return Path(out_dir) / "chunks" / a / f"{k:05d}_{fp}"
 
     todo = []
@@ -391,7 +400,7 @@ def run_cohort(
                 cluster.close()
     else:
         for a, k in todo:
-            finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec))
+            finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec, screen))
     outcomes = pd.concat([results[t][0] for t in tasks], ignore_index=True)
     traces = pd.concat([results[t][1] for t in tasks], ignore_index=True)
     outcomes = outcomes.merge(patients, on="patient", how="left")

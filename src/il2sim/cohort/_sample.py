@@ -102,7 +102,7 @@ POPULATIONS = ("vpop", "distribution", "plausible")
 
 def draw_patients(
     spec: CohortSpec,
-    n: int,
+    n: int | None,
     *,
     seed: int = 1,
     defaults: Mapping[str, float],
@@ -111,7 +111,8 @@ def draw_patients(
     """``n`` patients of a cohort. ``vpop``: drawn with replacement from the cohort's shipped
     virtual population (column ``vp`` names the virtual patient); ``distribution``: from its
     parameter distributions; ``plausible``: across the plausible ranges. ``None`` picks
-    ``vpop`` when the cohort ships one, else ``distribution``."""
+    ``vpop`` when the cohort ships one, else ``distribution``. ``n=None`` with ``vpop``: every
+    virtual patient once, in order."""
     from il2sim.catalog import virtual_population
 
     vpop, _ = virtual_population(spec.name)
@@ -120,6 +121,8 @@ def draw_patients(
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {', '.join(POPULATIONS)}; got {population!r}")
     if population != "vpop":
+        if n is None:
+            raise ValueError("give n (number of patients) to draw from a distribution")
         return sample_patients(
             spec, n, seed=seed, defaults=defaults, plausible=population == "plausible"
         )
@@ -128,10 +131,14 @@ def draw_patients(
             f"cohort {spec.name!r} has no shipped virtual population; use population "
             "'distribution' or select one (scripts/select_virtual_population.py)"
         )
-    if n < 1:
+    if n is None:
+        rows = vpop.reset_index(drop=True)
+        n = len(rows)
+    elif n < 1:
         raise ValueError(f"n must be at least 1 (got {n})")
-    rng = np.random.default_rng(seed)
-    rows = vpop.iloc[rng.integers(0, len(vpop), size=n)].reset_index(drop=True)
+    else:
+        rng = np.random.default_rng(seed)
+        rows = vpop.iloc[rng.integers(0, len(vpop), size=n)].reset_index(drop=True)
     rows = rows.rename(columns={"patient": "vp"})
     rows.insert(0, "patient", np.arange(n))
     return rows

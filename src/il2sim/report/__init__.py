@@ -2,6 +2,7 @@
 
 from il2sim.report._cohort import response_table, write_cohort_report
 from il2sim.report._pk import pk_comparison, plot_pk
+from il2sim.report._sensitivity import tornado, write_sensitivity_report
 from il2sim.report._signaling import SignalingComparison, plot_dose_response, signaling_comparison
 from il2sim.report._therapy import summary_table, write_report
 
@@ -13,6 +14,8 @@ __all__ = [
     "response_table",
     "signaling_comparison",
     "summary_table",
+    "tornado",
     "write_cohort_report",
     "write_report",
+    "write_sensitivity_report",
 ]

@@ -1,0 +1,90 @@
+"""Cohort-layer speed: virtual patients of the melanoma cohort (nivolumab, 90 days of treatment
+after the 60-day run-in) through (1) il2sim's cohort runner (one compiled model per Dask
+worker, chunks), (2) the best plain use of libRoadRunner (one compiled model, one process,
+set values + simulate per patient) and (3) a per-patient scipy solve_ivp (LSODA) loop on the
+same equations. Prints a markdown table; the README quotes it.
+
+Run: `.venv/bin/python benchmarks/bench_cohort.py [N_PATIENTS] [N_SCIPY]` (part of `make bench`).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import roadrunner
+
+from il2sim import catalog
+from il2sim.cohort import build_arm, run_cohort, sample_patients
+from il2sim.cohort._run import patient_values
+from il2sim.model._immunity import build_arm_model
+from il2sim.simulate import ReferenceSimulator
+
+
+def main(n: int, n_scipy: int) -> None:
+    spec = catalog.get_cohort("melanoma").model_copy(update={"duration_days": 90.0})
+    arm = build_arm(spec, "nivolumab")
+    patients = sample_patients(spec, n, seed=1, defaults=arm.defaults)
+    varied = [v.parameter for v in spec.variability]
+    print(f"machine: {os.cpu_count()} CPUs; {n} patients x 90 days (nivolumab)\n")
+    print("| engine | patients | wall (s) | patients/s | peak memory (MB) |")
+    print("|---|---:|---:|---:|---:|")
+
+    def row(name: str, k: int, wall: float) -> None:
+        peak = max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        print(f"| {name} | {k} | {wall:.1f} | {k / wall:.2f} | {peak / 1024:.0f} |", flush=True)
+
+    for workers in (2, 1):
+        t0 = time.perf_counter()
+        run_cohort(spec, ["nivolumab"], patients=patients, workers=workers, chunk_size=50)
+        row(
+            f"il2sim run_cohort, {workers} worker(s) (incl. start-up, compile)",
+            n,
+            time.perf_counter() - t0,
+        )
+
+    # the best plain libRoadRunner loop: compile once, set values, simulate only what is needed
+    rr = roadrunner.RoadRunner(arm.sbml)
+    rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = 1e-6, 1e-12
+    t_out = np.concatenate([[0.0], arm.run_in_h + np.arange(0, 91, 7) * 24.0])
+    t0 = time.perf_counter()
+    failed = 0
+    for _, p in patients.iterrows():
+        rr.resetAll()
+        for k, v in patient_values(arm, p, varied).items():
+            rr[k] = v
+        rr.reset()
+        try:
+            rr.simulate(times=t_out, selections=["time", arm.tumour])
+        except RuntimeError:
+            failed += 1
+    row(f"plain libRoadRunner loop, 1 process ({failed} failed)", n, time.perf_counter() - t0)
+
+    # scipy LSODA on the same network (time-triggered events only: the state-triggered
+    # eradication event is left out, which changes nothing before a tumour is gone)
+    setting = catalog.Setting(
+        name=spec.name, body=spec.body, disease=spec.disease, arms=[spec.arm("nivolumab")]
+    )
+    model, _ = build_arm_model(
+        setting, spec.arm("nivolumab"), duration_days=90, run_in_days=spec.run_in_days
+    )
+    net = model.network
+    for eid in [e for e, ev in net.events.items() if not ev.trigger.startswith("time >=")]:
+        del net.events[eid]
+    ref = ReferenceSimulator(net, method="LSODA", rtol=1e-6, atol=1e-12)
+    t0 = time.perf_counter()
+    for _, p in patients.iloc[:n_scipy].iterrows():
+        ref.run(t_out, [arm.tumour], {k: float(p[k]) for k in varied})
+    row("scipy solve_ivp LSODA loop, 1 process", n_scipy, time.perf_counter() - t0)
+
+
+if __name__ == "__main__":
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 200, int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    )
