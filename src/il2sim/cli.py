@@ -712,5 +712,86 @@ def sensitivity_cmd(
         console.print(f"wrote {path}")
 
 
+@app.command("design")
+def design_cmd(
+    cohort_name: Annotated[
+        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
+    ] = "melanoma",
+    n_candidates: Annotated[int, typer.Option(help="candidates per interval, first round")] = 24,
+    n_refine: Annotated[int, typer.Option(help="candidates around each of the two best")] = 12,
+    n_patients: Annotated[int, typer.Option(help="virtual patients per candidate")] = 8,
+    intervals: Annotated[str, typer.Option(help="comma-separated dosing intervals")] = "q1w,q3w",
+    antibody: Annotated[
+        str | None, typer.Option(help="give with a checkpoint antibody, e.g. nivolumab")
+    ] = None,
+    antibody_regimen: Annotated[str, typer.Option(help="its regimen")] = "3 mg/kg q2w over 60 min",
+    toxicity_limit: Annotated[
+        float | None, typer.Option(help="vascular-leak limit (default: the catalog threshold)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the search and the patients")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
+    ] = 2,
+    out: Annotated[
+        Path, typer.Option(help="folder for report.html, candidates.csv, best.json")
+    ] = Path("il2sim_design"),
+) -> None:
+    """Inverse design: IL-2Ralpha, IL-2Rbeta/gamma-c and PD-1-arm affinities, half-life, dose
+    and interval that shrink tumours most under a toxicity limit; Pareto front and the best
+    candidates with their courses."""
+    from il2sim import analysis, report
+
+    if workers < 1:
+        raise _fail(f"--workers must be >= 1, got {workers}")
+    abs_ = []
+    if antibody:
+        try:
+            catalog.get_antibody(antibody)
+            abs_ = [catalog.AntibodyDosing(antibody=antibody, regimen=antibody_regimen)]
+        except (catalog.CatalogError, ValueError) as e:
+            raise _fail(f"--antibody/--antibody-regimen: {e}") from None
+    space = analysis.DesignSpace(
+        intervals=tuple(i.strip() for i in intervals.split(",") if i.strip())
+    )
+    try:
+        res = analysis.design(
+            cohort_name,
+            space=space,
+            n_candidates=n_candidates,
+            n_refine=n_refine,
+            n_patients=n_patients,
+            antibodies=abs_,
+            toxicity_limit=toxicity_limit,
+            seed=seed,
+            workers=workers,
+        )
+    except catalog.CatalogError as e:
+        raise _fail(f"COHORT: {e}") from None
+    except ValueError as e:
+        raise _fail(str(e)) from None
+    t = Table(title="best feasible candidates")
+    cols = [
+        "candidate",
+        "interval",
+        "kd_il2ra_nM",
+        "kd_il2rbg_nM",
+        "kd_pd1_nM",
+        "cl_fold",
+        "dose_mg",
+        "mean_final_change_pct",
+        "response_share",
+        "vascular_leak_max",
+    ]
+    for col in cols:
+        t.add_column(col)
+    for _, row in res.best[cols].iterrows():
+        t.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(t)
+    for note in res.notes:
+        console.print(note)
+    for path in report.write_design_report(res, out):
+        console.print(f"wrote {path}")
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -325,13 +325,14 @@ def run_cohort(
     if patients is None:
         first = next(iter(models.values()))
         patients = draw_patients(spec, n, seed=seed, defaults=first.defaults, population=population)
-    varied = [v.parameter for v in spec.variability]
+    # every column of the patients table but these is a parameter value of the patient
+    varied = [c for c in patients.columns if c not in ("patient", "weight_kg", "vp")]
     for a, m in models.items():
         missing = [p for p in varied if p not in m.defaults]
         if missing:
             raise ValueError(
-                f"cohort {spec.name!r}, arm {a!r}: variability names parameters the model does "
-                f"not have: {missing}"
+                f"cohort {spec.name!r}, arm {a!r}: patients set parameters the model does not "
+                f"have: {missing}"
             )
     chunks = [patients.iloc[i : i + chunk_size] for i in range(0, len(patients), chunk_size)]
     tasks = [(a, k) for a in arms for k in range(len(chunks))]
