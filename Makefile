@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/il2sim demo --out demo_output
 	$(BIN)/il2sim run --out demo_output
+	$(BIN)/il2sim cohort melanoma --arm nivolumab --n 40 --out demo_output/cohort
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

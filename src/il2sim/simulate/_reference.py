@@ -90,11 +90,31 @@ class ReferenceSimulator:
         exec(self._code, ns)  # generated from il2sim's own network
         rates, rate_rules = ns["_rates"], ns["_rate_rules"]
         y = np.zeros(len(self.species))
+        pending = []
         for i, sp in enumerate(self.net.species.values()):
             if sp.initial_assignment:
-                y[i] = eval(_py(sp.initial_assignment), ns) * self.volume[i]
+                pending.append(i)
             else:
                 y[i] = sp.initial * self.volume[i]
+                ns[sp.id] = sp.initial
+        species_list = list(self.net.species.values())
+        while pending:  # initial assignments may refer to other species: resolve in order
+            left = []
+            for i in pending:
+                sp = species_list[i]
+                try:
+                    value = eval(_py(sp.initial_assignment), ns)  # il2sim's own formulas
+                except NameError:
+                    left.append(i)
+                    continue
+                ns[sp.id] = value
+                y[i] = value * self.volume[i]
+            if len(left) == len(pending):
+                raise ValueError(
+                    f"initial assignments of {[species_list[i].id for i in left]} cannot be "
+                    "resolved (circular or unknown names)"
+                )
+            pending = left
         events = []
         for e in self.net.events.values():
             m = re.fullmatch(r"time >= (\w+)", e.trigger)
