@@ -591,26 +591,26 @@ def _run_cohort(
 
 
 _POPULATION_HELP = "vpop (shipped virtual population), distribution or plausible"
+CohortArg = Annotated[str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")]
+PatientsOpt = Annotated[
+    int | None,
+    typer.Option(help="number of virtual patients (default: the whole virtual population)"),
+]
+SeedOpt = Annotated[int, typer.Option(help="seed of the draw")]
+WorkersOpt = Annotated[int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")]
+SchedulerOpt = Annotated[str | None, typer.Option(help="address of an existing Dask scheduler")]
+PopulationOpt = Annotated[str | None, typer.Option(help=_POPULATION_HELP)]
 
 
 @app.command()
 def cohort(
-    cohort_name: Annotated[
-        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
-    ] = "melanoma",
+    cohort_name: CohortArg = "melanoma",
     arm: Annotated[str, typer.Option(help="arm to simulate")] = "nivolumab",
-    n: Annotated[
-        int | None,
-        typer.Option(help="number of virtual patients (default: the whole virtual population)"),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="seed of the patient draw")] = 1,
-    workers: Annotated[
-        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
-    ] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="address of an existing Dask scheduler")
-    ] = None,
-    population: Annotated[str | None, typer.Option(help=_POPULATION_HELP)] = None,
+    n: PatientsOpt = None,
+    seed: SeedOpt = 1,
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+    population: PopulationOpt = None,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_cohort"),
@@ -622,24 +622,15 @@ def cohort(
 
 @app.command()
 def trial(
-    cohort_name: Annotated[
-        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
-    ] = "melanoma",
+    cohort_name: CohortArg = "melanoma",
     arms: Annotated[
         str, typer.Option(help="comma-separated arms, given to the same patients")
     ] = "nivolumab,hd_aldesleukin",
-    n: Annotated[
-        int | None,
-        typer.Option(help="number of virtual patients (default: the whole virtual population)"),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="seed of the patient draw")] = 1,
-    workers: Annotated[
-        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
-    ] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="address of an existing Dask scheduler")
-    ] = None,
-    population: Annotated[str | None, typer.Option(help=_POPULATION_HELP)] = None,
+    n: PatientsOpt = None,
+    seed: SeedOpt = 1,
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
+    population: PopulationOpt = None,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_trial"),
@@ -651,22 +642,16 @@ def trial(
 
 @app.command("sensitivity")
 def sensitivity_cmd(
-    cohort_name: Annotated[
-        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
-    ] = "melanoma",
+    cohort_name: CohortArg = "melanoma",
     arm: Annotated[str, typer.Option(help="arm to analyse")] = "nivolumab",
     method: Annotated[str, typer.Option(help="morris, sobol or prcc")] = "morris",
     n: Annotated[
         int, typer.Option(help="trajectories (morris), base samples (sobol) or points (prcc)")
     ] = 10,
     readout: Annotated[str, typer.Option(help="what to explain")] = "final_change_pct",
-    seed: Annotated[int, typer.Option(help="seed of the design")] = 1,
-    workers: Annotated[
-        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
-    ] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="address of an existing Dask scheduler")
-    ] = None,
+    seed: SeedOpt = 1,
+    workers: WorkersOpt = 2,
+    scheduler: SchedulerOpt = None,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, sensitivity.csv, points.parquet")
     ] = Path("il2sim_sensitivity"),
@@ -714,9 +699,7 @@ def sensitivity_cmd(
 
 @app.command("design")
 def design_cmd(
-    cohort_name: Annotated[
-        str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")
-    ] = "melanoma",
+    cohort_name: CohortArg = "melanoma",
     n_candidates: Annotated[int, typer.Option(help="candidates per interval, first round")] = 24,
     n_refine: Annotated[int, typer.Option(help="candidates around each of the two best")] = 12,
     n_patients: Annotated[int, typer.Option(help="virtual patients per candidate")] = 8,
@@ -728,10 +711,8 @@ def design_cmd(
     toxicity_limit: Annotated[
         float | None, typer.Option(help="vascular-leak limit (default: the catalog threshold)")
     ] = None,
-    seed: Annotated[int, typer.Option(help="seed of the search and the patients")] = 1,
-    workers: Annotated[
-        int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")
-    ] = 2,
+    seed: SeedOpt = 1,
+    workers: WorkersOpt = 2,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, candidates.csv, best.json")
     ] = Path("il2sim_design"),

@@ -201,12 +201,7 @@ def scenarios() -> dict[str, Scenario]:
 
 def get_scenario(name_or_path: str | Scenario) -> Scenario:
     """A built-in scenario by name, or a user's scenario from a ``.yaml``/``.yml`` file."""
-    if isinstance(name_or_path, Scenario):
-        return name_or_path
-    if str(name_or_path).endswith((".yaml", ".yml")):
-        path = Path(name_or_path)
-        return parse_record(Scenario, _read_yaml(path), str(path))
-    return _get("scenario", scenarios(), name_or_path)
+    return _builtin_or_file(Scenario, "scenario", scenarios, name_or_path)
 
 
 @cache
@@ -227,12 +222,7 @@ def therapy_scenarios() -> dict[str, TherapyScenario]:
 
 def get_therapy_scenario(name_or_path: str | TherapyScenario = "default") -> TherapyScenario:
     """A built-in therapy scenario by name, or a user's YAML file."""
-    if isinstance(name_or_path, TherapyScenario):
-        return name_or_path
-    if str(name_or_path).endswith((".yaml", ".yml")):
-        path = Path(name_or_path)
-        return parse_record(TherapyScenario, _read_yaml(path), str(path))
-    return _get("therapy scenario", therapy_scenarios(), name_or_path)
+    return _builtin_or_file(TherapyScenario, "therapy scenario", therapy_scenarios, name_or_path)
 
 
 @cache
@@ -243,12 +233,17 @@ def cohorts() -> dict[str, CohortSpec]:
 
 def get_cohort(name_or_path: str | CohortSpec = "melanoma") -> CohortSpec:
     """A built-in cohort by name, or a user's YAML file."""
-    if isinstance(name_or_path, CohortSpec):
+    return _builtin_or_file(CohortSpec, "cohort", cohorts, name_or_path)
+
+
+def _builtin_or_file(model: type[M], kind: str, builtins, name_or_path):
+    """A record given as itself, as a ``.yaml``/``.yml`` path, or as a built-in name."""
+    if isinstance(name_or_path, model):
         return name_or_path
     if str(name_or_path).endswith((".yaml", ".yml")):
         path = Path(name_or_path)
-        return parse_record(CohortSpec, _read_yaml(path), str(path))
-    return _get("cohort", cohorts(), name_or_path)
+        return parse_record(model, _read_yaml(path), str(path))
+    return _get(kind, builtins(), name_or_path)
 
 
 def virtual_population_path(cohort: str) -> Path:

@@ -61,7 +61,8 @@ class ArmModel:
 
 
 def _regimen_scale(text: str) -> str:
-    scales = {d.unit.partition("/")[2] for d in parse_regimen(text).doses(1e9)}
+    reg = parse_regimen(text)
+    scales = {d.unit.partition("/")[2] for d in (*reg.parts, *reg.explicit)}
     if len(scales) > 1:
         raise ValueError(
             f"regimen {text!r} mixes flat, per-kg and per-m2 doses; a cohort scales one of them"

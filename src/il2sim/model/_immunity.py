@@ -247,15 +247,25 @@ def add_immunity(
     if ag is not None:
         # PD-1-high exhaustion programme of the site's antigen-specific CD8 T cells: builds
         # under antigen within about a week, reverses slowly once antigen is gone
-        exhaustion = net.add_species(
-            Species(
-                f"exhaustion_{sid(site_loc)}",
-                net.species[im.cells[by_loc[site_loc][0].id]].compartment,
-                0.0 if disease == "acute_infection" else 1.0,
-                "dimensionless",
-                "exhaustion programme (1 = established chronic exhaustion)",
-                amount_only=True,
+        site_comp = net.species[im.cells[by_loc[site_loc][0].id]].compartment
+        established = 0.0 if disease == "acute_infection" else 1.0
+
+        def site_state(name: str, description: str) -> str:
+            """A dimensionless state of the site's antigen-specific CD8 T cells, 1 in an
+            established disease and 0 in a resting host."""
+            return net.add_species(
+                Species(
+                    f"{name}_{sid(site_loc)}",
+                    site_comp,
+                    established,
+                    "dimensionless",
+                    description,
+                    amount_only=True,
+                )
             )
+
+        exhaustion = site_state(
+            "exhaustion", "exhaustion programme (1 = established chronic exhaustion)"
         )
         net.rate_rule(
             exhaustion,
@@ -265,15 +275,8 @@ def add_immunity(
         im.exhaustion = exhaustion
         # programmed expansion: once primed, CD8 T cells keep dividing for about a week
         # without needing antigen at every division
-        programme = net.add_species(
-            Species(
-                f"expansion_programme_{sid(site_loc)}",
-                net.species[im.cells[by_loc[site_loc][0].id]].compartment,
-                0.0 if disease == "acute_infection" else 1.0,
-                "dimensionless",
-                "share of antigen-specific CD8 T cells in programmed expansion",
-                amount_only=True,
-            )
+        programme = site_state(
+            "expansion_programme", "share of antigen-specific CD8 T cells in programmed expansion"
         )
         net.rate_rule(
             programme,

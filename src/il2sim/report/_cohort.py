@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from il2sim.cohort import CohortResult, kaplan_meier
-from il2sim.report._therapy import png_base64
+from il2sim.report._html import img, page, png_base64
 
 _COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027"}
 
@@ -111,17 +111,13 @@ def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
     js.write_text(json.dumps(summary, indent=2))
     spec = result.spec
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>il2sim cohort: "
-        f"{html.escape(spec.name)}</title><style>body{{font-family:sans-serif;margin:2em;"
-        "max-width:1400px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid "
-        "#ccc;padding:3px 6px}th{background:#eee}</style></head><body>",
         f"<h1>il2sim cohort: {html.escape(spec.name)}</h1><p>{html.escape(spec.description)}</p>",
         f"<p>{summary['n_patients']} virtual patients, the same on every arm; "
         f"{spec.duration_days:g} days of treatment, scans every "
         f"{spec.response.scan_interval_weeks:g} weeks, RECIST 1.1 from the simulated tumour "
         "burden (sum of diameters ~ cube root of tumour cells).</p>",
         response_table(summary).to_html(index=False),
-        f"<img alt='Kaplan-Meier' src='data:image/png;base64,{_km(result)}'/>",
+        img(_km(result), "Kaplan-Meier"),
     ]
     for arm in summary["arms"]:
         a = spec.arm(arm)
@@ -131,11 +127,7 @@ def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
             f"{html.escape(a.regimen or '')} {html.escape(abs_)}</p>"
         )
         if summary["arms"][arm]["n_evaluable"]:
-            parts.append(
-                f"<img alt='{html.escape(arm)}' src='data:image/png;base64,"
-                f"{_waterfall_spider(result, arm)}'/>"
-            )
-    parts.append("</body></html>")
+            parts.append(img(_waterfall_spider(result, arm), arm))
     rep = out / "report.html"
-    rep.write_text("\n".join(parts))
+    rep.write_text(page(f"il2sim cohort: {spec.name}", parts))
     return [rep, pq, tr, js]

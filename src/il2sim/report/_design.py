@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from il2sim.analysis import DesignResult
-from il2sim.report._therapy import png_base64
+from il2sim.report._html import img, page, png_base64
 
 
 def _figure(result: DesignResult) -> str:
@@ -62,16 +62,19 @@ def write_design_report(result: DesignResult, out: str | Path) -> list[Path]:
             default=str,
         )
     )
-    page = out / "report.html"
-    page.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>il2sim design</title></head>"
-        "<body style='font-family:sans-serif'><h1>Inverse design</h1>"
-        f"<p>{len(result.candidates)} candidates; feasible = vascular-leak index below "
-        f"{result.toxicity_limit:g} and cytokine release below its threshold in every patient. "
-        f"{html.escape(' '.join(result.notes))}</p>"
-        f"<img alt='Pareto front' src='data:image/png;base64,{_figure(result)}'/>"
-        "<h2>Best feasible candidates</h2>"
-        + result.best.to_html(index=False, float_format=lambda v: f"{v:.3g}")
-        + "</body></html>"
+    path = out / "report.html"
+    path.write_text(
+        page(
+            "il2sim design",
+            [
+                "<h1>Inverse design</h1>"
+                f"<p>{len(result.candidates)} candidates; feasible = vascular-leak index below "
+                f"{result.toxicity_limit:g} and cytokine release below its threshold in every "
+                f"patient. {html.escape(' '.join(result.notes))}</p>",
+                img(_figure(result), "Pareto front"),
+                "<h2>Best feasible candidates</h2>",
+                result.best.to_html(index=False, float_format=lambda v: f"{v:.3g}"),
+            ],
+        )
     )
-    return [page, csv, js]
+    return [path, csv, js]

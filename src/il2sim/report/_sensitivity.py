@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from il2sim.analysis import READOUTS, SensitivityResult
-from il2sim.report._therapy import png_base64
+from il2sim.report._html import img, page, png_base64
 
 
 def tornado(result: SensitivityResult) -> str:
@@ -35,18 +35,20 @@ def write_sensitivity_report(result: SensitivityResult, out: str | Path) -> list
     result.table.to_csv(csv, index=False)
     pts = out / "points.parquet"
     result.points.to_parquet(pts, index=False)
-    page = out / "report.html"
     note = (
         f"{len(result.points)} points; {result.dropped} "
         f"{'trajectories' if result.method == 'morris' else 'points'} without a readout dropped"
     )
-    page.write_text(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>il2sim sensitivity</title>"
-        "</head><body style='font-family:sans-serif'>"
-        f"<h1>Sensitivity ({html.escape(result.method)}): {html.escape(result.arm)}, "
-        f"{html.escape(READOUTS[result.readout])}</h1><p>{note}</p>"
-        f"<img alt='tornado' src='data:image/png;base64,{tornado(result)}'/>"
-        + result.table.to_html(index=False, float_format=lambda v: f"{v:.3g}")
-        + "</body></html>"
+    path = out / "report.html"
+    path.write_text(
+        page(
+            "il2sim sensitivity",
+            [
+                f"<h1>Sensitivity ({html.escape(result.method)}): {html.escape(result.arm)}, "
+                f"{html.escape(READOUTS[result.readout])}</h1><p>{note}</p>",
+                img(tornado(result), "tornado"),
+                result.table.to_html(index=False, float_format=lambda v: f"{v:.3g}"),
+            ],
+        )
     )
-    return [page, csv, pts]
+    return [path, csv, pts]

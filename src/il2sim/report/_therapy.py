@@ -3,9 +3,7 @@ results (Parquet) and the per-arm summary (JSON)."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from pathlib import Path
@@ -16,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from il2sim.report._html import img, page, png_base64
 from il2sim.simulate import TherapyResult
 
 _PANELS = (
@@ -86,14 +85,6 @@ def _figure(result: TherapyResult, setting: str) -> str:
     return png_base64(fig)
 
 
-def png_base64(fig) -> str:
-    """A figure as base64 PNG for embedding in a self-contained page (and closed)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
 def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
     """One row per arm: burden change, fold expansions, Treg:CD8 ratio, toxicity."""
     rows = []
@@ -143,10 +134,6 @@ def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
     )
     sc = result.scenario
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>il2sim report: "
-        f"{html.escape(sc.name)}</title><style>body{{font-family:sans-serif;margin:2em;max-width:1500px}}"
-        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px}"
-        "th{background:#eee}</style></head><body>",
         f"<h1>il2sim: {html.escape(sc.name)}</h1><p>{html.escape(sc.description)}</p>",
         f"<p>{sc.duration_days:g} days of treatment after a {sc.run_in_days:g}-day run-in; "
         "folds are relative to the start of treatment. Toxicity indices: see the README "
@@ -157,8 +144,7 @@ def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
         parts.append(
             f"<h2>{html.escape(setting.name)}</h2><p>{html.escape(setting.description)}</p>"
         )
-        png = _figure(result, setting.name)
-        parts.append(f"<img alt='{html.escape(setting.name)}' src='data:image/png;base64,{png}'/>")
+        parts.append(img(_figure(result, setting.name), setting.name))
         parts.append(
             summary_table(result, setting.name).to_html(
                 index=False, float_format=lambda v: f"{v:.3g}"
@@ -172,7 +158,6 @@ def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
                 f"{html.escape(a.regimen or '')} {html.escape(abs_)}</li>"
             )
         parts.append("</ul>")
-    parts.append("</body></html>")
     rep = out / "report.html"
-    rep.write_text("\n".join(parts))
+    rep.write_text(page(f"il2sim report: {sc.name}", parts))
     return [rep, pq, js]
