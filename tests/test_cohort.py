@@ -239,3 +239,16 @@ def test_sensitivity_names_what_drives_tumour_change():
         sensitivity("melanoma", "nivolumab", method="fast")
     r = CliRunner().invoke(app, ["sensitivity", "--readout", "survival"])
     assert r.exit_code != 0 and "--readout must be one of final_change_pct" in r.output
+
+
+def test_weight_scales_per_kg_doses_clearance_and_cells_on_top_of_patient_values(nivo_arm):
+    from il2sim.cohort._run import patient_values
+
+    p = pd.Series(
+        {"patient": 0, "weight_kg": 140.0, "CL_nivolumab": 2.0 * nivo_arm.defaults["CL_nivolumab"]}
+    )
+    v = patient_values(nivo_arm, p, ["CL_nivolumab"])
+    assert v["dose_scale_nivolumab"] == pytest.approx(2.0)  # 3 mg/kg at twice the weight
+    assert v["CL_nivolumab"] == pytest.approx(2.0 * nivo_arm.defaults["CL_nivolumab"] * 2**0.75)
+    n0 = "N0_treg_peripheral"
+    assert v[n0] == pytest.approx(2.0 * nivo_arm.defaults[n0])

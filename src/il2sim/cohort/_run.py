@@ -116,11 +116,11 @@ def patient_values(arm: ArmModel, patient: pd.Series, varied: Sequence[str]) -> 
     values = {p: float(patient[p]) for p in varied}
     w = float(patient.get("weight_kg", arm.ref_weight_kg))
     r = w / arm.ref_weight_kg
-    if r != 1.0:
+    if r != 1.0:  # on top of any value the patient sets (a design's dose or clearance)
         for p, scale in arm.dose_scales.items():
-            values[p] = {"": 1.0, "kg": r, "m2": r**0.5}[scale]
+            values[p] = values.get(p, 1.0) * {"": 1.0, "kg": r, "m2": r**0.5}[scale]
         for p in arm.clearances:
-            values[p] = arm.defaults[p] * r**CLEARANCE_EXPONENT
+            values[p] = values.get(p, arm.defaults[p]) * r**CLEARANCE_EXPONENT
         for c in arm.volumes:
             values[c] = _volume(arm, c) * r**VOLUME_EXPONENT
         for p, n0 in arm.weight_counts.items():
