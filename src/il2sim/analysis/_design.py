@@ -130,6 +130,7 @@ def _evaluate(
             patients=pts.drop(columns=["candidate", "vp_patient", "vp"], errors="ignore"),
             workers=workers,
             scheduler=scheduler,
+            chunk_size=max(1, -(-len(pts) // (4 * max(workers, 1)))),  # keep workers busy
             progress=progress,
         )
         o = res.outcomes.merge(pts[["patient", "candidate"]], on="patient")
