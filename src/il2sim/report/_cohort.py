@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 
 from il2sim.cohort import CohortResult, kaplan_meier
 from il2sim.report._html import img, page, png_base64
@@ -58,9 +59,7 @@ def _waterfall_spider(result: CohortResult, arm: str) -> str:
     a1.set_ylabel("best change in sum of diameters (%)")
     a1.set_xlabel("patients")
     a1.set_title(f"{arm}: waterfall", fontsize=10)
-    for cat, c in _COLOURS.items():
-        a1.bar([], [], color=c, label=cat)
-    a1.legend(fontsize=8)
+    a1.legend(handles=[Patch(color=c, label=cat) for cat, c in _COLOURS.items()], fontsize=8)
     tr = result.traces[result.traces.arm == arm]
     bor = ok.set_index("patient").bor
     for pid, g in list(tr.groupby("patient"))[:200]:
