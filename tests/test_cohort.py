@@ -252,3 +252,19 @@ def test_weight_scales_per_kg_doses_clearance_and_cells_on_top_of_patient_values
     assert v["CL_nivolumab"] == pytest.approx(2.0 * nivo_arm.defaults["CL_nivolumab"] * 2**0.75)
     n0 = "N0_treg_peripheral"
     assert v[n0] == pytest.approx(2.0 * nivo_arm.defaults[n0])
+
+
+def test_draws_from_the_shipped_virtual_population(nivo_arm):
+    from il2sim.cohort import draw_patients
+
+    vpop, record = catalog.virtual_population("melanoma")
+    assert len(vpop) == record["n_selected"]
+    whole = draw_patients(SPEC, None, defaults=nivo_arm.defaults)  # default: vpop, every one
+    assert list(whole.vp) == list(vpop.patient) and list(whole.patient) == list(range(len(vpop)))
+    a = draw_patients(SPEC, 300, seed=9, defaults=nivo_arm.defaults)
+    assert a.equals(draw_patients(SPEC, 300, seed=9, defaults=nivo_arm.defaults))
+    assert set(a.vp) <= set(vpop.patient) and a.vp.duplicated().any()  # with replacement
+    with pytest.raises(ValueError, match="population must be one of vpop, distribution"):
+        draw_patients(SPEC, 3, defaults=nivo_arm.defaults, population="everyone")
+    r = CliRunner().invoke(app, ["cohorts"])
+    assert r.exit_code == 0 and "melanoma" in r.output and f"{len(vpop)} patients" in r.output
