@@ -188,20 +188,33 @@ def test_cli_cohort_errors_and_outputs(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def vpop_run():
-    """Every shipped virtual patient once on the two calibration arms."""
-    return run_cohort(SPEC, ["hd_aldesleukin", "nivolumab"], population="vpop", workers=2)
+def vpop_runs():
+    """Every shipped virtual patient once on its cohort's calibration arms."""
+    out = {}
+    for name in ("melanoma", "rcc"):
+        spec = catalog.get_cohort(name)
+        arms = sorted({t.arm for t in spec.targets})
+        out[name] = run_cohort(spec, arms, population="vpop", workers=2)
+    return out
 
 
-def test_shipped_virtual_population_reproduces_the_trials_it_was_selected_on(vpop_run):
+@pytest.fixture(scope="module")
+def vpop_run(vpop_runs):
+    return vpop_runs["melanoma"]
+
+
+@pytest.mark.parametrize("name", ["melanoma", "rcc"])
+def test_shipped_virtual_population_reproduces_the_trials_it_was_selected_on(vpop_runs, name):
     """Selected (Allen 2016) to reproduce high-dose IL-2 in melanoma (Atkins 1999: ORR 16%,
-    95% CI 12-21; CR 6%, 3.7-9.9) and nivolumab (CheckMate 067: ORR 43.7%, 38.1-49.3): the
-    re-simulated population must land inside each published CI and match its selection record
-    exactly (a model change that moves it means the population must be selected again)."""
-    vpop, record = catalog.virtual_population("melanoma")
-    summary = vpop_run.summary()["arms"]
+    95% CI 12-21; CR 6%, 3.7-9.9) and nivolumab (CheckMate 067: ORR 43.7%, 38.1-49.3), and
+    high-dose IL-2 in renal cell carcinoma (Fyfe 1995: ORR 14%, 90% CI 10-19; CR 5%,
+    2.5-8.1): the re-simulated population must land inside each published CI and match its
+    selection record exactly (a model change that moves it means selecting it again)."""
+    spec = catalog.get_cohort(name)
+    vpop, record = catalog.virtual_population(name)
+    summary = vpop_runs[name].summary()["arms"]
     assert all(summary[a]["n_evaluable"] == len(vpop) for a in summary)
-    for t in SPEC.targets:
+    for t in spec.targets:
         got = summary[t.arm][t.endpoint]["value"]
         assert t.ci_low <= got <= t.ci_high, (t.arm, t.endpoint, got)
         assert got == pytest.approx(record["achieved"][t.arm][t.endpoint]["value"])
