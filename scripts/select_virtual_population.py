@@ -6,8 +6,8 @@ Writes src/il2sim/catalog/data/cohorts/<cohort>.vpop.csv and .vpop.json; chunks 
 """
 
 import argparse
-import time
 import json
+import time
 from pathlib import Path
 
 from il2sim.cohort._select import calibrate_and_save
