@@ -85,27 +85,32 @@ def _latin(space: DesignSpace, n: int, seed: int, centre: np.ndarray | None = No
     return 10 ** latin.sample(problem, n, seed=seed)
 
 
+def _arm(interval: str, antibodies: Sequence[AntibodyDosing]) -> Arm:
+    """The template drug at 1 mg per dose (the candidate's dose is its dose scale)."""
+    return Arm(
+        name=f"design_{interval}",
+        drug=str(TEMPLATE),
+        regimen=f"1 mg {interval}",
+        antibodies=list(antibodies),
+    )
+
+
 def _evaluate(
     spec: CohortSpec,
     designs: pd.DataFrame,
     patients: pd.DataFrame,
     antibodies: Sequence[AntibodyDosing],
+    defaults: dict[str, float],
     workers: int,
     scheduler: str | None,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every design (rows, with an ``interval``) on every patient; returns per-candidate
-    metrics and the weekly traces."""
+    metrics and the weekly traces. ``defaults``: the template network's parameter values."""
     rows, traces = [], []
     for interval, group in designs.groupby("interval", sort=False):
-        arm = Arm(
-            name=f"design_{interval}",
-            drug=str(TEMPLATE),
-            regimen=f"1 mg {interval}",
-            antibodies=list(antibodies),
-        )
+        arm = _arm(interval, antibodies)
         cspec = spec.model_copy(update={"arms": [arm]})
-        defaults = build_arm(cspec, arm.name).defaults
         table = []
         for cid, d in group.iterrows():
             for _, p in patients.iterrows():
@@ -195,13 +200,17 @@ def design(
     P = immune_parameters()
     limit = P["vascular_leak_threshold"].value if toxicity_limit is None else toxicity_limit
     crs_limit = P["cytokine_release_threshold"].value
-    patients = draw_patients(spec, n_patients, seed=seed, defaults={}, population=None)
+    arm0 = _arm(space.intervals[0], antibodies)
+    defaults = build_arm(spec.model_copy(update={"arms": [arm0]}), arm0.name).defaults
+    patients = draw_patients(spec, n_patients, seed=seed, defaults=defaults, population=None)
     first = []
     for k, interval in enumerate(space.intervals):
         x = _latin(space, n_candidates, seed + k)
         first.append(pd.DataFrame(x, columns=space.names).assign(interval=interval, round=1))
     designs = pd.concat(first, ignore_index=True)
-    metrics, traces = _evaluate(spec, designs, patients, antibodies, workers, scheduler, progress)
+    metrics, traces = _evaluate(
+        spec, designs, patients, antibodies, defaults, workers, scheduler, progress
+    )
     cand = designs.join(metrics)
     cand["feasible"] = (cand.vascular_leak_max < limit) & (cand.cytokine_release_max < crs_limit)
     notes = []
@@ -216,7 +225,7 @@ def design(
             )
         more = pd.concat(refined, ignore_index=True)
         more.index = more.index + len(cand)
-        m2, t2 = _evaluate(spec, more, patients, antibodies, workers, scheduler, progress)
+        m2, t2 = _evaluate(spec, more, patients, antibodies, defaults, workers, scheduler, progress)
         more = more.join(m2)
         more["feasible"] = (more.vascular_leak_max < limit) & (
             more.cytokine_release_max < crs_limit

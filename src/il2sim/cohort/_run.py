@@ -33,6 +33,9 @@ RTOL, ATOL = 1e-6, 1e-12
 #: A patient whose solve needs more steps than this fails (and is recorded) rather than
 #: holding up its chunk.
 MAX_STEPS = 50_000
+#: Allometric exponents of clearance and volume with body weight (the standard 0.75 and 1;
+#: assumption, as in population PK: Anderson BJ, Holford NHG 2008 Annu Rev Pharmacol Toxicol
+#: 48:303).
 CLEARANCE_EXPONENT, VOLUME_EXPONENT = 0.75, 1.0
 
 
@@ -51,7 +54,7 @@ class ArmModel:
     ref_weight_kg: float
     dose_scales: dict[str, str]  # dose_scale parameter -> "flat" | "kg" | "m2"
     clearances: tuple[str, ...]
-    volumes: tuple[str, ...]
+    volumes: dict[str, float]  # drug-form compartment -> its volume (L) at the reference weight
     weight_counts: dict[str, float]  # N0 parameter -> its value at the reference weight
     defaults: dict[str, float] = field(default_factory=dict)  # every parameter's model value
 
@@ -105,7 +108,11 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         ref_weight_kg=model.weight_kg,
         dose_scales=scales,
         clearances=tuple(p for p in net.parameters if p.startswith(("CL_", "Q_"))),
-        volumes=tuple(c for c in net.compartments if c.startswith(("central_", "peripheral_"))),
+        volumes={
+            c.id: float(c.size_L)
+            for c in net.compartments.values()
+            if c.id.startswith(("central_", "peripheral_"))
+        },
         weight_counts=weight_counts,
         defaults={k: float(p.value) for k, p in net.parameters.items()},
     )
@@ -121,14 +128,13 @@ def patient_values(arm: ArmModel, patient: pd.Series, varied: Sequence[str]) -> 
             values[p] = values.get(p, 1.0) * {"": 1.0, "kg": r, "m2": r**0.5}[scale]
         for p in arm.clearances:
             values[p] = values.get(p, arm.defaults[p]) * r**CLEARANCE_EXPONENT
-        for c in arm.volumes:
-            values[c] = _volume(arm, c) * r**VOLUME_EXPONENT
+        for c, v_L in arm.volumes.items():
+            values[c] = v_L * r**VOLUME_EXPONENT
         for p, n0 in arm.weight_counts.items():
             values[p] = values.get(p, n0) * r
     return values
 
 
-_VOLUMES: dict[tuple[str, str], float] = {}
 _SIMULATORS: dict[str, Simulator] = {}
 
 
@@ -137,14 +143,7 @@ def _simulator(arm: ArmModel) -> Simulator:
     sim = _SIMULATORS.get(arm.key)
     if sim is None:
         sim = _SIMULATORS[arm.key] = Simulator(arm.sbml, rtol=RTOL, atol=ATOL, max_steps=MAX_STEPS)
-        for c in sim.compartment_ids:
-            _VOLUMES[(arm.key, c)] = float(sim.rr[c])
     return sim
-
-
-def _volume(arm: ArmModel, compartment: str) -> float:
-    _simulator(arm)
-    return _VOLUMES[(arm.key, compartment)]
 
 
 POINTS_PER_DAY = 4  # for the toxicity indices (daily means)
