@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench calibrate clean
+.PHONY: demo test web lint bench calibrate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
+web: $(STAMP)
+	$(BIN)/il2sim web
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -35,4 +38,4 @@ calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate
 
 clean:
-	rm -rf $(VENV) demo_output build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo_output test-artifacts build src/*.egg-info .pytest_cache .ruff_cache

@@ -6,7 +6,17 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "il2sim"
-ORDER = ["catalog", "binding", "model", "simulate", "cohort", "analysis", "report", "cli"]
+ORDER = [
+    "catalog",
+    "binding",
+    "model",
+    "simulate",
+    "cohort",
+    "analysis",
+    "report",
+    "web",
+    "cli",
+]
 
 
 def _imports(path: Path) -> set[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -540,25 +541,14 @@ def _run_cohort(
 
     from il2sim import cohort, report
 
-    if n is not None and n < 1:
-        raise _fail(f"--n must be >= 1, got {n}")
-    if workers < 1:
-        raise _fail(f"--workers must be >= 1, got {workers}")
-    if population is not None and population not in cohort.POPULATIONS:
-        raise _fail(
-            f"--population must be one of {', '.join(cohort.POPULATIONS)}, got {population!r}"
-        )
     try:
         spec = catalog.get_cohort(cohort_name)
     except catalog.CatalogError as e:
         raise _fail(f"COHORT: {e}") from None
-    known = [a.name for a in spec.arms]
-    bad = [a for a in arms if a not in known]
-    if bad or not arms:
-        raise _fail(
-            f"--arms: unknown arm(s) {bad or arms} for cohort {spec.name!r}; "
-            f"choose from {', '.join(known)}"
-        )
+    try:
+        cohort.check_request(spec, arms, n=n, workers=workers, population=population)
+    except ValueError as e:
+        raise _fail(f"--{e}") from None
     with Progress(console=console, transient=False) as bar:
         task = bar.add_task(f"{spec.name}: {len(arms)} arm(s)", total=None)
 
@@ -772,6 +762,24 @@ def design_cmd(
         console.print(note)
     for path in report.write_design_report(res, out):
         console.print(f"wrote {path}")
+
+
+@app.command("web")
+def web_cmd(
+    host: Annotated[str, typer.Option(help="address to serve on (local only by default)")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8501,
+) -> None:
+    """Serve the web app (drug designer, therapy runs, virtual trials) until Ctrl-C."""
+    from il2sim import web
+
+    try:
+        command = web.streamlit_command(host, port)
+    except ValueError as e:
+        raise _fail(f"--{e}") from None
+    console.print(f"il2sim web on http://{host}:{port} (Ctrl-C stops it)")
+    raise typer.Exit(code=subprocess.call(command))
 
 
 def main() -> None:  # pragma: no cover

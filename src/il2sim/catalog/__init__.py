@@ -28,6 +28,7 @@ from il2sim.catalog._load import (
     scenarios,
     signaling_params,
     signaling_params_path,
+    therapy_scenarios,
     virtual_population,
 )
 from il2sim.catalog._pk import Antibody, Body, Disposition, Placement, Tissue, TwoCompartment

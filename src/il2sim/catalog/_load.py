@@ -37,7 +37,8 @@ def format_validation_error(err: ValidationError, where: str) -> str:
         elif e["type"] == "missing":
             msg = "required field is missing"
         got = e.get("input")
-        shown = "" if e["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
+        quiet = e["type"] == "missing" or isinstance(got, dict) or "(got " in msg
+        shown = "" if quiet else f" (got {got!r})"
         lines.append(f"{where}: field '{loc}': {msg}{shown}")
     return "\n".join(lines)
 

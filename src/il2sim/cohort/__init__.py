@@ -11,7 +11,7 @@ from il2sim.cohort._recist import (
     response_rates,
     sld_mm,
 )
-from il2sim.cohort._run import ArmModel, CohortResult, build_arm, run_cohort
+from il2sim.cohort._run import ArmModel, CohortResult, build_arm, check_request, run_cohort
 from il2sim.cohort._sample import POPULATIONS, correlation_matrix, draw_patients, sample_patients
 from il2sim.cohort._select import Selection, calibrate, select_virtual_population
 
@@ -25,6 +25,7 @@ __all__ = [
     "assess",
     "build_arm",
     "calibrate",
+    "check_request",
     "correlation_matrix",
     "draw_patients",
     "kaplan_meier",

@@ -22,7 +22,7 @@ import pandas as pd
 from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters
 from il2sim.catalog._regimen import parse_regimen
 from il2sim.cohort._recist import assess
-from il2sim.cohort._sample import draw_patients
+from il2sim.cohort._sample import POPULATIONS, draw_patients
 from il2sim.model import to_sbml
 from il2sim.model._body import sid
 from il2sim.model._immunity import build_arm_model
@@ -288,6 +288,31 @@ def _fingerprint(
         + pd.util.hash_pandas_object(patients, index=False).values.tobytes()
     )
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def check_request(
+    spec: CohortSpec,
+    arms: Sequence[str],
+    *,
+    n: int | None,
+    workers: int = 1,
+    population: str | None = None,
+) -> None:
+    """The rules of a cohort request, shared by the CLI and the web app; each message starts
+    with the name of the field it is about."""
+    if n is not None and n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if population is not None and population not in POPULATIONS:
+        raise ValueError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}")
+    known = [a.name for a in spec.arms]
+    bad = [a for a in arms if a not in known]
+    if bad or not arms:
+        raise ValueError(
+            f"arms: unknown arm(s) {bad or list(arms)} for cohort {spec.name!r}; "
+            f"choose from {', '.join(known)}"
+        )
 
 
 def run_cohort(

@@ -10,6 +10,7 @@ from il2sim.model._body import (
     build_scenario_model,
 )
 from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
+from il2sim.model._immunity import build_arm_model
 from il2sim.model._network import Network, NetworkError, Species
 from il2sim.model._sbml import SBMLError, add_dosing, check_sbml, to_sbml
 
@@ -23,6 +24,7 @@ __all__ = [
     "SBMLError",
     "Species",
     "add_dosing",
+    "build_arm_model",
     "build_body_model",
     "build_scenario_model",
     "check_sbml",

@@ -1,21 +1,38 @@
 """What a person reads: figures and tables built from the public entry points below."""
 
-from il2sim.report._cohort import response_table, write_cohort_report
+from il2sim.report._cohort import (
+    km_figure,
+    response_table,
+    waterfall_spider_figure,
+    write_cohort_report,
+)
 from il2sim.report._design import write_design_report
-from il2sim.report._pk import pk_comparison, plot_pk
+from il2sim.report._pk import pk_comparison, pk_figure, plot_pk
 from il2sim.report._sensitivity import tornado, write_sensitivity_report
-from il2sim.report._signaling import SignalingComparison, plot_dose_response, signaling_comparison
-from il2sim.report._therapy import summary_table, write_report
+from il2sim.report._signaling import (
+    SignalingComparison,
+    compare_dose_response_figure,
+    compare_potency,
+    plot_dose_response,
+    signaling_comparison,
+)
+from il2sim.report._therapy import summary_table, therapy_figure, write_report
 
 __all__ = [
     "SignalingComparison",
+    "compare_dose_response_figure",
+    "compare_potency",
+    "km_figure",
     "pk_comparison",
+    "pk_figure",
     "plot_dose_response",
     "plot_pk",
     "response_table",
     "signaling_comparison",
     "summary_table",
+    "therapy_figure",
     "tornado",
+    "waterfall_spider_figure",
     "write_cohort_report",
     "write_design_report",
     "write_report",

@@ -44,7 +44,8 @@ def response_table(summary: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _waterfall_spider(result: CohortResult, arm: str) -> str:
+def waterfall_spider_figure(result: CohortResult, arm: str) -> plt.Figure:
+    """Waterfall of best change and spider of every patient's course on ``arm``, by BOR."""
     ok = result.arm(arm)
     ok = ok[ok.status == "ok"].sort_values("best_change_pct", ascending=False)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4))
@@ -76,10 +77,11 @@ def _waterfall_spider(result: CohortResult, arm: str) -> str:
     a2.set_ylabel("change in sum of diameters (%)")
     a2.set_title(f"{arm}: spider (up to 200 patients)", fontsize=10)
     fig.tight_layout()
-    return png_base64(fig)
+    return fig
 
 
-def _km(result: CohortResult) -> str:
+def km_figure(result: CohortResult) -> plt.Figure:
+    """Kaplan-Meier progression-free survival, one curve per arm."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for arm in dict.fromkeys(result.outcomes.arm):
         ok = result.arm(arm)
@@ -94,7 +96,7 @@ def _km(result: CohortResult) -> str:
     ax.legend(fontsize=8)
     ax.set_title("Progression-free survival (Kaplan-Meier)", fontsize=10)
     fig.tight_layout()
-    return png_base64(fig)
+    return fig
 
 
 def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
@@ -116,7 +118,7 @@ def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
         f"{spec.response.scan_interval_weeks:g} weeks, RECIST 1.1 from the simulated tumour "
         "burden (sum of diameters ~ cube root of tumour cells).</p>",
         response_table(summary).to_html(index=False),
-        img(_km(result), "Kaplan-Meier"),
+        img(png_base64(km_figure(result)), "Kaplan-Meier"),
     ]
     for arm in summary["arms"]:
         a = spec.arm(arm)
@@ -126,7 +128,7 @@ def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
             f"{html.escape(a.regimen or '')} {html.escape(abs_)}</p>"
         )
         if summary["arms"][arm]["n_evaluable"]:
-            parts.append(img(_waterfall_spider(result, arm), arm))
+            parts.append(img(png_base64(waterfall_spider_figure(result, arm)), arm))
     rep = out / "report.html"
     rep.write_text(page(f"il2sim cohort: {spec.name}", parts))
     return [rep, pq, tr, js]

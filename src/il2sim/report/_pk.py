@@ -13,7 +13,7 @@ import pandas as pd
 from il2sim.simulate import PKResult, pk_scenario
 
 
-def plot_pk(result: PKResult, path: str | Path) -> Path:
+def pk_figure(result: PKResult) -> plt.Figure:
     """Plasma concentration (log), pSTAT5 per population and target occupancy over time."""
     t_d = result.time_h / 24.0
     fig, axes = plt.subplots(3, 1, figsize=(8, 10), sharex=True)
@@ -38,6 +38,12 @@ def plot_pk(result: PKResult, path: str | Path) -> Path:
     title = ", ".join(result.model.plasma_ng_per_mL)
     fig.suptitle(f"il2sim pk: {title} in {result.model.body.name} ({result.model.weight_kg:g} kg)")
     fig.tight_layout()
+    return fig
+
+
+def plot_pk(result: PKResult, path: str | Path) -> Path:
+    """:func:`pk_figure` written to ``path`` (PNG)."""
+    fig = pk_figure(result)
     out = Path(path)
     fig.savefig(out, dpi=110)
     plt.close(fig)

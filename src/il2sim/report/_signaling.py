@@ -100,3 +100,67 @@ def signaling_comparison(out_dir: Path) -> SignalingComparison:
     sel.to_csv(files[1], float_format="%.5g")
     plot_dose_response(DEMO_DRUGS, DEMO_CELLS, files[2])
     return SignalingComparison(list(DEMO_CELLS), ec50, sel, files)
+
+
+def compare_potency(
+    drug: catalog.Drug | str,
+    reference: catalog.Drug | str,
+    cells: Sequence[catalog.Cell | str],
+    *,
+    pd1_blockade: bool = False,
+) -> pd.DataFrame:
+    """One row per cell: EC50 and Emax of ``drug`` and of ``reference``, how many times
+    weaker ``drug`` is (EC50 ratio), and each one's selectivity against Tregs
+    (EC50 on Tregs / EC50 on the cell: above 1 favours the cell) where Tregs are among
+    ``cells``."""
+    pot = binding.potency([drug, reference], cells, pd1_blockade=pd1_blockade)
+    names = list(dict.fromkeys(pot.drug))
+    if len(names) == 1:  # the drug is its own reference
+        names = names * 2
+    mine = pot[pot.drug == names[0]].set_index("cell")
+    ref = pot[pot.drug == names[1]].set_index("cell")
+    order = list(dict.fromkeys(mine.index))
+    table = pd.DataFrame(
+        {
+            "cell": order,
+            "EC50 (nM)": mine.ec50_nM.loc[order].to_numpy(),
+            "Emax": mine.emax.loc[order].to_numpy(),
+            "reference EC50 (nM)": ref.ec50_nM.loc[order].to_numpy(),
+            "EC50 / reference EC50": (mine.ec50_nM / ref.ec50_nM).loc[order].to_numpy(),
+        }
+    )
+    treg = next((c for c in order if c.startswith("treg")), None)
+    if treg is not None:
+        table["selectivity vs Treg"] = mine.ec50_nM[treg] / table["EC50 (nM)"]
+        table["reference selectivity vs Treg"] = ref.ec50_nM[treg] / table["reference EC50 (nM)"]
+    return table
+
+
+def compare_dose_response_figure(
+    drug: catalog.Drug | str,
+    reference: catalog.Drug | str,
+    cells: Sequence[catalog.Cell | str],
+    *,
+    pd1_blockade: bool = False,
+) -> plt.Figure:
+    """pSTAT5 against dose on each cell: ``drug`` solid, ``reference`` dashed, one colour per
+    cell."""
+    tab = binding.dose_response([drug, reference], cells, _DOSES, pd1_blockade=pd1_blockade)
+    names = list(dict.fromkeys(tab.drug))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    cmap = plt.get_cmap("tab10")
+    for i, (cell, sub) in enumerate(tab.groupby("cell", sort=False)):
+        colour = cmap(i % 10)
+        for name, style in zip(names, ("-", "--"), strict=False):
+            d = sub[sub.drug == name]
+            ax.semilogx(
+                d.dose_nM, d.pstat5, style, color=colour, label=cell if style == "-" else None
+            )
+    ax.set_xlabel("dose (nM)")
+    ax.set_ylabel("pSTAT5 (fraction of max)")
+    ax.grid(alpha=0.3)
+    title = names[0] if len(names) == 1 else f"{names[0]} (solid) vs {names[1]} (dashed)"
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

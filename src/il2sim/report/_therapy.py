@@ -54,7 +54,9 @@ def _pick(columns: list[str], key: str) -> str | None:
     return key if key in columns else None
 
 
-def _figure(result: TherapyResult, setting: str) -> str:
+def therapy_figure(result: TherapyResult, setting: str) -> plt.Figure:
+    """Eight panels over the treatment: burden, key populations, drug in plasma, vascular leak;
+    one line per arm."""
     f = result.frame[result.frame.setting == setting]
     arms = list(dict.fromkeys(f.arm))
     wide = {
@@ -82,7 +84,7 @@ def _figure(result: TherapyResult, setting: str) -> str:
     axes.flat[0].legend(fontsize=7, ncol=2)
     fig.suptitle(setting)
     fig.tight_layout()
-    return png_base64(fig)
+    return fig
 
 
 def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
@@ -144,7 +146,7 @@ def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
         parts.append(
             f"<h2>{html.escape(setting.name)}</h2><p>{html.escape(setting.description)}</p>"
         )
-        parts.append(img(_figure(result, setting.name), setting.name))
+        parts.append(img(png_base64(therapy_figure(result, setting.name)), setting.name))
         parts.append(
             summary_table(result, setting.name).to_html(
                 index=False, float_format=lambda v: f"{v:.3g}"

@@ -1,0 +1,129 @@
+"""The virtual-trial page: a small cohort run (arms given to the same virtual patients) with
+progress and cancel; response table, Kaplan-Meier, waterfall and spider plots, downloads."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from il2sim import catalog, cohort, report
+from il2sim.web._forms import WEB_MAX_PATIENTS, CohortRequest, FormError, cohort_request
+from il2sim.web._widgets import (
+    FieldMessages,
+    interrupted,
+    mark_running,
+    png,
+    show_error,
+    work_dir,
+)
+
+_JOB = "cohort"
+
+
+def cohort_page() -> None:
+    st.title("Virtual trial")
+    ss = st.session_state
+    if interrupted(_JOB):
+        st.warning(
+            "The last trial stopped before it finished. Finished chunks of patients are kept "
+            "and are reused when you run the same trial again."
+        )
+    messages = FieldMessages()
+    left, right = st.columns([1, 2])
+    with left:
+        name = st.selectbox("Cohort", sorted(catalog.cohorts()), key="c_cohort")
+        spec = catalog.get_cohort(name)
+        st.caption(spec.description)
+        arm_names = [a.name for a in spec.arms]
+        default = [a for a in ("nivolumab",) if a in arm_names] or arm_names[:1]
+        arms = st.multiselect("Arms", arm_names, default=default, key=f"c_arms_{name}")
+        messages.place("arms")
+        n = st.text_input(f"Virtual patients (1 to {WEB_MAX_PATIENTS})", value="20", key="c_n")
+        messages.place("n")
+        seed = st.text_input("Seed", value="1", key="c_seed")
+        messages.place("seed")
+        population = st.selectbox(
+            "Patients from",
+            cohort.POPULATIONS,
+            format_func={
+                "vpop": "the calibrated virtual population",
+                "distribution": "the parameter distributions",
+                "plausible": "the plausible ranges",
+            }.get,
+            key="c_population",
+        )
+        messages.place("population")
+        run = st.button("Run trial", type="primary", key="c_run")
+    with right:
+        if run:
+            try:
+                req = cohort_request(name, arms, n, seed, population)
+                ss["c_errors"] = {}
+            except FormError as e:
+                req, ss["c_errors"] = None, e.errors
+            messages.show(ss["c_errors"])
+            if req is not None:
+                _run(req)
+        else:
+            messages.show(ss.get("c_errors", {}))
+        result = ss.get("c_result")
+        if result is not None:
+            _show(result)
+
+
+def _run(req: CohortRequest) -> None:
+    st.button("Cancel run", key="c_cancel")
+    bar = st.progress(0.0, text="compiling the arm models")
+
+    def tick(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"{done} of {total} patient-arms")
+
+    out = work_dir(f"cohort_{req.spec.name}")
+    mark_running(_JOB, True)
+    try:
+        result = cohort.run_cohort(
+            req.spec,
+            req.arms,
+            n=req.n,
+            seed=req.seed,
+            population=req.population,
+            out_dir=out,
+            chunk_size=5,
+            progress=tick,
+        )
+    except (catalog.CatalogError, catalog.RegimenError, ValueError) as e:
+        mark_running(_JOB, False)
+        show_error(f"{e} (finished chunks are kept)")
+        return
+    mark_running(_JOB, False)
+    bar.progress(1.0, text=f"done: {len(result.patients)} patients x {len(req.arms)} arm(s)")
+    st.session_state["c_result"] = result
+
+
+def _show(result: cohort.CohortResult) -> None:
+    summary = result.summary()
+    st.subheader(f"{result.spec.name}: {summary['n_patients']} virtual patients")
+    st.table(report.response_table(summary).set_index("arm"))
+    st.image(png(report.km_figure(result)), width="content")
+    for arm, s in summary["arms"].items():
+        if s["n_evaluable"]:
+            st.image(png(report.waterfall_spider_figure(result, arm)), width="stretch")
+    st.download_button(
+        "Patients (CSV)",
+        result.outcomes.to_csv(index=False),
+        file_name=f"{result.spec.name}_patients.csv",
+        mime="text/csv",
+    )
+    st.download_button(
+        "Patients (Parquet)",
+        result.outcomes.to_parquet(index=False),
+        file_name=f"{result.spec.name}_patients.parquet",
+        mime="application/octet-stream",
+    )
+    st.download_button(
+        "Summary (JSON)",
+        json.dumps(summary, indent=2),
+        file_name=f"{result.spec.name}_summary.json",
+        mime="application/json",
+    )

@@ -1,0 +1,82 @@
+"""Pieces every page uses: messages under fields, a per-session work folder, figures as PNG,
+and the bookkeeping that tells a cancelled run from a finished one."""
+
+from __future__ import annotations
+
+import html
+import io
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import streamlit as st
+
+_ALERT = (
+    "<div role='alert' class='il2sim-error' style='color:#8a1c1c;background:#fdecea;"
+    "border-radius:6px;padding:0.45rem 0.75rem;font-size:0.92rem'>&#9888; {}</div>"
+)
+
+
+def show_error(text: str, where=None) -> None:
+    """An error message shown exactly as written (not as Markdown, which would turn ``<=``
+    into a symbol and could render what a user typed), in ``where`` (a placeholder) or here."""
+    (where or st).html(_ALERT.format(html.escape(text)))
+
+
+class FieldMessages:
+    """A place under each field for its message, filled once the form has been checked (so a
+    message appears at its field and disappears when the field is mended)."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, st.delta_generator.DeltaGenerator] = {}
+
+    def place(self, key: str) -> None:
+        """Reserve the place for ``key``'s message here (right after its field)."""
+        self._slots[key] = st.empty()
+
+    def show(self, errors: dict[str, str]) -> None:
+        """Each message at its field; one without a place goes to the place of ``""``."""
+        stray = [m for k, m in errors.items() if k not in self._slots]
+        for key, slot in self._slots.items():
+            msgs = [errors[key]] if key in errors else []
+            if key == "":
+                msgs += stray
+            if msgs:
+                show_error("; ".join(msgs), slot)
+            else:
+                slot.empty()
+
+
+def work_dir(name: str) -> Path:
+    """A folder of this browser session for ``name`` (finished arms and chunks are kept here,
+    so a rerun resumes)."""
+    key = "_il2sim_work_dir"
+    if key not in st.session_state:
+        st.session_state[key] = tempfile.mkdtemp(prefix="il2sim_web_")
+    path = Path(st.session_state[key]) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def png(fig: plt.Figure, dpi: int = 90) -> bytes:
+    """The figure as PNG bytes (and closed)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def interrupted(job: str) -> bool:
+    """True once after a run of ``job`` stopped before finishing (the Cancel button, Stop,
+    or a changed input interrupts a Streamlit run)."""
+    return bool(st.session_state.pop(f"_running_{job}", False))
+
+
+def mark_running(job: str, running: bool) -> None:
+    if running:
+        st.session_state[f"_running_{job}"] = True
+    else:
+        st.session_state.pop(f"_running_{job}", None)
