@@ -764,6 +764,93 @@ def design_cmd(
         console.print(f"wrote {path}")
 
 
+@app.command("petab-signaling")
+def petab_signaling(
+    out: Annotated[Path, typer.Option(help="folder for the PEtab problem")] = Path(
+        "il2sim_petab_signaling"
+    ),
+    cells: Annotated[str | None, typer.Option(help="comma-separated cells (default: all)")] = None,
+    dates: Annotated[str | None, typer.Option(help="comma-separated dates (default: all)")] = None,
+) -> None:
+    """Write the signaling calibration (Meyer-lab pSTAT5, monovalent IL-2 ligands) as a PEtab
+    problem and check it as petablint does."""
+    from il2sim import analysis
+
+    def split(text: str | None) -> list[str] | None:
+        return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+    try:
+        path = analysis.signaling_petab(out, cells=split(cells), dates=split(dates))
+    except ValueError as e:
+        raise _fail(f"--{e}") from None
+    problems = analysis.lint(path)
+    console.print(
+        f"wrote {path}; petablint: " + ("passed" if not problems else "; ".join(problems))
+    )
+    if problems:
+        raise typer.Exit(code=1)
+
+
+@app.command("fit")
+def fit_cmd(
+    problem: Annotated[Path, typer.Argument(help="PEtab problem YAML (format version 1)")],
+    starts: Annotated[int, typer.Option(help="optimiser starts (the nominal values first)")] = 3,
+    seed: Annotated[int, typer.Option(help="seed of the Latin-hypercube starts")] = 1,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="comma-separated parameters to profile, or 'all' (default: none)"),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="folder for report.html, parameters.csv, fit.parquet")
+    ] = Path("il2sim_fit"),
+) -> None:
+    """Fit a PEtab problem (libRoadRunner + scipy L-BFGS-B, scaling parameters in closed form)
+    and give profile-likelihood intervals."""
+    from rich.progress import Progress
+
+    from il2sim import analysis, report
+
+    if starts < 1:
+        raise _fail(f"--starts must be >= 1, got {starts}")
+    if not problem.exists():
+        raise _fail(f"PROBLEM: no such file {problem}")
+    try:
+        objective = analysis.PetabObjective(problem)
+    except analysis.PetabError as e:
+        raise _fail(f"PROBLEM: {e}") from None
+    names = objective.outer
+    chosen = [] if profile is None else names if profile == "all" else profile.split(",")
+    bad = [n for n in chosen if n not in names]
+    if bad:
+        raise _fail(f"--profile: {bad} are not estimated parameters; choose from {names}")
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("fitting", total=starts)
+        result = analysis.fit(
+            objective,
+            n_starts=starts,
+            seed=seed,
+            progress=lambda d, t: bar.update(task, completed=d, total=t),
+        )
+    profiles = intervals = None
+    if chosen:
+        with console.status(f"profiling {len(chosen)} parameter(s)"):
+            profiles, intervals = analysis.profile(objective, result, chosen)
+    table = report.parameter_table(result, intervals, names)
+    console.print(f"-log likelihood {result.nll:.6g} (best of {starts} start(s))")
+    t = Table(title=problem.name)
+    for col in table.columns:
+        t.add_column(str(col))
+    for _, row in table.iterrows():
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(t)
+    if objective.hierarchical:
+        console.print(f"{len(objective.hierarchical)} scaling parameters solved in closed form")
+    for path in report.write_fit_report(
+        result, out, names=names, profiles=profiles, intervals=intervals, title=problem.name
+    ):
+        console.print(f"wrote {path}")
+
+
 @app.command("web")
 def web_cmd(
     host: Annotated[str, typer.Option(help="address to serve on (local only by default)")] = (

@@ -1,18 +1,39 @@
-"""Analyses over many simulations: global sensitivity (SALib Morris and Sobol, PRCC) of any
+"""Analyses over many simulations: fitting PEtab problems with profile likelihoods (and the
+signaling calibration exported as one), global sensitivity (SALib Morris and Sobol, PRCC) of any
 cohort readout to the cohort's varied parameters, and inverse design of drugs and regimens
 under a toxicity limit."""
 
 from il2sim.analysis._design import DesignResult, DesignSpace, design, pareto_front
+from il2sim.analysis._petab import (
+    PROFILE_THRESHOLD,
+    FitResult,
+    PetabError,
+    PetabObjective,
+    fit,
+    lint,
+    profile,
+)
 from il2sim.analysis._sensitivity import METHODS, READOUTS, SensitivityResult, prcc, sensitivity
+from il2sim.analysis._signaling_petab import MONOVALENT_IL2, signaling_model, signaling_petab
 
 __all__ = [
     "METHODS",
+    "MONOVALENT_IL2",
+    "PROFILE_THRESHOLD",
     "READOUTS",
     "DesignResult",
     "DesignSpace",
+    "FitResult",
+    "PetabError",
+    "PetabObjective",
     "SensitivityResult",
     "design",
+    "fit",
+    "lint",
     "pareto_front",
     "prcc",
+    "profile",
     "sensitivity",
+    "signaling_model",
+    "signaling_petab",
 ]

@@ -28,6 +28,7 @@ UNITS: dict[str, list[tuple[str, int, int, float]]] = {
     "nM": [_NMOL, ("litre", -1, 0, 1.0)],
     "per_h": [("second", -1, 0, 3600.0)],
     "per_nM_per_h": [("mole", -1, -9, 1.0), ("litre", 1, 0, 1.0), ("second", -1, 0, 3600.0)],
+    "nM_per_item": [_NMOL, ("litre", -1, 0, 1.0), ("item", -1, 0, 1.0)],
     "L_per_h": [("litre", 1, 0, 1.0), ("second", -1, 0, 3600.0)],
     "nmol_per_h": [_NMOL, ("second", -1, 0, 3600.0)],
     "item_per_nmol": [("item", 1, 0, 1.0), ("mole", -1, -9, 1.0)],

@@ -7,6 +7,7 @@ from il2sim.report._cohort import (
     write_cohort_report,
 )
 from il2sim.report._design import write_design_report
+from il2sim.report._fit import fit_figure, parameter_table, profile_figure, write_fit_report
 from il2sim.report._pk import pk_comparison, pk_figure, plot_pk
 from il2sim.report._sensitivity import tornado, write_sensitivity_report
 from il2sim.report._signaling import (
@@ -22,11 +23,14 @@ __all__ = [
     "SignalingComparison",
     "compare_dose_response_figure",
     "compare_potency",
+    "fit_figure",
     "km_figure",
+    "parameter_table",
     "pk_comparison",
     "pk_figure",
     "plot_dose_response",
     "plot_pk",
+    "profile_figure",
     "response_table",
     "signaling_comparison",
     "summary_table",
@@ -35,6 +39,7 @@ __all__ = [
     "waterfall_spider_figure",
     "write_cohort_report",
     "write_design_report",
+    "write_fit_report",
     "write_report",
     "write_sensitivity_report",
 ]

@@ -1,0 +1,128 @@
+"""PEtab: il2sim's fitter against a published benchmark problem, and the signaling calibration
+exported as a PEtab problem."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from il2sim import analysis, binding, catalog
+from il2sim.cli import app
+from il2sim.simulate import Simulator
+
+BOEHM = Path(__file__).parent / "data" / "petab" / "Boehm_JProteomeRes2014"
+BOEHM_YAML = BOEHM / "Boehm_JProteomeRes2014.yaml"
+
+
+@pytest.fixture(scope="module")
+def boehm():
+    return analysis.PetabObjective(BOEHM_YAML)
+
+
+def test_boehm_simulation_matches_the_benchmark_collection(boehm):
+    """Our libRoadRunner simulation at the collection's nominal (best-fit) parameters equals
+    the collection's own simulation (simulatedData) to solver precision, and the objective
+    equals the Gaussian negative log-likelihood of their simulation."""
+    ref = pd.read_csv(BOEHM / "simulatedData_Boehm_JProteomeRes2014.tsv", sep="\t")
+    x = boehm.scaled(boehm.nominal)
+    mine = boehm.simulate(boehm.full(x))
+    assert np.max(np.abs(mine - ref.simulation.to_numpy())) < 1e-4 * np.abs(ref.simulation).max()
+    sd = {o: boehm.nominal[f"sd_{o}"] for o in ("pSTAT5A_rel", "pSTAT5B_rel", "rSTAT5A_rel")}
+    sigma = boehm.data.observableId.map(sd).to_numpy()
+    y = boehm.data.measurement.to_numpy()
+    nll_ref = np.sum(
+        0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * ((y - ref.simulation.to_numpy()) / sigma) ** 2
+    )
+    assert boehm.nll(x) == pytest.approx(nll_ref, abs=1e-3)
+    assert boehm.nll(x) == pytest.approx(138.222, abs=1e-3)  # measured: 138.2220
+    assert analysis.lint(BOEHM_YAML) == []
+
+
+def test_fit_stays_at_the_optimum_and_profiles_bound_an_identifiable_parameter(boehm):
+    result = analysis.fit(boehm, n_starts=1)
+    assert result.nll <= boehm.nll(boehm.scaled(boehm.nominal)) + 1e-6
+    profiles, ci = analysis.profile(boehm, result, ["k_phos"], max_steps=6)
+    row = ci.iloc[0]
+    assert row.lower_95 < result.parameters["k_phos"] < row.upper_95
+    # ~ +-20% (measured 13,354-19,183 around 15,767)
+    assert 0.6 < row.lower_95 / row.estimate < 0.95 and 1.05 < row.upper_95 / row.estimate < 1.6
+    assert (profiles.delta >= -1e-3).all()  # the optimum is the profile's lowest point
+
+
+def test_unsupported_problems_are_refused_by_name(tmp_path):
+    obs = pd.read_csv(BOEHM / "observables_Boehm_JProteomeRes2014.tsv", sep="\t")
+    obs["observableTransformation"] = "log10"
+    for f in BOEHM.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    obs.to_csv(tmp_path / "observables_Boehm_JProteomeRes2014.tsv", sep="\t", index=False)
+    with pytest.raises(analysis.PetabError, match=r"observableTransformation \['log10'\]"):
+        analysis.PetabObjective(tmp_path / BOEHM_YAML.name)
+
+
+@pytest.fixture(scope="module")
+def signaling(tmp_path_factory):
+    out = tmp_path_factory.mktemp("petab")
+    return analysis.signaling_petab(out, cells=["treg", "nk"], dates=["3/15/2019"])
+
+
+def test_signaling_problem_passes_petablint_and_keeps_the_data(signaling):
+    assert analysis.lint(signaling) == []
+    m = pd.read_csv(signaling.parent / "measurements.tsv", sep="\t")
+    data = binding.load_pstat5_data()
+    sub = data[
+        data.drug.isin(analysis.MONOVALENT_IL2)
+        & data.cell.isin(["treg", "nk"])
+        & (data.date == "3/15/2019")
+    ]
+    assert len(m) == len(sub) and m.measurement.sum() == pytest.approx(sub.signal.sum())
+
+
+def test_signaling_model_relaxes_to_the_equilibrium_solver():
+    """The exported SBML model and the receptor layer's equilibrium solver are one model:
+    after long binding they give the same signaling complexes per cell."""
+    sim = Simulator(analysis.signaling_model())
+    for drug, cell, dose in (("aldesleukin", "treg", 0.01), ("fc_h16n_nterm_mono", "nk", 5.0)):
+        d = catalog.get_drug(drug)
+        r = catalog.get_cell(cell).receptor_counts()
+        pars = {
+            "L_nM": dose,
+            "kd_IL2RA": d.kd_il2ra_nM.value,
+            "kd_IL2RBG": d.kd_il2rbg_nM.value,
+            "R0_IL2RA": r["IL2RA"],
+            "R0_IL2RBG": min(r["IL2RB"], r["IL2RG"]),
+        }
+        active = sim.run([0.0, 500.0], ["active"], pars)["active"][-1]
+        eq = binding.dose_response([drug], [cell], [dose]).active_complexes_per_cell.iloc[0]
+        assert active == pytest.approx(eq, rel=1e-3)
+
+
+def test_signaling_fit_improves_on_the_catalog_and_solves_scales(signaling):
+    obj = analysis.PetabObjective(signaling)
+    assert obj.outer == ["cooperativity", "k_half", "sigma_rel"]
+    assert len(obj.hierarchical) == 8  # 2 cells x 4 time points on one date
+    start = obj.nll(obj.scaled(obj.nominal))
+    result = analysis.fit(obj, n_starts=1)
+    assert result.nll <= start
+    y, s = result.fit.measurement.to_numpy(), result.fit.simulation.to_numpy()
+    r2 = 1 - np.sum((y - s) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert r2 > 0.85
+
+
+def test_cli_fit_and_export_errors(tmp_path):
+    r = CliRunner().invoke(app, ["fit", str(tmp_path / "none.yaml")])
+    assert r.exit_code == 2 and "PROBLEM: no such file" in r.output
+    r = CliRunner().invoke(app, ["fit", str(BOEHM_YAML), "--profile", "bogus"])
+    assert r.exit_code == 2 and "--profile: ['bogus'] are not estimated parameters" in r.output
+    r = CliRunner().invoke(app, ["petab-signaling", "--cells", "bogus", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "--cells: ['bogus'] not in the data" in r.output
+
+
+def test_cli_fit_writes_the_report(tmp_path):
+    r = CliRunner().invoke(app, ["fit", str(BOEHM_YAML), "--starts", "1", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "-log likelihood 138.222 (best of 1 start(s))" in r.output
+    params = pd.read_csv(tmp_path / "parameters.csv")
+    assert set(params.parameter) >= {"k_phos", "sd_pSTAT5A_rel"}
+    assert (tmp_path / "report.html").read_text().count("<img") == 1
