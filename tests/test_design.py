@@ -39,11 +39,28 @@ def test_pareto_front():
     assert pareto_front(eff, tox).tolist() == [True, True, True, False, False]
 
 
+def test_a_bivalent_template_keeps_the_run_time_parameters():
+    """Valency is a discrete choice (another binding scheme, another compiled model), but the
+    candidate's Kd values, clearance and dose are set by the same parameter ids."""
+    from il2sim.analysis._design import KEY, _arm
+    from il2sim.cohort import build_arm
+
+    spec = catalog.get_cohort("melanoma")
+    ids = []
+    for valency in (1, 2):
+        arm = _arm("q3w", (), valency)
+        assert catalog.get_drug(arm.drug).valency.value == valency
+        model = build_arm(spec.model_copy(update={"arms": [arm]}), arm.name)
+        ids.append({k for k in model.defaults if k.startswith(("kd_", "CL_", "dose_scale_"))})
+    assert ids[0] == ids[1]
+    assert {f"kd_{KEY}_IL2RA", f"kd_{KEY}_IL2RBG", f"kd_{KEY}_PD1"} <= ids[0]
+
+
 def test_small_design_search_end_to_end():
     space = DesignSpace(intervals=("q3w",))
     res = design("melanoma", space=space, n_candidates=2, n_refine=0, n_patients=1, seed=3)
     c = res.candidates
-    assert len(c) == 2 and set(c.interval) == {"q3w"}
+    assert len(c) == 2 and set(c.interval) == {"q3w"} and set(c.valency) == {1}
     for name in space.names:
         lo, hi = getattr(space, name)
         assert c[name].between(lo, hi).all()
@@ -58,5 +75,9 @@ def test_design_input_errors():
         DesignSpace(kd_il2ra_nM=(10, 1)).check()
     r = CliRunner().invoke(app, ["design", "--intervals", "weekly"])
     assert r.exit_code != 0 and "intervals must be like 'q1w' or 'q14d'" in r.output
+    with pytest.raises(ValueError, match="valencies must be IL-2 units per molecule from 1 to 4"):
+        DesignSpace(valencies=(0,)).check()
+    r = CliRunner().invoke(app, ["design", "--valencies", "two"])
+    assert r.exit_code != 0 and "--valencies must be whole numbers like 1,2" in r.output
     r = CliRunner().invoke(app, ["design", "--antibody", "aspirin"])
     assert r.exit_code != 0 and "--antibody/--antibody-regimen:" in r.output

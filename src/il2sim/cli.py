@@ -690,10 +690,15 @@ def sensitivity_cmd(
 @app.command("design")
 def design_cmd(
     cohort_name: CohortArg = "melanoma",
-    n_candidates: Annotated[int, typer.Option(help="candidates per interval, first round")] = 24,
+    n_candidates: Annotated[
+        int, typer.Option(help="candidates per (valency, interval), first round")
+    ] = 24,
     n_refine: Annotated[int, typer.Option(help="candidates around each of the two best")] = 12,
     n_patients: Annotated[int, typer.Option(help="virtual patients per candidate")] = 8,
     intervals: Annotated[str, typer.Option(help="comma-separated dosing intervals")] = "q1w,q3w",
+    valencies: Annotated[
+        str, typer.Option(help="comma-separated IL-2 units per molecule to search (1-4)")
+    ] = "1",
     antibody: Annotated[
         str | None, typer.Option(help="give with a checkpoint antibody, e.g. nivolumab")
     ] = None,
@@ -707,9 +712,9 @@ def design_cmd(
         Path, typer.Option(help="folder for report.html, candidates.csv, best.json")
     ] = Path("il2sim_design"),
 ) -> None:
-    """Inverse design: IL-2Ralpha, IL-2Rbeta/gamma-c and PD-1-arm affinities, half-life, dose
-    and interval that shrink tumours most under a toxicity limit; Pareto front and the best
-    candidates with their courses."""
+    """Inverse design: IL-2Ralpha, IL-2Rbeta/gamma-c and PD-1-arm affinities, valency,
+    half-life, dose and interval that shrink tumours most under a toxicity limit; Pareto front
+    and the best candidates with their courses."""
     from il2sim import analysis, report
 
     if workers < 1:
@@ -721,8 +726,12 @@ def design_cmd(
             abs_ = [catalog.AntibodyDosing(antibody=antibody, regimen=antibody_regimen)]
         except (catalog.CatalogError, ValueError) as e:
             raise _fail(f"--antibody/--antibody-regimen: {e}") from None
+    try:
+        vals = tuple(int(v) for v in valencies.split(",") if v.strip())
+    except ValueError:
+        raise _fail(f"--valencies must be whole numbers like 1,2; got {valencies!r}") from None
     space = analysis.DesignSpace(
-        intervals=tuple(i.strip() for i in intervals.split(",") if i.strip())
+        intervals=tuple(i.strip() for i in intervals.split(",") if i.strip()), valencies=vals
     )
     try:
         res = analysis.design(

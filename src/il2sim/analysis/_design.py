@@ -4,10 +4,11 @@ limit, from receptor affinities to virtual patients.
 The drug is the design template (``catalog/data/design/il2_design_template.yaml``): one IL-2
 unit with an IL-2Ralpha site, an IL-2Rbeta/gamma-c site and a bivalent anti-PD-1 arm. A
 candidate sets the three Kd values (a very large Kd removes the site: no-alpha, or untargeted),
-a clearance multiplier (half-life) and the dose; the dosing interval is a discrete choice. All
-but the interval are parameters of the network, so one compiled model per interval evaluates
-every candidate. Each candidate is given, alone or with a checkpoint antibody, to the same
-virtual patients of a cohort; efficacy is their mean change in sum of diameters at the end of
+a clearance multiplier (half-life) and the dose; the valency (IL-2 units per molecule: another
+binding scheme) and the dosing interval are discrete choices. All but these two are parameters
+of the network, so one compiled model per (valency, interval) evaluates every candidate. Each
+candidate is given, alone or with a checkpoint antibody, to the same virtual patients of a
+cohort; efficacy is their mean change in sum of diameters at the end of
 treatment (and the share responding), toxicity the highest daily vascular-leak and
 cytokine-release indices among them.
 
@@ -18,11 +19,14 @@ vascular leak) and the best candidates under the limit with their simulated cour
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from il2sim.catalog import AntibodyDosing, Arm, CohortSpec, get_cohort, immune_parameters
 from il2sim.catalog._load import DATA_DIR
@@ -43,6 +47,7 @@ class DesignSpace:
     cl_fold: tuple[float, float] = (0.3, 30.0)
     dose_mg: tuple[float, float] = (0.1, 30.0)
     intervals: tuple[str, ...] = ("q1w", "q3w")
+    valencies: tuple[int, ...] = (1,)
 
     def check(self) -> None:
         for name in ("kd_il2ra_nM", "kd_il2rbg_nM", "kd_pd1_nM", "cl_fold", "dose_mg"):
@@ -58,6 +63,10 @@ class DesignSpace:
         ]
         if bad or not self.intervals:
             raise ValueError(f"intervals must be like 'q1w' or 'q14d'; got {list(self.intervals)}")
+        if not self.valencies or any(v not in (1, 2, 3, 4) for v in self.valencies):
+            raise ValueError(
+                f"valencies must be IL-2 units per molecule from 1 to 4; got {list(self.valencies)}"
+            )
 
     @property
     def names(self) -> list[str]:
@@ -85,11 +94,29 @@ def _latin(space: DesignSpace, n: int, seed: int, centre: np.ndarray | None = No
     return 10 ** latin.sample(problem, n, seed=seed)
 
 
-def _arm(interval: str, antibodies: Sequence[AntibodyDosing]) -> Arm:
+def _template(valency: int) -> Path:
+    """The design template with ``valency`` IL-2 units (same drug name, so the same run-time
+    parameter ids: only the binding scheme differs)."""
+    if valency == 1:
+        return TEMPLATE
+    doc = yaml.safe_load(TEMPLATE.read_text())
+    doc["valency"] = {
+        "value": valency,
+        "source": f"design choice: {valency} IL-2 units per molecule (e.g. an Fc fusion)",
+    }
+    path = Path(tempfile.gettempdir()) / "il2sim_design" / f"il2_design_v{valency}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def _arm(interval: str, antibodies: Sequence[AntibodyDosing], valency: int = 1) -> Arm:
     """The template drug at 1 mg per dose (the candidate's dose is its dose scale)."""
     return Arm(
-        name=f"design_{interval}",
-        drug=str(TEMPLATE),
+        name=f"design_v{valency}_{interval}",
+        drug=str(_template(valency)),
         regimen=f"1 mg {interval}",
         antibodies=list(antibodies),
     )
@@ -108,8 +135,8 @@ def _evaluate(
     """Every design (rows, with an ``interval``) on every patient; returns per-candidate
     metrics and the weekly traces. ``defaults``: the template network's parameter values."""
     rows, traces = [], []
-    for interval, group in designs.groupby("interval", sort=False):
-        arm = _arm(interval, antibodies)
+    for (valency, interval), group in designs.groupby(["valency", "interval"], sort=False):
+        arm = _arm(interval, antibodies, int(valency))
         cspec = spec.model_copy(update={"arms": [arm]})
         table = []
         for cid, d in group.iterrows():
@@ -190,8 +217,8 @@ def design(
     """Search drug designs and regimens for the lowest mean tumour change on ``n_patients``
     virtual patients with the vascular-leak index (highest daily value among them) below
     ``toxicity_limit`` (default: the catalog threshold) and the cytokine-release index below
-    its threshold. ``n_candidates`` per interval in the first round, ``n_refine`` around the
-    best feasible ones."""
+    its threshold. ``n_candidates`` per (valency, interval) in the first round, ``n_refine``
+    around the best feasible ones."""
     spec = get_cohort(cohort)
     space = space or DesignSpace()
     space.check()
@@ -204,9 +231,12 @@ def design(
     defaults = build_arm(spec.model_copy(update={"arms": [arm0]}), arm0.name).defaults
     patients = draw_patients(spec, n_patients, seed=seed, defaults=defaults, population=None)
     first = []
-    for k, interval in enumerate(space.intervals):
+    choices = [(v, i) for v in space.valencies for i in space.intervals]
+    for k, (valency, interval) in enumerate(choices):
         x = _latin(space, n_candidates, seed + k)
-        first.append(pd.DataFrame(x, columns=space.names).assign(interval=interval, round=1))
+        first.append(
+            pd.DataFrame(x, columns=space.names).assign(valency=valency, interval=interval, round=1)
+        )
     designs = pd.concat(first, ignore_index=True)
     metrics, traces = _evaluate(
         spec, designs, patients, antibodies, defaults, workers, scheduler, progress
@@ -221,7 +251,9 @@ def design(
             centre = np.log10(t[space.names].to_numpy(float))
             x = _latin(space, n_refine, seed + 100 + j, centre=centre)
             refined.append(
-                pd.DataFrame(x, columns=space.names).assign(interval=t.interval, round=2)
+                pd.DataFrame(x, columns=space.names).assign(
+                    valency=t.valency, interval=t.interval, round=2
+                )
             )
         more = pd.concat(refined, ignore_index=True)
         more.index = more.index + len(cand)
