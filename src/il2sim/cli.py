@@ -32,6 +32,16 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _print_frame(frame, title: str, digits: int = 3) -> None:
+    """A table (DataFrame) on the console, floats to ``digits`` significant figures."""
+    t = Table(title=title)
+    for col in frame.columns:
+        t.add_column(str(col))
+    for _, row in frame.iterrows():
+        t.add_row(*(f"{v:.{digits}g}" if isinstance(v, float) else str(v) for v in row))
+    console.print(t)
+
+
 def _fmt_kd(v: catalog.Sourced | None) -> str:
     return "none" if v is None else f"{v.value:.3g}"
 
@@ -503,13 +513,7 @@ def run(
         except (catalog.CatalogError, catalog.RegimenError, ValueError) as e:
             raise _fail(str(e)) from None
     for s in sc.settings:
-        table = report.summary_table(result, s.name)
-        t = Table(title=s.name)
-        for col in table.columns:
-            t.add_column(str(col))
-        for _, row in table.iterrows():
-            t.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
-        console.print(t)
+        _print_frame(report.summary_table(result, s.name), s.name)
     for path in report.write_report(result, out):
         console.print(f"wrote {path}")
 
@@ -569,13 +573,10 @@ def _run_cohort(
             )
         except (catalog.CatalogError, catalog.RegimenError, ValueError, KeyError) as e:
             raise _fail(f"{e} (finished chunks are kept in {out}/chunks)") from None
-    table = report.response_table(result.summary())
-    t = Table(title=f"{spec.name}: {len(result.patients)} virtual patients")
-    for col in table.columns:
-        t.add_column(str(col))
-    for _, row in table.iterrows():
-        t.add_row(*(str(v) for v in row))
-    console.print(t)
+    _print_frame(
+        report.response_table(result.summary()),
+        f"{spec.name}: {len(result.patients)} virtual patients",
+    )
     for path in report.write_cohort_report(result, out):
         console.print(f"wrote {path}")
 
@@ -677,12 +678,7 @@ def sensitivity_cmd(
         )
     except ValueError as e:
         raise _fail(str(e)) from None
-    t = Table(title=f"{spec.name} / {arm}: {readout} ({method})")
-    for col in res.table.columns:
-        t.add_column(str(col))
-    for _, row in res.table.iterrows():
-        t.add_row(*(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row))
-    console.print(t)
+    _print_frame(res.table, f"{spec.name} / {arm}: {readout} ({method})")
     for path in report.write_sensitivity_report(res, out):
         console.print(f"wrote {path}")
 
@@ -846,12 +842,7 @@ def fit_cmd(
             profiles, intervals = analysis.profile(objective, result, chosen)
     table = report.parameter_table(result, intervals, names)
     console.print(f"-log likelihood {result.nll:.6g} (best of {starts} start(s))")
-    t = Table(title=problem.name)
-    for col in table.columns:
-        t.add_column(str(col))
-    for _, row in table.iterrows():
-        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    console.print(t)
+    _print_frame(table, problem.name, digits=4)
     if objective.hierarchical:
         console.print(f"{len(objective.hierarchical)} scaling parameters solved in closed form")
     for path in report.write_fit_report(

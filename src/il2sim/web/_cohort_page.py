@@ -11,6 +11,7 @@ from il2sim import catalog, cohort, report
 from il2sim.web._forms import WEB_MAX_PATIENTS, CohortRequest, FormError, cohort_request
 from il2sim.web._widgets import (
     FieldMessages,
+    downloads,
     interrupted,
     mark_running,
     png,
@@ -109,21 +110,6 @@ def _show(result: cohort.CohortResult) -> None:
     for arm, s in summary["arms"].items():
         if s["n_evaluable"]:
             st.image(png(report.waterfall_spider_figure(result, arm)), width="stretch")
-    st.download_button(
-        "Patients (CSV)",
-        result.outcomes.to_csv(index=False),
-        file_name=f"{result.spec.name}_patients.csv",
-        mime="text/csv",
-    )
-    st.download_button(
-        "Patients (Parquet)",
-        result.outcomes.to_parquet(index=False),
-        file_name=f"{result.spec.name}_patients.parquet",
-        mime="application/octet-stream",
-    )
-    st.download_button(
-        "Summary (JSON)",
-        json.dumps(summary, indent=2),
-        file_name=f"{result.spec.name}_summary.json",
-        mime="application/json",
+    downloads(
+        "Patients", result.outcomes, json.dumps(summary, indent=2), f"{result.spec.name}_patients"
     )

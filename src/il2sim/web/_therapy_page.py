@@ -12,6 +12,7 @@ from il2sim import catalog, model, report, simulate
 from il2sim.web._forms import DESIGN_ARM, FormError, drug_yaml, therapy_from_fields
 from il2sim.web._widgets import (
     FieldMessages,
+    downloads,
     interrupted,
     mark_running,
     png,
@@ -125,24 +126,8 @@ def _show(result: simulate.TherapyResult) -> None:
         st.image(png(report.therapy_figure(result, setting.name)), width="stretch")
         table = report.summary_table(result, setting.name)
         st.table(table.set_index("arm").map(lambda v: f"{v:.3g}" if isinstance(v, float) else v))
-    st.download_button(
-        "Results (CSV)",
-        result.frame.to_csv(index=False),
-        file_name=f"{sc.name}_results.csv",
-        mime="text/csv",
-    )
-    st.download_button(
-        "Results (Parquet)",
-        result.frame.to_parquet(index=False),
-        file_name=f"{sc.name}_results.parquet",
-        mime="application/octet-stream",
-    )
-    st.download_button(
-        "Summary (JSON)",
-        json.dumps({"scenario": sc.name, "arms": result.summary}, indent=2, default=float),
-        file_name=f"{sc.name}_summary.json",
-        mime="application/json",
-    )
+    summary = json.dumps({"scenario": sc.name, "arms": result.summary}, indent=2, default=float)
+    downloads("Results", result.frame, summary, f"{sc.name}_results")
     setting = sc.settings[0]
     arm_name = st.selectbox("SBML of arm", [a.name for a in setting.arms], key="t_sbml_arm")
     arm = next(a for a in setting.arms if a.name == arm_name)

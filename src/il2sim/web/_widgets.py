@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import pandas as pd
 import streamlit as st
 
 _ALERT = (
@@ -80,3 +81,19 @@ def mark_running(job: str, running: bool) -> None:
         st.session_state[f"_running_{job}"] = True
     else:
         st.session_state.pop(f"_running_{job}", None)
+
+
+def downloads(label: str, frame: pd.DataFrame, summary: str, stem: str) -> None:
+    """Buttons for ``frame`` as CSV and Parquet and ``summary`` (JSON text), named ``stem_*``."""
+    st.download_button(
+        f"{label} (CSV)", frame.to_csv(index=False), file_name=f"{stem}.csv", mime="text/csv"
+    )
+    st.download_button(
+        f"{label} (Parquet)",
+        frame.to_parquet(index=False),
+        file_name=f"{stem}.parquet",
+        mime="application/octet-stream",
+    )
+    st.download_button(
+        "Summary (JSON)", summary, file_name=f"{stem}_summary.json", mime="application/json"
+    )
