@@ -4,7 +4,8 @@ worker, chunks), (2) the best plain use of libRoadRunner (one compiled model, on
 set values + simulate per patient) and (3) a per-patient scipy solve_ivp (LSODA) loop on the
 same equations. Prints a markdown table; the README quotes it.
 
-Run: `.venv/bin/python benchmarks/bench_cohort.py [N_PATIENTS] [N_SCIPY]` (part of `make bench`).
+Run: `.venv/bin/python benchmarks/bench_cohort.py [N_PATIENTS] [N_SCIPY] [WORKERS]` (part of
+`make bench`; WORKERS is a comma-separated list of il2sim worker counts, default 2,1).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from il2sim.model._immunity import build_arm_model
 from il2sim.simulate import ReferenceSimulator
 
 
-def main(n: int, n_scipy: int) -> None:
+def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
     spec = catalog.get_cohort("melanoma").model_copy(update={"duration_days": 90.0})
     arm = build_arm(spec, "nivolumab")
     patients = sample_patients(spec, n, seed=1, defaults=arm.defaults)
@@ -40,7 +41,7 @@ def main(n: int, n_scipy: int) -> None:
         )
         print(f"| {name} | {k} | {wall:.1f} | {k / wall:.2f} | {peak / 1024:.0f} |", flush=True)
 
-    for workers in (2, 1):
+    for workers in worker_counts:
         t0 = time.perf_counter()
         run_cohort(spec, ["nivolumab"], patients=patients, workers=workers, chunk_size=50)
         row(
@@ -86,5 +87,7 @@ def main(n: int, n_scipy: int) -> None:
 
 if __name__ == "__main__":
     main(
-        int(sys.argv[1]) if len(sys.argv) > 1 else 200, int(sys.argv[2]) if len(sys.argv) > 2 else 3
+        int(sys.argv[1]) if len(sys.argv) > 1 else 200,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+        tuple(int(w) for w in sys.argv[3].split(",")) if len(sys.argv) > 3 else (2, 1),
     )
