@@ -138,3 +138,20 @@ def test_cli_web_checks_the_port():
 
     r = CliRunner().invoke(cli, ["web", "--port", "70000"])
     assert r.exit_code == 2 and "--port must be from 1 to 65535, got 70000" in r.output
+
+
+def test_the_designed_drug_joins_a_therapy_as_an_arm(tmp_path):
+    drug = drug_from_fields(DesignFields(name="my_no_alpha", kd_il2ra_nM=None))
+    path = tmp_path / "my_no_alpha.yaml"
+    path.write_text(drug_yaml(drug))
+    sc = therapy_from_fields(
+        "default", "tumour_human", ["untreated"], {}, "14", designed=(str(path), "2 mg q1w")
+    )
+    arms = sc.settings[0].arms
+    assert [a.name for a in arms] == ["untreated", "my_design"]
+    assert catalog.get_drug(arms[1].drug).kd_il2ra_nM is None
+    with pytest.raises(FormError) as e:
+        therapy_from_fields(
+            "default", "tumour_human", [], {}, "14", designed=(str(path), "600,000 IU/kg q8h")
+        )
+    assert "needs the drug's IU per mg" in e.value.errors["regimen:my_design"]

@@ -4,6 +4,7 @@ report's figure and table, downloadable as CSV, Parquet, JSON and SBML."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import streamlit as st
@@ -33,8 +34,11 @@ def _design_arm(messages: FieldMessages) -> tuple[str, str] | None:
         return None
     regimen = st.text_input("Regimen of the designed drug", value="1 mg q1w", key="t_design_reg")
     messages.place(f"regimen:{DESIGN_ARM}")
-    path = work_dir("drugs") / f"{drug.name}.yaml"
-    path.write_text(drug_yaml(drug))
+    text = drug_yaml(drug)
+    # named by content: a changed design is a new file, so no cached arm of the old one is reused
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    path = work_dir("drugs") / f"{drug.name}_{digest}.yaml"
+    path.write_text(text)
     return str(path), regimen
 
 
