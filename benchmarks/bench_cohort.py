@@ -43,9 +43,10 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
 
     for workers in worker_counts:
         t0 = time.perf_counter()
-        run_cohort(spec, ["nivolumab"], patients=patients, workers=workers, chunk_size=50)
+        res = run_cohort(spec, ["nivolumab"], patients=patients, workers=workers, chunk_size=50)
+        status = res.outcomes.status.value_counts().to_dict()
         row(
-            f"il2sim run_cohort, {workers} worker(s) (incl. start-up, compile)",
+            f"il2sim run_cohort, {workers} worker(s) (incl. start-up, compile; {status})",
             n,
             time.perf_counter() - t0,
         )
