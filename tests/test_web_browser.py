@@ -94,14 +94,28 @@ def _type(page, label: str, text: str) -> None:
 
 
 def _cell(page, row: str, column: str) -> float:
-    """A number from the first table on the page (row by its first cell, column by header)."""
+    """A number from the first table on the page (row by its first cell, column by header),
+    once that row is on the page (a rerun redraws the table)."""
     table = page.locator("[data-testid='stTable'] table").first
+    line = table.locator("tbody tr").filter(has=page.get_by_text(row, exact=True)).first
+    line.wait_for()
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
-    for tr in table.locator("tbody tr").all():
-        cells = [c.strip() for c in tr.locator("th, td").all_inner_texts()]
-        if cells[0] == row:
-            return float(cells[headers.index(column)])
-    raise AssertionError(f"no row {row!r} in {table.inner_text()}")
+    cells = [c.strip() for c in line.locator("th, td").all_inner_texts()]
+    return float(cells[headers.index(column)])
+
+
+def _cell_after_change(page, row: str, column: str, before: float) -> float:
+    """The cell's value once it differs from ``before`` (the rerun has redrawn it)."""
+    deadline = time.time() + TIMEOUT_MS / 1000
+    while time.time() < deadline:
+        try:
+            value = _cell(page, row, column)
+        except (ValueError, IndexError):  # caught mid-redraw
+            value = before
+        if value != before:
+            return value
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{row}/{column} stayed at {before}")
 
 
 def _image_src(page) -> str:
@@ -126,8 +140,7 @@ def test_designer_curve_and_table_follow_the_kd(page):
         " return i && i.src !== s; }",
         arg=src_before,
     )
-    _wait_idle(page)
-    treg_after = _cell(page, "treg", "EC50 (nM)")
+    treg_after = _cell_after_change(page, "treg", "EC50 (nM)", treg_before)
     # weaker CD25 binding takes away the Treg advantage of wild-type IL-2
     assert treg_after > 10 * treg_before
     assert _image_src(page) != src_before
