@@ -843,8 +843,8 @@ def fit_cmd(
     table = report.parameter_table(result, intervals, names)
     console.print(f"-log likelihood {result.nll:.6g} (best of {starts} start(s))")
     _print_frame(table, problem.name, digits=4)
-    if objective.hierarchical:
-        console.print(f"{len(objective.hierarchical)} scaling parameters solved in closed form")
+    for note in result.notes:
+        console.print(note)
     for path in report.write_fit_report(
         result, out, names=names, profiles=profiles, intervals=intervals, title=problem.name
     ):

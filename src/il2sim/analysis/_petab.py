@@ -81,8 +81,8 @@ class _Observable:
 
 @dataclass
 class FitResult:
-    """Best parameters (natural scale), the objective there, every start, and the data with
-    the fitted simulation."""
+    """Best parameters (natural scale), the objective there, every start, the data with the
+    fitted simulation, and notes (scales solved in closed form, estimates at a bound)."""
 
     parameters: dict[str, float]
     nll: float
@@ -158,6 +158,8 @@ class PetabObjective:
             h for h in hier if h in self.scales and self.scales[h] == "lin" and h not in elsewhere
         )
         self.outer = [k for k in self.scales if k not in self.hierarchical]
+        first = np.array([p[0] if p else None for p in self._obs_pars], dtype=object)
+        self._scale_rows = {k: first == k for k in self.hierarchical}
 
     # ---- set-up -------------------------------------------------------------------------
     def _compile(self, oid: str, row: pd.Series) -> _Observable:
@@ -221,6 +223,11 @@ class PetabObjective:
             model_syms |= set(o.h_symbols) | set(o.sigma_symbols)
         known = self.sim.parameter_ids | self.sim.species_ids | self.sim.compartment_ids
         self._selections = sorted(model_syms & known)
+        # libRoadRunner: [S] is a concentration; PEtab means one unless S is amount-only
+        self._selection_ids = [
+            f"[{s}]" if s in self.sim.species_ids and s not in self._amount_species else s
+            for s in self._selections
+        ]
 
     # ---- evaluation ---------------------------------------------------------------------
     def natural(self, x: np.ndarray, names: list[str] | None = None) -> dict[str, float]:
@@ -245,12 +252,11 @@ class PetabObjective:
 
     def simulate(self, values: dict[str, float]) -> np.ndarray:
         """The simulated value of every measurement row (scales included)."""
-        h, _, _ = self._rows(values)
-        return h
+        return self._rows(values)[0]
 
-    def _rows(self, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Simulated observable, noise sd and the row's scale value (nan when hierarchical
-        scales are still to be solved) per measurement row."""
+    def _rows(self, values: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Simulated observable and noise sd per measurement row (one simulation per
+        condition)."""
         pars = {**self.fixed, **values}
         d = self.data
         h = np.empty(len(d))
@@ -260,11 +266,7 @@ class PetabObjective:
             for k, v in self.conditions[cid].items():
                 model_pars[k] = pars[v] if isinstance(v, str) else v
             times = self._times[cid]
-            sel = [
-                f"[{s}]" if s in self.sim.species_ids and s not in self._amount_species else s
-                for s in self._selections
-            ]
-            traj = self.sim.run(times, sel, model_pars)
+            traj = self.sim.run(times, self._selection_ids, model_pars)
             state = {s: traj.values[:, j] for j, s in enumerate(self._selections)}
             for i in idx:
                 o = self.observables[d.observableId[i]]
@@ -278,36 +280,34 @@ class PetabObjective:
                     env[f"noiseParameter{n}_{o.id}"] = pars[v] if isinstance(v, str) else v
                 h[i] = o.h(*(env.get(s, pars.get(s, np.nan)) for s in o.h_symbols))
                 sigma[i] = o.sigma(*(env.get(s, pars.get(s, np.nan)) for s in o.sigma_symbols))
-        return h, sigma, np.zeros(0)
+        return h, sigma
 
-    def _solve_scales(self, values: dict[str, float]) -> dict[str, float]:
-        """Closed-form optimal hierarchical scales given the outer parameters."""
-        if not self.hierarchical:
-            return {}
+    def _evaluate(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+        """Every estimated parameter (natural scale), simulated rows and noise sd at outer
+        values ``x``. Hierarchical scales enter linearly and the noise does not depend on them,
+        so one simulation with unit scales gives both their optimum and the scaled rows."""
+        values = self.natural(x)
         unit = {k: 1.0 for k in self.hierarchical}
-        h1, sigma, _ = self._rows({**values, **unit})
+        h, sigma = self._rows({**values, **unit})
         y = self.data.measurement.astype(float).to_numpy()
-        out = {}
-        first = np.array([p[0] if p else None for p in self._obs_pars], dtype=object)
         for k in self.hierarchical:
-            rows = first == k
+            rows = self._scale_rows[k]
             w = 1.0 / sigma[rows] ** 2
-            den = np.sum(w * h1[rows] ** 2)
-            s = np.sum(w * h1[rows] * y[rows]) / den if den > 0 else self.nominal[k]
-            out[k] = float(np.clip(s, self.lower[k], self.upper[k]))
-        return out
+            den = np.sum(w * h[rows] ** 2)
+            s = np.sum(w * h[rows] * y[rows]) / den if den > 0 else self.nominal[k]
+            values[k] = float(np.clip(s, self.lower[k], self.upper[k]))
+            h[rows] *= values[k]
+        return values, h, sigma
 
     def full(self, x: np.ndarray) -> dict[str, float]:
         """Every estimated parameter (natural scale) for outer values ``x``."""
-        values = self.natural(x)
-        return {**values, **self._solve_scales(values)}
+        return self._evaluate(np.asarray(x, dtype=float))[0]
 
     def nll(self, x: np.ndarray) -> float:
         """Negative log-likelihood at outer parameters ``x`` (PEtab scales); inf when the
         model cannot be simulated there."""
         try:
-            values = self.full(np.asarray(x, dtype=float))
-            h, sigma, _ = self._rows(values)
+            _, h, sigma = self._evaluate(np.asarray(x, dtype=float))
         except SimulationError:
             return np.inf
         y = self.data.measurement.astype(float).to_numpy()
@@ -364,7 +364,13 @@ def fit(
     values = objective.full(best.x)
     data = objective.data.copy()
     data["simulation"] = objective.simulate(values)
-    return FitResult(values, float(best.fun), pd.DataFrame(rows), data)
+    notes = []
+    if objective.hierarchical:
+        notes.append(f"{len(objective.hierarchical)} scaling parameters solved in closed form")
+    for (lo, hi), name, v in zip(bounds, objective.outer, best.x, strict=True):
+        if min(v - lo, hi - v) < 1e-3 * (hi - lo):
+            notes.append(f"{name} = {values[name]:.4g} lies at a bound of its search range")
+    return FitResult(values, float(best.fun), pd.DataFrame(rows), data, notes)
 
 
 def profile(

@@ -37,7 +37,6 @@ MONOVALENT_IL2 = (
     "fc_h16n_nterm_mono",
     "fc_r38q_h16n_mono",
 )
-_SOURCE = "Farhat AM et al. 2021 Cell Rep model table (kon 1e7 /M/s = 0.6 /nM/min)"
 
 
 def _sid(text: str) -> str:
@@ -59,7 +58,8 @@ def signaling_model() -> Network:
         substance_units="item",
     )
     net.compartment("cell", 1.0, "one cell", "amounts are molecules per cell")
-    net.parameter("kon", 0.6 * 60.0, "per_nM_per_h", "association rate constant", _SOURCE)
+    kon = params.kon_per_nM_min
+    net.parameter("kon", kon.value * 60.0, "per_nM_per_h", "association rate constant", kon.source)
     net.parameter(
         "kx",
         params.kx_nM_per_receptor.value,
@@ -214,8 +214,9 @@ def signaling_petab(
     ).to_csv(out / "observables.tsv", sep="\t", index=False)
 
     p = catalog.signaling_params()
+    kon_per_h = 60.0 * p.kon_per_nM_min.value  # the model runs in hours
     rows = [
-        _prow("kon", "lin", 0.06 * 60, 6.0 * 60, 0.6 * 60, 0),
+        _prow("kon", "lin", *(60.0 * k for k in p.kon_per_nM_min.range), kon_per_h, 0),
         _prow("kx", "log10", 1e-5, 1e3, p.kx_nM_per_receptor.value, 0),
         _prow("cooperativity", "log10", 1e-1, 1e7, p.cooperativity.value, 1),
         _prow("k_half", "log10", 1.0, 1e5, p.k_half_complexes.value, 1),

@@ -11,6 +11,7 @@ from il2sim.report._fit import fit_figure, parameter_table, profile_figure, writ
 from il2sim.report._pk import pk_comparison, pk_figure, plot_pk
 from il2sim.report._sensitivity import tornado, write_sensitivity_report
 from il2sim.report._signaling import (
+    DEMO_CELLS,
     SignalingComparison,
     compare_dose_response_figure,
     compare_potency,
@@ -20,6 +21,7 @@ from il2sim.report._signaling import (
 from il2sim.report._therapy import summary_table, therapy_figure, write_report
 
 __all__ = [
+    "DEMO_CELLS",
     "SignalingComparison",
     "compare_dose_response_figure",
     "compare_potency",

@@ -4,7 +4,6 @@ measured against simulated values."""
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import matplotlib
@@ -105,6 +104,7 @@ def write_fit_report(
         files.append(out / "profiles.csv")
         profiles.to_csv(files[-1], index=False)
         parts.append(img(png_base64(profile_figure(profiles)), "profiles"))
-    parts.append(f"<pre>{html.escape(json.dumps(result.notes, indent=1))}</pre>")
+    if result.notes:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) + "</ul>")
     files[0].write_text(page(title, parts))
     return files

@@ -8,14 +8,15 @@ import json
 import streamlit as st
 
 from il2sim import catalog, cohort, report
-from il2sim.web._forms import WEB_MAX_PATIENTS, CohortRequest, FormError, cohort_request
+from il2sim.web._forms import WEB_MAX_PATIENTS, CohortRequest, cohort_request
 from il2sim.web._widgets import (
     FieldMessages,
     downloads,
     interrupted,
-    mark_running,
     png,
+    running,
     show_error,
+    submit,
     work_dir,
 )
 
@@ -57,17 +58,9 @@ def cohort_page() -> None:
         messages.place("population")
         run = st.button("Run trial", type="primary", key="c_run")
     with right:
-        if run:
-            try:
-                req = cohort_request(name, arms, n, seed, population)
-                ss["c_errors"] = {}
-            except FormError as e:
-                req, ss["c_errors"] = None, e.errors
-            messages.show(ss["c_errors"])
-            if req is not None:
-                _run(req)
-        else:
-            messages.show(ss.get("c_errors", {}))
+        submit(
+            run, messages, "c_errors", lambda: cohort_request(name, arms, n, seed, population), _run
+        )
         result = ss.get("c_result")
         if result is not None:
             _show(result)
@@ -81,23 +74,21 @@ def _run(req: CohortRequest) -> None:
         bar.progress(done / max(total, 1), text=f"{done} of {total} patient-arms")
 
     out = work_dir(f"cohort_{req.spec.name}")
-    mark_running(_JOB, True)
     try:
-        result = cohort.run_cohort(
-            req.spec,
-            req.arms,
-            n=req.n,
-            seed=req.seed,
-            population=req.population,
-            out_dir=out,
-            chunk_size=5,
-            progress=tick,
-        )
+        with running(_JOB):
+            result = cohort.run_cohort(
+                req.spec,
+                req.arms,
+                n=req.n,
+                seed=req.seed,
+                population=req.population,
+                out_dir=out,
+                chunk_size=5,
+                progress=tick,
+            )
     except (catalog.CatalogError, catalog.RegimenError, ValueError) as e:
-        mark_running(_JOB, False)
         show_error(f"{e} (finished chunks are kept)")
         return
-    mark_running(_JOB, False)
     bar.progress(1.0, text=f"done: {len(result.patients)} patients x {len(req.arms)} arm(s)")
     st.session_state["c_result"] = result
 

@@ -9,7 +9,6 @@ import streamlit as st
 
 from il2sim import catalog, report, simulate
 from il2sim.catalog import TARGETS
-from il2sim.report._signaling import DEMO_CELLS
 from il2sim.web._forms import (
     FORMATS,
     DesignFields,
@@ -53,7 +52,7 @@ def _cells_of(species: str) -> list[str]:
 def _default_cells(species: str) -> list[str]:
     prefix = "" if species == "human" else "mouse_"
     have = set(_cells_of(species))
-    return [f"{prefix}{c}" for c in DEMO_CELLS if f"{prefix}{c}" in have]
+    return [f"{prefix}{c}" for c in report.DEMO_CELLS if f"{prefix}{c}" in have]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -10,14 +10,15 @@ import json
 import streamlit as st
 
 from il2sim import catalog, model, report, simulate
-from il2sim.web._forms import DESIGN_ARM, FormError, drug_yaml, therapy_from_fields
+from il2sim.web._forms import DESIGN_ARM, drug_yaml, therapy_from_fields
 from il2sim.web._widgets import (
     FieldMessages,
     downloads,
     interrupted,
-    mark_running,
     png,
+    running,
     show_error,
+    submit,
     work_dir,
 )
 
@@ -83,19 +84,13 @@ def therapy_page() -> None:
         messages.place("")
         run = st.button("Run", type="primary", key="t_run")
     with right:
-        if run:
-            try:
-                scenario = therapy_from_fields(
-                    sc.name, setting, arms, regimens, days, designed=extra
-                )
-                ss["t_errors"] = {}
-            except FormError as e:
-                scenario, ss["t_errors"] = None, e.errors
-            messages.show(ss["t_errors"])
-            if scenario is not None:
-                _run(scenario)
-        else:
-            messages.show(ss.get("t_errors", {}))
+        submit(
+            run,
+            messages,
+            "t_errors",
+            lambda: therapy_from_fields(sc.name, setting, arms, regimens, days, designed=extra),
+            _run,
+        )
         result = ss.get("t_result")
         if result is not None:
             _show(result)
@@ -109,16 +104,14 @@ def _run(scenario: catalog.TherapyScenario) -> None:
     def tick(arm: str, done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=f"{done} of {total} arms ({arm})")
 
-    mark_running(_JOB, True)
     try:
-        result = simulate.run_therapy(
-            scenario, workers=1, cache_dir=work_dir("therapy"), progress=tick
-        )
+        with running(_JOB):
+            result = simulate.run_therapy(
+                scenario, workers=1, cache_dir=work_dir("therapy"), progress=tick
+            )
     except (simulate.SimulationError, catalog.CatalogError, catalog.RegimenError) as e:
-        mark_running(_JOB, False)
         show_error(f"simulation failed (finished arms are kept): {e}")
         return
-    mark_running(_JOB, False)
     bar.progress(1.0, text=f"done: {n} arms")
     st.session_state["t_result"] = result
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import html
 import io
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import matplotlib
 
@@ -14,6 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import streamlit as st
+
+from il2sim.web._forms import FormError
+
+T = TypeVar("T")
 
 _ALERT = (
     "<div role='alert' class='il2sim-error' style='color:#8a1c1c;background:#fdecea;"
@@ -76,11 +83,43 @@ def interrupted(job: str) -> bool:
     return bool(st.session_state.pop(f"_running_{job}", False))
 
 
-def mark_running(job: str, running: bool) -> None:
-    if running:
-        st.session_state[f"_running_{job}"] = True
-    else:
-        st.session_state.pop(f"_running_{job}", None)
+@contextmanager
+def running(job: str) -> Iterator[None]:
+    """Mark ``job`` as running for the block. The mark is cleared when the block ends or
+    raises an error, and stays only when Streamlit interrupts the script (its control
+    exceptions are not ``Exception``s), so the next run can say :func:`interrupted`."""
+    key = f"_running_{job}"
+    st.session_state[key] = True
+    try:
+        yield
+    except Exception:
+        st.session_state.pop(key, None)
+        raise
+    st.session_state.pop(key, None)
+
+
+def submit(
+    clicked: bool,
+    messages: FieldMessages,
+    errors_key: str,
+    check: Callable[[], T],
+    run: Callable[[T], None],
+) -> None:
+    """On a click: ``check`` the form (:class:`FormError` = messages at the fields, kept in
+    ``errors_key`` until the next click) and ``run`` what it returns; otherwise show the
+    messages of the last click."""
+    ss = st.session_state
+    if not clicked:
+        messages.show(ss.get(errors_key, {}))
+        return
+    try:
+        value = check()
+        ss[errors_key] = {}
+    except FormError as e:
+        value, ss[errors_key] = None, e.errors
+    messages.show(ss[errors_key])
+    if value is not None:
+        run(value)
 
 
 def downloads(label: str, frame: pd.DataFrame, summary: str, stem: str) -> None:
