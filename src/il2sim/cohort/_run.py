@@ -23,10 +23,9 @@ from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters
 from il2sim.catalog._regimen import parse_regimen
 from il2sim.cohort._recist import assess
 from il2sim.cohort._sample import POPULATIONS, draw_patients
-from il2sim.model import to_sbml
+from il2sim.model import Species, prune, to_sbml
 from il2sim.model._body import sid
 from il2sim.model._immunity import build_arm_model
-from il2sim.model._network import Species
 from il2sim.simulate import SimulationError, Simulator
 
 #: Tolerances of the cohort runs, then those tried when a solve fails. rtol 1e-4 gives the
@@ -99,6 +98,8 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
             )
         )
         toxicity[name] = net.rate_rule(auc, rule)
+    # a trial reads tumour size and toxicity only: fewer states and readouts per solver step
+    net = prune(net, [im.burden, *toxicity.values()])
     scales: dict[str, str] = {}
     if arm.drug is not None:
         scales[f"dose_scale_{sid(arm.drug)}"] = _regimen_scale(arm.regimen or "")

@@ -12,6 +12,7 @@ from il2sim.model._body import (
 from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
 from il2sim.model._immunity import build_arm_model
 from il2sim.model._network import Network, NetworkError, Species
+from il2sim.model._prune import prune
 from il2sim.model._sbml import SBMLError, add_dosing, check_sbml, to_sbml
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "build_scenario_model",
     "check_sbml",
     "kirschner_panetta_1998",
+    "prune",
     "to_sbml",
 ]
