@@ -176,12 +176,18 @@ def simulate_chunk(
     SLD traces. A patient whose solve fails gets status 'failed' and the reason; with
     ``screen`` one who is not a plausible trial patient at baseline gets 'ineligible' and is
     not treated (without, every patient with a tumour at baseline is treated, as a
-    sensitivity analysis needs)."""
+    sensitivity analysis needs).
+
+    Patients from a shipped virtual population (column ``vp``) were selected as plausible, and
+    without ``screen`` almost everyone is treated: one solve covers run-in and treatment.
+    Otherwise the run-in is solved first and only eligible patients are treated."""
     sim = _simulator(arm)
     t0 = arm.run_in_h
     n_days = round(arm.duration_h / 24.0)
     t_days = t0 + 24.0 * np.arange(n_days + 1)
     t_screen = np.array([0.0, t0 - 28 * 24.0, t0]) if t0 > 28 * 24 else np.array([0.0, t0])
+    t_all = np.concatenate([t_screen, t_days[1:]])
+    one_solve = not screen or "vp" in patients.columns
     sel = [arm.tumour, *arm.toxicity.values()]
     P = immune_parameters()
     plaus = spec.plausibility
@@ -190,8 +196,12 @@ def simulate_chunk(
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
         try:
+            if one_solve:
+                vals = sim.run_tolerant(t_all, sel, values, TOLERANCES).values
+                pre, vals = vals[: t_screen.size, 0], vals[t_screen.size - 1 :]
+            else:
+                pre = sim.run_tolerant(t_screen, [arm.tumour], values, TOLERANCES).values[:, 0]
             # screening: the untreated run-in must leave measurable, non-regressing disease
-            pre = sim.run_tolerant(t_screen, [arm.tumour], values, TOLERANCES).values[:, 0]
             baseline, before = float(pre[-1]), float(pre[-2])
             row.update(
                 baseline_cells=baseline,
@@ -201,8 +211,9 @@ def simulate_chunk(
             if reason and (screen or baseline <= 0):
                 rows.append({**row, "status": "ineligible", "error": reason})
                 continue
-            vals = sim.run_tolerant(np.concatenate([[0.0], t_days]), sel, values, TOLERANCES)
-            vals = vals.values[1:]
+            if not one_solve:
+                vals = sim.run_tolerant(np.concatenate([[0.0], t_days]), sel, values, TOLERANCES)
+                vals = vals.values[1:]
         except SimulationError as err:
             rows.append({**row, "status": "failed", "error": str(err)})
             continue
