@@ -5,7 +5,8 @@ The problem is read and checked with the ``petab`` library (the same checks as
 ``petablint``); its SBML model is compiled once (:class:`il2sim.simulate.Simulator`) and
 simulated per condition at the measured times; observable and noise formulas are parsed by
 ``petab`` into sympy and compiled to numpy functions (never evaluated as Python text). The
-objective is the negative log-likelihood of normally distributed noise on the linear scale.
+objective is the negative log-likelihood of normal or Laplace noise on each observable's scale
+(lin, log or log10), as PEtab defines it.
 Scaling parameters (an estimated parameter that only multiplies an observable whose noise does
 not depend on it) are solved in closed form at every step, as in hierarchical optimisation
 (Loos C et al. 2018 Bioinformatics 34:4266), so a problem with hundreds of scales fits as fast
@@ -115,14 +116,14 @@ class PetabObjective:
             raise PetabError("measurements at time inf (steady state) are not supported")
         obs = p.observable_df
         for col, allowed in (
-            (petab.OBSERVABLE_TRANSFORMATION, "lin"),
-            (petab.NOISE_DISTRIBUTION, "normal"),
+            (petab.OBSERVABLE_TRANSFORMATION, ("lin", "log", "log10")),
+            (petab.NOISE_DISTRIBUTION, ("normal", "laplace")),
         ):
             if col in obs:
-                bad = sorted(set(obs[col].dropna().astype(str)) - {allowed, ""})
+                bad = sorted(set(obs[col].dropna().astype(str)) - {*allowed, ""})
                 if bad:
                     raise PetabError(
-                        f"observable table: {col} {bad} is not supported ({allowed} only)"
+                        f"observable table: {col} {bad} is not supported ({', '.join(allowed)})"
                     )
         self.sim = Simulator(p.model.to_sbml_str(), rtol=rtol, atol=atol)
         self._amount_species = {
@@ -143,12 +144,25 @@ class PetabObjective:
         self.observables = {oid: self._compile(oid, row) for oid, row in obs.iterrows()}
         self.data = m.reset_index(drop=True).copy()
         self._prepare_rows()
+
+        def per_row(col: str, default: str) -> np.ndarray:
+            by_obs = obs[col].fillna(default).astype(str) if col in obs else pd.Series(dtype=str)
+            by_obs = by_obs.replace("", default)
+            return self.data.observableId.map(by_obs).fillna(default).to_numpy(dtype=str)
+
+        self._transform = per_row(petab.OBSERVABLE_TRANSFORMATION, "lin")
+        self._laplace = per_row(petab.NOISE_DISTRIBUTION, "normal") == "laplace"
+        gaussian_lin = (self._transform == "lin") & ~self._laplace
         hier = {
             self._obs_pars[i][0]
             for i in range(len(self.data))
             if self._obs_pars[i]
             and isinstance(self._obs_pars[i][0], str)
             and self.observables[self.data.observableId[i]].scale_symbol is not None
+        }
+        # closed-form scales need normal noise on the linear scale in every row they touch
+        hier -= {
+            p_[0] for p_, ok in zip(self._obs_pars, gaussian_lin, strict=True) if p_ and not ok
         }
         # a scale must appear nowhere else: not as a noise parameter, not in the model
         elsewhere = {v for row in self._noise_pars for v in row if isinstance(v, str)}
@@ -313,7 +327,26 @@ class PetabObjective:
         y = self.data.measurement.astype(float).to_numpy()
         if np.any(~np.isfinite(h)) or np.any(~(sigma > 0)):
             return np.inf
-        return float(np.sum(0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * ((y - h) / sigma) ** 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = _nll_terms(y, h, sigma, self._transform, self._laplace)
+        return float(np.sum(terms)) if np.all(np.isfinite(terms)) else np.inf
+
+
+def _nll_terms(
+    y: np.ndarray, h: np.ndarray, sigma: np.ndarray, transform: np.ndarray, laplace: np.ndarray
+) -> np.ndarray:
+    """Per-measurement negative log-likelihood, PEtab v1: the noise (normal or Laplace) acts
+    on the observable's scale (lin, log or log10), whose Jacobian enters through the data."""
+    ty, th, jac = y.copy(), h.copy(), np.zeros_like(y)
+    for name, f, log_dy in (
+        ("log", np.log, lambda v: np.log(v)),
+        ("log10", np.log10, lambda v: np.log(v * np.log(10.0))),
+    ):
+        m = transform == name
+        ty[m], th[m], jac[m] = f(y[m]), f(h[m]), log_dy(y[m])
+    r = np.abs(ty - th) / sigma
+    normal = 0.5 * np.log(2 * np.pi * sigma**2) + 0.5 * r**2
+    return np.where(laplace, np.log(2 * sigma) + r, normal) + jac
 
 
 def fit(
