@@ -306,3 +306,14 @@ def test_daily_toxicity_means_are_exact_for_q8h_infusions():
         coarse = dense.values[1:-1:24, j].reshape(n_days, 4).mean(axis=1).max()
         assert rows[f"{name}_max"].iloc[0] == pytest.approx(daily, rel=0.01)
         assert coarse < 0.97 * daily
+
+
+def test_unscreened_patient_without_tumour_is_ineligible_not_failed(nivo_arm):
+    """A tumour cleared during the untreated run-in leaves nothing to treat: with screening
+    off (one solve for run-in and treatment) the patient is still reported as having no
+    tumour, even where dosing after the clearance defeats the solver."""
+    pts = sample_patients(SPEC, 55, seed=1, defaults=nivo_arm.defaults).iloc[[54]]
+    res = run_cohort(SPEC, ["nivolumab"], patients=pts, screen=False)
+    row = res.outcomes.iloc[0]
+    assert row.status == "ineligible" and row.baseline_cells == 0
+    assert row.error.startswith("no tumour at the start of treatment")

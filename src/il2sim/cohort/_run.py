@@ -10,6 +10,7 @@ body-surface area at the reference height (Mosteller: BSA ~ weight^0.5).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -196,10 +197,12 @@ def simulate_chunk(
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
         try:
+            vals = None
             if one_solve:
-                vals = sim.run_tolerant(t_all, sel, values, TOLERANCES).values
-                pre, vals = vals[: t_screen.size, 0], vals[t_screen.size - 1 :]
-            else:
+                with contextlib.suppress(SimulationError):  # then run-in first, to tell why
+                    vals = sim.run_tolerant(t_all, sel, values, TOLERANCES).values
+                    pre, vals = vals[: t_screen.size, 0], vals[t_screen.size - 1 :]
+            if vals is None:
                 pre = sim.run_tolerant(t_screen, [arm.tumour], values, TOLERANCES).values[:, 0]
             # screening: the untreated run-in must leave measurable, non-regressing disease
             baseline, before = float(pre[-1]), float(pre[-2])
@@ -211,7 +214,7 @@ def simulate_chunk(
             if reason and (screen or baseline <= 0):
                 rows.append({**row, "status": "ineligible", "error": reason})
                 continue
-            if not one_solve:
+            if vals is None:
                 vals = sim.run_tolerant(np.concatenate([[0.0], t_days]), sel, values, TOLERANCES)
                 vals = vals.values[1:]
         except SimulationError as err:
