@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,7 +136,9 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
     )
 
 
-def patient_values(arm: ArmModel, patient: pd.Series, varied: Sequence[str]) -> dict[str, float]:
+def patient_values(
+    arm: ArmModel, patient: Mapping[str, float], varied: Sequence[str]
+) -> dict[str, float]:
     """The parameter (and volume) values that make the arm's model this patient."""
     values = {p: float(patient[p]) for p in varied}
     w = float(patient.get("weight_kg", arm.ref_weight_kg))
@@ -193,7 +195,8 @@ def simulate_chunk(
     P = immune_parameters()
     plaus = spec.plausibility
     rows, traces = [], []
-    for _, patient in patients.iterrows():
+    weekly = np.arange(0, n_days + 1, 7)
+    for patient in patients.to_dict("records"):
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
         try:
@@ -238,20 +241,19 @@ def simulate_chunk(
             row[f"{name}_grade3"] = bool(daily.max() >= thr)  # above threshold: severe
             row[f"{name}_any"] = bool(daily.max() >= 0.5 * thr)
         rows.append(row)
-        weekly = np.arange(0, n_days + 1, 7)
-        traces.append(
-            pd.DataFrame(
-                {
-                    "patient": row["patient"],
-                    "arm": arm.arm,
-                    "day": weekly.astype(float),
-                    "sld_change_pct": 100.0
-                    * (np.cbrt(np.clip(tumour[weekly], 0, None) / baseline) - 1.0),
-                }
-            )
-        )
+        sld = 100.0 * (np.cbrt(np.clip(tumour[weekly], 0, None) / baseline) - 1.0)
+        traces.append((row["patient"], sld))
     out = pd.DataFrame(rows)
-    return out, (pd.concat(traces, ignore_index=True) if traces else _empty_traces())
+    if not traces:
+        return out, _empty_traces()
+    return out, pd.DataFrame(
+        {
+            "patient": np.repeat([p for p, _ in traces], weekly.size),
+            "arm": arm.arm,
+            "day": np.tile(weekly.astype(float), len(traces)),
+            "sld_change_pct": np.concatenate([t for _, t in traces]),
+        }
+    )
 
 
 def _ineligible(baseline: float, growth: float, plaus) -> str:
