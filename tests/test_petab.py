@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from il2sim import analysis, binding, catalog
+from il2sim import analysis, binding
 from il2sim.cli import app
 from il2sim.simulate import Simulator
 
@@ -71,31 +71,38 @@ def test_signaling_problem_passes_petablint_and_keeps_the_data(signaling):
     assert analysis.lint(signaling) == []
     m = pd.read_csv(signaling.parent / "measurements.tsv", sep="\t")
     data = binding.load_pstat5_data()
-    sub = data[
-        data.drug.isin(analysis.MONOVALENT_IL2)
-        & data.cell.isin(["treg", "nk"])
-        & (data.date == "3/15/2019")
-    ]
+    sub = data[data.cell.isin(["treg", "nk"]) & (data.date == "3/15/2019")]
+    assert set(sub.drug) == {"aldesleukin", "il15"}  # IL-2 and IL-15 on that date
     assert len(m) == len(sub) and m.measurement.sum() == pytest.approx(sub.signal.sum())
+    pars = pd.read_csv(signaling.parent / "parameters.tsv", sep="\t").set_index("parameterId")
+    assert pars.loc["kx", "estimate"] == 0  # only a two-unit ligand makes kx identifiable
+
+
+def test_two_unit_ligands_export_with_kx_estimated(tmp_path):
+    path = analysis.signaling_petab(tmp_path, cells=["nk"], dates=["4/19/2019"])
+    assert analysis.lint(path) == []
+    cond = pd.read_csv(tmp_path / "conditions.tsv", sep="\t")
+    assert (cond.L_biv_nM > 0).sum() > 0 and ((cond.L_biv_nM > 0) & (cond.L_mono_nM > 0)).sum() == 0
+    pars = pd.read_csv(tmp_path / "parameters.tsv", sep="\t").set_index("parameterId")
+    assert pars.loc["kx", "estimate"] == 1
+    with pytest.raises(ValueError, match=r"drugs: \['nivolumab'\] not in the data"):
+        analysis.signaling_petab(tmp_path, drugs=["nivolumab"])
 
 
 def test_signaling_model_relaxes_to_the_equilibrium_solver():
     """The exported SBML model and the receptor layer's equilibrium solver are one model:
     after long binding they give the same signaling complexes per cell."""
     sim = Simulator(analysis.signaling_model())
-    for drug, cell, dose in (("aldesleukin", "treg", 0.01), ("fc_h16n_nterm_mono", "nk", 5.0)):
-        d = catalog.get_drug(drug)
-        r = catalog.get_cell(cell).receptor_counts()
-        pars = {
-            "L_nM": dose,
-            "kd_IL2RA": d.kd_il2ra_nM.value,
-            "kd_IL2RBG": d.kd_il2rbg_nM.value,
-            "R0_IL2RA": r["IL2RA"],
-            "R0_IL2RBG": min(r["IL2RB"], r["IL2RG"]),
-        }
+    for drug, cell, dose in (
+        ("aldesleukin", "treg", 0.01),
+        ("fc_h16n_nterm_mono", "nk", 5.0),
+        ("fc_wt_nterm_biv", "treg", 0.1),
+        ("il15", "nk", 1.0),
+    ):
+        pars = analysis.condition_values(drug, cell, dose)
         active = sim.run([0.0, 500.0], ["active"], pars)["active"][-1]
         eq = binding.dose_response([drug], [cell], [dose]).active_complexes_per_cell.iloc[0]
-        assert active == pytest.approx(eq, rel=1e-3)
+        assert active == pytest.approx(eq, rel=1e-3), drug
 
 
 def test_signaling_fit_improves_on_the_catalog_and_solves_scales(signaling):

@@ -774,18 +774,21 @@ def petab_signaling(
     out: Annotated[Path, typer.Option(help="folder for the PEtab problem")] = Path(
         "il2sim_petab_signaling"
     ),
+    drugs: Annotated[str | None, typer.Option(help="comma-separated drugs (default: all)")] = None,
     cells: Annotated[str | None, typer.Option(help="comma-separated cells (default: all)")] = None,
     dates: Annotated[str | None, typer.Option(help="comma-separated dates (default: all)")] = None,
 ) -> None:
-    """Write the signaling calibration (Meyer-lab pSTAT5, monovalent IL-2 ligands) as a PEtab
-    problem and check it as petablint does."""
+    """Write the signaling calibration (Meyer-lab pSTAT5 of PBMC to one- and two-unit IL-2
+    ligands and IL-15) as a PEtab problem and check it as petablint does."""
     from il2sim import analysis
 
     def split(text: str | None) -> list[str] | None:
         return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
     try:
-        path = analysis.signaling_petab(out, cells=split(cells), dates=split(dates))
+        path = analysis.signaling_petab(
+            out, drugs=split(drugs), cells=split(cells), dates=split(dates)
+        )
     except ValueError as e:
         raise _fail(f"--{e}") from None
     problems = analysis.lint(path)

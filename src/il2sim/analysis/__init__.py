@@ -14,11 +14,14 @@ from il2sim.analysis._petab import (
     profile,
 )
 from il2sim.analysis._sensitivity import METHODS, READOUTS, SensitivityResult, prcc, sensitivity
-from il2sim.analysis._signaling_petab import MONOVALENT_IL2, signaling_model, signaling_petab
+from il2sim.analysis._signaling_petab import (
+    condition_values,
+    signaling_model,
+    signaling_petab,
+)
 
 __all__ = [
     "METHODS",
-    "MONOVALENT_IL2",
     "PROFILE_THRESHOLD",
     "READOUTS",
     "DesignResult",
@@ -27,6 +30,7 @@ __all__ = [
     "PetabError",
     "PetabObjective",
     "SensitivityResult",
+    "condition_values",
     "design",
     "fit",
     "lint",

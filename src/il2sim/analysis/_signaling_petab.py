@@ -1,18 +1,19 @@
 """The signaling calibration as a PEtab problem: the Meyer-lab pSTAT5 dose-responses of human
-PBMC to the monovalent IL-2 ligands, with the receptor layer's binding scheme as an SBML
-model, so that any PEtab tool (pyPESTO, AMICI, Data2Dynamics, il2sim's own fitter) can refit
-it.
+PBMC to IL-2 (one and two IL-2 units per molecule) and IL-15, with the receptor layer's binding
+schemes as one SBML model, so that any PEtab tool (pyPESTO, AMICI, Data2Dynamics, il2sim's own
+fitter) can refit it.
 
-One SBML model serves every condition: a cell's IL-2Ralpha and IL-2Rbeta/gamma-c numbers and
-the ligand's two Kd values and concentration are condition parameters (a monovalent IL-2 unit
-binds the same way whatever the mutation); the ligand is held at its dish concentration (no
-depletion, as in :func:`il2sim.binding.calibrate`); binding runs in time to each measured time
-point. Estimated: the cooperativity of the second bond and the transduction constant
-``k_half_complexes`` (the surface cross-linking constant ``kx`` only enters as a product with
-the cooperativity for one-unit ligands, so it stays fixed at its catalog value), a relative
-noise, and one scale per (date, cell type, time point) mapping pSTAT5 to fluorescence (the
-calibration's nuisance scales; solved in closed form by :func:`il2sim.analysis.fit_petab`).
-Bivalent ligands have another reaction scheme (another model) and are left out.
+One SBML model serves every condition: it holds one binding scheme per ligand format (one IL-2
+unit; two IL-2 units; IL-15 on IL-15Ralpha and IL-2Rbeta/gamma-c) on shared receptors; a
+condition sets its ligand's concentration (the other formats' are 0), its Kd values and the
+cell's receptor numbers. The ligand is held at its dish concentration (no depletion, as in
+:func:`il2sim.binding.calibrate`); binding runs in time to each measured time point. Estimated:
+the cooperativity of a unit's second bond, the surface cross-linking constant ``kx`` (it sets
+how a two-unit molecule's second unit binds; for one-unit ligands it only enters as a product
+with the cooperativity, so it is fixed when no two-unit ligand is in the problem), the
+transduction constant ``k_half_complexes``, a relative noise, and one scale per (date, cell type,
+time point) mapping pSTAT5 to fluorescence (the calibration's nuisance scales; solved in closed
+form by :func:`il2sim.analysis.fit`).
 """
 
 from __future__ import annotations
@@ -29,31 +30,39 @@ from il2sim import binding, catalog
 from il2sim.binding._scheme import binding_scheme
 from il2sim.model import Network, Species, check_sbml, to_sbml
 
-#: The monovalent IL-2 ligands of the data set (one IL-2 unit, IL-2Ralpha and beta/gamma-c).
-MONOVALENT_IL2 = (
-    "aldesleukin",
-    "fc_wt_nterm_mono",
-    "fc_r38q_nterm_mono",
-    "fc_h16n_nterm_mono",
-    "fc_r38q_h16n_mono",
-)
+#: Ligand formats of the data set and the binding design each stands for (Kd values are
+#: condition parameters; 1 nM here only builds the scheme).
+FORMATS: dict[str, binding.BindingDesign] = {
+    "mono": binding.BindingDesign("one_il2_unit", kd_il2ra_nM=1.0, kd_il2rbg_nM=1.0),
+    "biv": binding.BindingDesign("two_il2_units", valency=2, kd_il2ra_nM=1.0, kd_il2rbg_nM=1.0),
+    "il15": binding.BindingDesign("il15", kd_il15ra_nM=1.0, kd_il2rbg_nM=1.0),
+}
 
 
 def _sid(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
+def ligand_format(drug: str) -> str:
+    """The format (key of :data:`FORMATS`) of a catalog drug; ValueError if none fits."""
+    d = binding.BindingDesign.from_drug(catalog.get_drug(drug))
+    for name, f in FORMATS.items():
+        if d.layout()[0] == f.layout()[0] and d.kinds == f.kinds and d.valency == f.valency:
+            return name
+    raise ValueError(
+        f"drugs: {drug!r} binds as none of the exported formats (one or two IL-2 units, IL-15)"
+    )
+
+
 def signaling_model() -> Network:
-    """One monovalent IL-2 unit binding IL-2Ralpha and IL-2Rbeta/gamma-c on one cell (hours,
-    molecules per cell), with the signaling complexes and pSTAT5 fraction as readouts."""
-    design = binding.BindingDesign("monovalent_il2", kd_il2ra_nM=1.0, kd_il2rbg_nM=1.0)
-    scheme = binding_scheme(design)
+    """Every ligand format's binding to IL-2Ralpha, IL-15Ralpha and IL-2Rbeta/gamma-c on one
+    cell (hours, molecules per cell), with the signaling complexes and pSTAT5 as readouts."""
     params = catalog.signaling_params()
     net = Network(
-        id="il2sim_signaling_monovalent",
-        name="il2sim: monovalent IL-2 binding and pSTAT5 on one cell",
-        notes="Receptor layer of il2sim (binding scheme of binding._scheme) for one-unit IL-2 "
-        "ligands; ligand held at its dish concentration.",
+        id="il2sim_signaling",
+        name="il2sim: IL-2 and IL-15 binding and pSTAT5 on one cell",
+        notes="Receptor layer of il2sim (binding schemes of binding._scheme) for one- and "
+        "two-unit IL-2 ligands and IL-15; a condition sets one ligand's concentration.",
         time_units="hour",
         substance_units="item",
     )
@@ -71,7 +80,7 @@ def signaling_model() -> Network:
         "cooperativity",
         params.cooperativity.value,
         "dimensionless",
-        "IL-2Ralpha/IL-2Rbeta cooperativity within one IL-2 unit",
+        "cooperativity of the second receptor bond within one cytokine unit",
         params.cooperativity.source,
     )
     net.parameter(
@@ -81,9 +90,8 @@ def signaling_model() -> Network:
         "signaling complexes per cell for half-maximal pSTAT5",
         params.k_half_complexes.source,
     )
-    net.parameter("L_nM", 1.0, "nM", "ligand concentration in the dish", "condition")
-    for kind in scheme.kinds:
-        net.parameter(f"kd_{kind}", 1.0, "nM", f"Kd of the ligand to {kind}", "condition")
+    kinds = list(dict.fromkeys(k for f in FORMATS.values() for k in binding_scheme(f).kinds))
+    for kind in kinds:
         net.parameter(f"R0_{kind}", 1000.0, "item", f"{kind} per cell before ligand", "condition")
         net.add_species(
             Species(
@@ -96,51 +104,77 @@ def signaling_model() -> Network:
                 initial_assignment=f"R0_{kind}",
             )
         )
-    cid = {c: f"C_{_sid(c)}" for c in scheme.complexes}
-    for c in scheme.complexes:
-        net.add_species(Species(cid[c], "cell", 0.0, "item", f"complex {c}", amount_only=True))
 
     def times(n: int) -> str:  # a count as a dimensionless parameter (SBML unit checks)
         return "" if n == 1 else net.ensure_parameter(f"n{n}", n, "dimensionless") + " * "
 
-    for i, st in enumerate(scheme.steps):
-        r, p = f"R_{st.receptor}", cid[st.product]
-        kd = f"kd_{st.receptor}"
-        if st.source is None:
-            fwd = f"{times(st.forward_multiplicity)}kon * L_nM * {r}"
-            reactants = {r: 1}
-        else:
-            coop = " * cooperativity" if st.cooperative else ""
-            fwd = f"{times(st.forward_multiplicity)}kon * kx{coop} * {cid[st.source]} * {r}"
-            reactants = {cid[st.source]: 1, r: 1}
-        rate = f"{fwd} - {times(st.reverse_multiplicity)}kon * {kd} * {p}"
-        net.reaction(f"bind_{i}", reactants, {p: 1}, rate, f"{st.source or 'ligand'} + {r}")
-    active = " + ".join(f"{times(n)}{cid[c]}" for c, n in scheme.signaling_bonds.items() if n > 0)
-    net.rule("active", active, "item", "engaged IL-2Rbeta/gamma-c complexes per cell")
+    active: list[str] = []
+    for fmt, design in FORMATS.items():
+        scheme = binding_scheme(design)
+        lig = net.parameter(
+            f"L_{fmt}_nM", 0.0, "nM", f"{design.name} ligand in the dish", "condition"
+        )
+        for kind in scheme.kinds:
+            net.parameter(
+                f"kd_{fmt}_{kind}", 1.0, "nM", f"Kd of {design.name} to {kind}", "condition"
+            )
+        cid = {c: f"C_{fmt}_{_sid(c)}" for c in scheme.complexes}
+        for c in scheme.complexes:
+            net.add_species(
+                Species(cid[c], "cell", 0.0, "item", f"{design.name} complex {c}", amount_only=True)
+            )
+        for i, st in enumerate(scheme.steps):
+            r, p = f"R_{st.receptor}", cid[st.product]
+            if st.source is None:
+                fwd = f"{times(st.forward_multiplicity)}kon * {lig} * {r}"
+                reactants = {r: 1}
+            else:
+                coop = " * cooperativity" if st.cooperative else ""
+                fwd = f"{times(st.forward_multiplicity)}kon * kx{coop} * {cid[st.source]} * {r}"
+                reactants = {cid[st.source]: 1, r: 1}
+            back = f"{times(st.reverse_multiplicity)}kon * kd_{fmt}_{st.receptor} * {p}"
+            net.reaction(
+                f"bind_{fmt}_{i}",
+                reactants,
+                {p: 1},
+                f"{fwd} - {back}",
+                f"{st.source or design.name} + {r}",
+            )
+        active += [f"{times(n)}{cid[c]}" for c, n in scheme.signaling_bonds.items() if n > 0]
+    net.rule("active", " + ".join(active), "item", "engaged IL-2Rbeta/gamma-c complexes per cell")
     net.rule("pstat5", "active / (active + k_half)", "dimensionless", "pSTAT5 fraction")
     return net
+
+
+def condition_values(drug: str, cell: str, dose_nM: float) -> dict[str, float]:
+    """The model's condition parameters for ``drug`` at ``dose_nM`` on ``cell``: that ligand's
+    concentration and Kd values (every other format's ligand at 0) and the cell's receptors."""
+    fmt = ligand_format(drug)
+    d = binding.BindingDesign.from_drug(catalog.get_drug(drug))
+    kd = {"IL2RA": d.kd_il2ra_nM, "IL2RBG": d.kd_il2rbg_nM, "IL15RA": d.kd_il15ra_nM}
+    r = catalog.get_cell(cell).receptor_counts()
+    values = {f"L_{f}_nM": (dose_nM if f == fmt else 0.0) for f in FORMATS}
+    for f, design in FORMATS.items():
+        for kind in binding_scheme(design).kinds:
+            values[f"kd_{f}_{kind}"] = float(kd[kind]) if f == fmt else 1.0
+    values.update(R0_IL2RA=r["IL2RA"], R0_IL2RBG=min(r["IL2RB"], r["IL2RG"]), R0_IL15RA=r["IL15RA"])
+    return values
 
 
 def signaling_petab(
     out_dir: str | Path,
     *,
-    drugs: Sequence[str] = MONOVALENT_IL2,
+    drugs: Sequence[str] | None = None,
     cells: Sequence[str] | None = None,
     dates: Sequence[str] | None = None,
     times_h: Sequence[float] | None = None,
 ) -> Path:
     """Write the PEtab problem (model, conditions, observables, measurements, parameters,
-    problem YAML) into ``out_dir`` and return the YAML's path. ``cells``, ``dates`` and
-    ``times_h`` choose a subset of the data (default: all)."""
-    bad = sorted(set(drugs) - set(MONOVALENT_IL2))
-    if bad:
-        raise ValueError(
-            f"drugs: {bad} are not monovalent IL-2 ligands of the data set; "
-            f"choose from {', '.join(MONOVALENT_IL2)}"
-        )
+    problem YAML) into ``out_dir`` and return the YAML's path. ``drugs``, ``cells``, ``dates``
+    and ``times_h`` choose a subset of the data (default: all)."""
     data = binding.load_pstat5_data()
-    data = data[data.drug.isin(drugs)]
     for name, chosen, col in (
+        ("drugs", drugs, "drug"),
         ("cells", cells, "cell"),
         ("dates", dates, "date"),
         ("times_h", times_h, "time_h"),
@@ -163,22 +197,17 @@ def signaling_petab(
         raise ValueError(f"signaling model fails libSBML checks: {problems[:3]}")
     (out / "model.xml").write_text(text)
 
+    formats = {drug: ligand_format(drug) for drug in data.drug.unique()}
     conds = []
     cond_id = {}
     for (drug, cell, dose), _ in data.groupby(["drug", "cell", "dose_nM"]):
-        d = catalog.get_drug(drug)
-        r = catalog.get_cell(cell).receptor_counts()
         c = f"c_{_sid(drug)}__{_sid(cell)}__{dose:g}".replace(".", "p").replace("-", "m")
         cond_id[(drug, cell, dose)] = c
         conds.append(
             {
                 "conditionId": c,
                 "conditionName": f"{drug} {dose:g} nM on {cell}",
-                "L_nM": dose,
-                "kd_IL2RA": d.kd_il2ra_nM.value,
-                "kd_IL2RBG": d.kd_il2rbg_nM.value,
-                "R0_IL2RA": r["IL2RA"],
-                "R0_IL2RBG": min(r["IL2RB"], r["IL2RG"]),
+                **condition_values(drug, cell, dose),
             }
         )
     pd.DataFrame(conds).to_csv(out / "conditions.tsv", sep="\t", index=False)
@@ -217,7 +246,7 @@ def signaling_petab(
     kon_per_h = 60.0 * p.kon_per_nM_min.value  # the model runs in hours
     rows = [
         _prow("kon", "lin", *(60.0 * k for k in p.kon_per_nM_min.range), kon_per_h, 0),
-        _prow("kx", "log10", 1e-5, 1e3, p.kx_nM_per_receptor.value, 0),
+        _prow("kx", "log10", 1e-5, 1e3, p.kx_nM_per_receptor.value, int("biv" in formats.values())),
         _prow("cooperativity", "log10", 1e-1, 1e7, p.cooperativity.value, 1),
         _prow("k_half", "log10", 1.0, 1e5, p.k_half_complexes.value, 1),
         _prow("sigma_rel", "log10", 1e-3, 1.0, 0.1, 1),
