@@ -28,6 +28,8 @@ from il2sim.simulate import SimulationError, Simulator
 
 #: Rise of the negative log-likelihood that bounds a 95% profile interval (chi2_1 / 2).
 PROFILE_THRESHOLD = 1.920729
+#: What the optimiser sees where the model cannot be simulated.
+FAILED_NLL = 1e12
 
 
 class PetabError(ValueError):
@@ -371,10 +373,17 @@ def fit(
     if n_starts > len(starts):
         lhs = qmc.LatinHypercube(d=len(bounds), seed=seed).random(n_starts - len(starts))
         starts += list(lo + lhs * (hi - lo))
+
+    def penalised(x: np.ndarray) -> float:
+        # where the model cannot be simulated, a large finite value makes L-BFGS-B's line
+        # search step back; an infinite one ends the search as if it had converged
+        v = objective.nll(x)
+        return v if np.isfinite(v) else FAILED_NLL
+
     rows, best = [], None
     for i, x0 in enumerate(starts):
         res = minimize(
-            objective.nll,
+            penalised,
             np.clip(x0, lo, hi),
             method="L-BFGS-B",
             bounds=bounds,
@@ -383,12 +392,12 @@ def fit(
         rows.append(
             {
                 "start": i,
-                "nll": float(res.fun),
+                "nll": float(res.fun) if res.fun < FAILED_NLL else np.inf,
                 "converged": bool(res.success),
                 "message": str(res.message),
             }
         )
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+        if res.fun < FAILED_NLL and (best is None or res.fun < best.fun):
             best = res
         if progress:
             progress(i + 1, len(starts))
