@@ -164,3 +164,34 @@ def test_log10_normal_problem_matches_petab_and_the_analytic_solution():
     assert result.nll < o.nll(x) - 100  # the file's nominal noise sd (1e5) is far off
     assert result.parameters["c"] == pytest.approx(2.06, rel=0.2)
     assert result.parameters["delta"] == pytest.approx(0.53, rel=0.1)
+
+
+def test_fit_steps_back_from_parameters_that_cannot_be_simulated():
+    """Where the model cannot be simulated the objective is infinite; L-BFGS-B's first step
+    lands there and, fed inf, would stop at the start claiming convergence."""
+
+    class Bowl:  # the objective's interface as fit() uses it; no simulation beyond x < 0.5
+        def __init__(self):
+            self.outer = ["a", "b", "c"]
+            self.hierarchical: list[str] = []
+            self.nominal = dict.fromkeys(self.outer, -0.99)
+            self.data = pd.DataFrame({"measurement": [0.0]})
+
+        def bounds(self):
+            return [(-1.0, 1.0)] * 3
+
+        def scaled(self, values):
+            return np.array([values[k] for k in self.outer])
+
+        def full(self, x):
+            return dict(zip(self.outer, x, strict=True))
+
+        def simulate(self, values):
+            return np.zeros(1)
+
+        def nll(self, x):
+            return float(np.sum(50 * (x - 0.45) ** 2)) if np.all(x < 0.5) else np.inf
+
+    result = analysis.fit(Bowl(), n_starts=1)
+    assert result.parameters["a"] == pytest.approx(0.45, abs=1e-3)
+    assert result.nll < 1e-5
