@@ -10,7 +10,6 @@ body-surface area at the reference height (Mosteller: BSA ~ weight^0.5).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -200,11 +199,13 @@ def simulate_chunk(
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
         try:
-            vals = None
+            vals, failure = None, None
             if one_solve:
-                with contextlib.suppress(SimulationError):  # then run-in first, to tell why
+                try:
                     vals = sim.run_tolerant(t_all, sel, values, TOLERANCES).values
                     pre, vals = vals[: t_screen.size, 0], vals[t_screen.size - 1 :]
+                except SimulationError as err:  # the run-in alone then tells whether it matters
+                    failure = err
             if vals is None:
                 pre = sim.run_tolerant(t_screen, [arm.tumour], values, TOLERANCES).values[:, 0]
             # screening: the untreated run-in must leave measurable, non-regressing disease
@@ -217,6 +218,8 @@ def simulate_chunk(
             if reason and (screen or baseline <= 0):
                 rows.append({**row, "status": "ineligible", "error": reason})
                 continue
+            if failure is not None:
+                raise failure
             if vals is None:
                 vals = sim.run_tolerant(np.concatenate([[0.0], t_days]), sel, values, TOLERANCES)
                 vals = vals.values[1:]
