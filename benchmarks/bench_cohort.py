@@ -54,11 +54,11 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
 
     # per process and per treated patient: every patient with a tumour treated, as the plain
     # loops below treat every patient
-    k = min(n, 2000)
+    n_all = min(n, 2000)
     t0 = time.perf_counter()
-    res = run_cohort(spec, ["nivolumab"], patients=patients.iloc[:k], workers=1, screen=False)
+    res = run_cohort(spec, ["nivolumab"], patients=patients.iloc[:n_all], workers=1, screen=False)
     status = res.outcomes.status.value_counts().to_dict()
-    row(f"il2sim, 1 worker, no screening ({status})", k, time.perf_counter() - t0)
+    row(f"il2sim, 1 worker, no screening ({status})", n_all, time.perf_counter() - t0)
 
     # the best plain libRoadRunner loop on the full exported model: compile once, set values,
     # simulate only the weekly tumour sizes

@@ -341,7 +341,7 @@ def _nll_terms(
     on the observable's scale (lin, log or log10), whose Jacobian enters through the data."""
     ty, th, jac = y.copy(), h.copy(), np.zeros_like(y)
     for name, f, log_dy in (
-        ("log", np.log, lambda v: np.log(v)),
+        ("log", np.log, np.log),
         ("log10", np.log10, lambda v: np.log(v * np.log(10.0))),
     ):
         m = transform == name

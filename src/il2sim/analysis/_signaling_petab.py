@@ -18,6 +18,7 @@ form by :func:`il2sim.analysis.fit`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,17 @@ FORMATS: dict[str, binding.BindingDesign] = {
     "biv": binding.BindingDesign("two_il2_units", valency=2, kd_il2ra_nM=1.0, kd_il2rbg_nM=1.0),
     "il15": binding.BindingDesign("il15", kd_il15ra_nM=1.0, kd_il2rbg_nM=1.0),
 }
+
+
+@functools.cache
+def _format_kinds(fmt: str) -> tuple[str, ...]:
+    """The receptor kinds a ligand format binds (its scheme is built once)."""
+    return binding_scheme(FORMATS[fmt]).kinds
+
+
+def _receptor_kinds() -> list[str]:
+    """Every receptor kind of the model, in order."""
+    return list(dict.fromkeys(k for f in FORMATS for k in _format_kinds(f)))
 
 
 def _sid(text: str) -> str:
@@ -90,8 +102,7 @@ def signaling_model() -> Network:
         "signaling complexes per cell for half-maximal pSTAT5",
         params.k_half_complexes.source,
     )
-    kinds = list(dict.fromkeys(k for f in FORMATS.values() for k in binding_scheme(f).kinds))
-    for kind in kinds:
+    for kind in _receptor_kinds():
         net.parameter(f"R0_{kind}", 1000.0, "item", f"{kind} per cell before ligand", "condition")
         net.add_species(
             Species(
@@ -150,14 +161,19 @@ def condition_values(drug: str, cell: str, dose_nM: float) -> dict[str, float]:
     """The model's condition parameters for ``drug`` at ``dose_nM`` on ``cell``: that ligand's
     concentration and Kd values (every other format's ligand at 0) and the cell's receptors."""
     fmt = ligand_format(drug)
-    d = binding.BindingDesign.from_drug(catalog.get_drug(drug))
-    kd = {"IL2RA": d.kd_il2ra_nM, "IL2RBG": d.kd_il2rbg_nM, "IL15RA": d.kd_il15ra_nM}
-    r = catalog.get_cell(cell).receptor_counts()
+    kd = {
+        kind: kd_nM
+        for kind, kd_nM in filter(
+            None, binding.BindingDesign.from_drug(catalog.get_drug(drug)).layout()[1]
+        )
+    }
     values = {f"L_{f}_nM": (dose_nM if f == fmt else 0.0) for f in FORMATS}
-    for f, design in FORMATS.items():
-        for kind in binding_scheme(design).kinds:
+    for f in FORMATS:
+        for kind in _format_kinds(f):
             values[f"kd_{f}_{kind}"] = float(kd[kind]) if f == fmt else 1.0
-    values.update(R0_IL2RA=r["IL2RA"], R0_IL2RBG=min(r["IL2RB"], r["IL2RG"]), R0_IL15RA=r["IL15RA"])
+    kinds = _receptor_kinds()
+    counts = binding.cell_receptor_vector(catalog.get_cell(cell), kinds)
+    values.update({f"R0_{k}": float(n) for k, n in zip(kinds, counts, strict=True)})
     return values
 
 
