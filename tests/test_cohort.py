@@ -317,3 +317,42 @@ def test_unscreened_patient_without_tumour_is_ineligible_not_failed(nivo_arm):
     row = res.outcomes.iloc[0]
     assert row.status == "ineligible" and row.baseline_cells == 0
     assert row.error.startswith("no tumour at the start of treatment")
+
+
+def test_endogenous_il2_is_zeroed_below_one_molecule_only_after_the_tumour_is_cleared(nivo_arm):
+    """The 'endogenous IL-2 gone' event changes nothing but solver effort: tumour sizes with
+    and without it agree to the solver's tolerance, IL-2 stays above one molecule while there is
+    tumour, and within two weeks of clearance every free, bound and depot amount is exactly 0."""
+    from il2sim.cohort._run import patient_values
+    from il2sim.model import to_sbml
+    from il2sim.model._body import ENDOGENOUS_IL2, form_amounts
+    from il2sim.model._immunity import build_arm_model
+    from il2sim.simulate import Simulator
+
+    spec = SPEC.model_copy(update={"duration_days": 90.0})
+    setting = catalog.Setting(
+        name=spec.name, body=spec.body, disease=spec.disease, arms=[spec.arm("nivolumab")]
+    )
+    model, im = build_arm_model(setting, spec.arm("nivolumab"), duration_days=90, run_in_days=60)
+    present = form_amounts(model, ENDOGENOUS_IL2)
+    assert {s.split("_")[0] for s in present} == {"L", "C", "depot"}  # not the accumulators
+    assert not any(s.startswith(("internalised_", "eliminated_")) for s in present)
+    event = f"{ENDOGENOUS_IL2}_gone"
+    with_event = to_sbml(model.network)
+    del model.network.events[event]
+    without = to_sbml(model.network)
+    patient = sample_patients(spec, 5, seed=1, defaults=nivo_arm.defaults).iloc[1]
+    values = patient_values(nivo_arm, patient, [v.parameter for v in spec.variability])
+    t_h = 24.0 * np.arange(151)
+    runs = [
+        Simulator(sbml, rtol=1e-6, atol=1e-12).run(t_h, [im.burden, *present], values).values
+        for sbml in (with_event, without)
+    ]
+    tumour = runs[0][:, 0]
+    cleared = int(np.argmax(tumour == 0.0))
+    assert 60 < cleared < 140  # this patient's tumour is cleared on nivolumab
+    np.testing.assert_allclose(tumour, runs[1][:, 0], rtol=1e-4, atol=1.0)
+    molecules = 6.02214076e14 * runs[0][:, 1:].sum(axis=1)  # nmol -> molecules
+    assert (molecules[1:cleared] > 1.0).all()
+    assert (runs[0][cleared + 14 :, 1:] == 0.0).all()
+    assert (runs[1][-1, 1:] != 0.0).any()  # without the event it is only ever small

@@ -118,6 +118,22 @@ class BodyModel:
     accumulators: dict[str, list[str]] = field(default_factory=dict)
 
 
+def form_amounts(model: BodyModel, form_id: str) -> dict[str, str]:
+    """The species holding a form's molecules that are still present (free in each location,
+    bound to cells, in an SC depot; not internalised or eliminated), each with its amount in
+    nmol as an expression."""
+    own = (f"L_{form_id}_", f"C_{form_id}_")
+    longer = tuple(  # forms whose id extends this one's ("x" and "x_y") hold their own species
+        f"{k}_{g.id}_" for g in model.forms if g.id.startswith(f"{form_id}_") for k in "LC"
+    )
+    return {
+        s.id: s.id if s.amount_only else f"{s.id} * {s.compartment}"
+        for s in model.network.species.values()
+        if s.id == f"depot_{form_id}"
+        or (s.id.startswith(own) and not (longer and s.id.startswith(longer)))
+    }
+
+
 def _locations(body: Body) -> list[str]:
     return ["central", "peripheral", *[t.name for t in body.tissues]]
 

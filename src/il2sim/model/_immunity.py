@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from il2sim.catalog import immune_parameters
-from il2sim.model._body import ENDOGENOUS_IL2, BodyModel, sid
+from il2sim.model._body import ENDOGENOUS_IL2, BodyModel, form_amounts, sid
 from il2sim.model._network import Species
 
 ONE = "1 dimensionless"
@@ -442,6 +442,19 @@ def add_immunity(
                 "endogenous IL-2 secretion by antigen-specific CD4 helpers",
                 "SBO:0000393",
             )
+    if any(r.startswith("il2_secretion_") for r in net.reactions):
+        # Once antigen is cleared, endogenous IL-2 below one molecule in the whole body is
+        # gone: a continuous amount means nothing there. Its washout would otherwise be
+        # followed across tens of decades, which after a cleared tumour cost the solver ~7x
+        # the steps of the rest of the treatment (README, Benchmarks).
+        present = form_amounts(model, ENDOGENOUS_IL2)
+        net.event(
+            f"{ENDOGENOUS_IL2}_gone",
+            f"{ag} <= 0 dimensionless && "
+            f"({' + '.join(present.values())}) * items_per_nmol < 1 item",
+            {s: "0 nmol" if s == e else "0 nM" for s, e in present.items()},
+            "endogenous IL-2 below one molecule in the body (antigen cleared)",
+        )
     # 5. disease dynamics
     if im.burden is not None:
         ctl = ctl_terms[0] if ctl_terms else "0 item"
