@@ -12,7 +12,8 @@ from il2sim import analysis, binding
 from il2sim.cli import app
 from il2sim.simulate import Simulator
 
-BOEHM = Path(__file__).parent / "data" / "petab" / "Boehm_JProteomeRes2014"
+DATA = Path(__file__).parent / "data" / "petab"
+BOEHM = DATA / "Boehm_JProteomeRes2014"
 BOEHM_YAML = BOEHM / "Boehm_JProteomeRes2014.yaml"
 
 
@@ -135,7 +136,7 @@ def test_cli_fit_writes_the_report(tmp_path):
     assert (tmp_path / "report.html").read_text().count("<img") == 1
 
 
-PERELSON = Path(__file__).parent / "data" / "petab" / "Perelson_Science1996"
+PERELSON = DATA / "Perelson_Science1996"
 PERELSON_YAML = PERELSON / "Perelson_Science1996.yaml"
 
 
@@ -195,3 +196,21 @@ def test_fit_steps_back_from_parameters_that_cannot_be_simulated():
     result = analysis.fit(Bowl(), n_starts=1)
     assert result.parameters["a"] == pytest.approx(0.45, abs=1e-3)
     assert result.nll < 1e-5
+
+
+def test_preequilibration_and_steady_state_rows_follow_the_closed_form():
+    """PEtab preequilibration (the steady state under one condition starts the simulation of
+    another) and time-inf rows (the steady state of the simulation condition), on a turnover
+    model whose solution is known: X(t) = s/k + (X0 - s/k) exp(-k t)."""
+    yaml = DATA / "Turnover_preequilibration" / "problem.yaml"
+    assert analysis.lint(yaml) == []
+    o = analysis.PetabObjective(yaml)
+    k = o.nominal["k_deg"]
+    d = o.data
+    t = d.time.to_numpy(dtype=float)
+    syn = np.where(d.simulationConditionId == "stim", 3.0, 1.0)
+    x0 = np.where(d.preequilibrationConditionId == "pre", 1.0 / k, 0.2)
+    exact = np.where(np.isinf(t), syn / k, syn / k + (x0 - syn / k) * np.exp(-k * t))
+    np.testing.assert_allclose(o.simulate(o.full(o.scaled(o.nominal))), exact, rtol=1e-6)
+    result = analysis.fit(o, n_starts=2, seed=1)  # the data are the solution at k = 0.7
+    assert result.parameters["k_deg"] == pytest.approx(0.7, rel=1e-4)

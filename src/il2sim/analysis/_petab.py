@@ -3,10 +3,11 @@ likelihood confidence intervals.
 
 The problem is read and checked with the ``petab`` library (the same checks as
 ``petablint``); its SBML model is compiled once (:class:`il2sim.simulate.Simulator`) and
-simulated per condition at the measured times; observable and noise formulas are parsed by
-``petab`` into sympy and compiled to numpy functions (never evaluated as Python text). The
-objective is the negative log-likelihood of normal or Laplace noise on each observable's scale
-(lin, log or log10), as PEtab defines it.
+simulated per condition at the measured times, from the steady state of its preequilibration
+condition when it has one; rows at time inf read the steady state the condition settles in.
+Observable and noise formulas are parsed by ``petab`` into sympy and compiled to numpy
+functions (never evaluated as Python text). The objective is the negative log-likelihood of
+normal or Laplace noise on each observable's scale (lin, log or log10), as PEtab defines it.
 Scaling parameters (an estimated parameter that only multiplies an observable whose noise does
 not depend on it) are solved in closed form at every step, as in hierarchical optimisation
 (Loos C et al. 2018 Bioinformatics 34:4266), so a problem with hundreds of scales fits as fast
@@ -107,15 +108,9 @@ class PetabObjective:
             raise PetabError(f"{yaml_path}: cannot read the PEtab problem: {e}") from None
         p = self.problem
         m = p.measurement_df
-        pre = m.get(petab.PREEQUILIBRATION_CONDITION_ID)
-        if (
-            pre is not None
-            and pre.notna().any()
-            and (pre.dropna().astype(str).str.strip() != "").any()
-        ):
-            raise PetabError("preequilibrationConditionId is not supported (simulation only)")
-        if not np.all(np.isfinite(m[petab.TIME].astype(float))):
-            raise PetabError("measurements at time inf (steady state) are not supported")
+        t = m[petab.TIME].astype(float)
+        if np.any(np.isnan(t) | (t < 0)):
+            raise PetabError("measurement table: time must be >= 0 or inf (steady state)")
         obs = p.observable_df
         for col, allowed in (
             (petab.OBSERVABLE_TRANSFORMATION, ("lin", "log", "log10")),
@@ -214,9 +209,14 @@ class PetabObjective:
         d = self.data
         self._obs_pars = [split(v) for v in d.get("observableParameters", [np.nan] * len(d))]
         self._noise_pars = [split(v) for v in d.get("noiseParameters", [np.nan] * len(d))]
+        pre = d.get("preequilibrationConditionId", pd.Series([""] * len(d)))
+        d["preequilibrationConditionId"] = [
+            "" if pd.isna(v) else str(v).strip() for v in pre.to_numpy(dtype=object)
+        ]
         cond = self.problem.condition_df
         self.conditions: dict[str, dict[str, float | str]] = {}
-        for cid in d.simulationConditionId.unique():
+        used = set(d.simulationConditionId) | set(d.preequilibrationConditionId) - {""}
+        for cid in sorted(used):
             row = cond.loc[cid] if cid in cond.index else pd.Series(dtype=object)
             values = {
                 k: _number_or_id(v)
@@ -230,10 +230,13 @@ class PetabObjective:
                         "(species initial values in the condition table are not supported)"
                     )
             self.conditions[cid] = values
-        self._times = {
-            cid: np.unique(np.concatenate([[0.0], g.time.astype(float).to_numpy()]))
-            for cid, g in d.groupby("simulationConditionId")
-        }
+        # one simulation per (preequilibration, simulation) condition pair; time inf rows
+        # read the steady state the simulation condition reaches
+        self._groups = d.groupby(["preequilibrationConditionId", "simulationConditionId"]).groups
+        self._times = {}
+        for key, idx in self._groups.items():
+            t = d.time[idx].astype(float).to_numpy()
+            self._times[key] = np.unique(np.concatenate([[0.0], t[np.isfinite(t)]]))
         model_syms = set()
         for o in self.observables.values():
             model_syms |= set(o.h_symbols) | set(o.sigma_symbols)
@@ -277,17 +280,43 @@ class PetabObjective:
         d = self.data
         h = np.empty(len(d))
         sigma = np.empty(len(d))
-        for cid, idx in d.groupby("simulationConditionId").groups.items():
-            model_pars = {k: v for k, v in pars.items() if k in self.sim.parameter_ids}
+        base = {k: v for k, v in pars.items() if k in self.sim.parameter_ids}
+
+        def condition(cid: str) -> dict[str, float]:
+            out = dict(base)
             for k, v in self.conditions[cid].items():
-                model_pars[k] = pars[v] if isinstance(v, str) else v
-            times = self._times[cid]
-            traj = self.sim.run(times, self._selection_ids, model_pars)
-            state = {s: traj.values[:, j] for j, s in enumerate(self._selections)}
+                out[k] = pars[v] if isinstance(v, str) else v
+            return out
+
+        species = sorted(self.sim.species_ids)
+        preequilibrated: dict[str, dict[str, float]] = {}
+        for (pre, cid), idx in self._groups.items():
+            model_pars = condition(cid)
+            start = None
+            if pre:  # PEtab: the steady state under the preequilibration condition
+                if pre not in preequilibrated:
+                    preequilibrated[pre] = self.sim.steady_state(species, condition(pre))
+                start = preequilibrated[pre]
+            times = self._times[(pre, cid)]
+            t_rows = d.time[idx].astype(float).to_numpy()
+            state = {}
+            if np.isfinite(t_rows).any():
+                # libRoadRunner needs two times; with data at t = 0 only, read row 0 of [0, 1]
+                run_t = times if times.size > 1 else np.array([0.0, 1.0])
+                traj = self.sim.run(run_t, self._selection_ids, model_pars, initial=start)
+                state = {s: traj.values[:, j] for j, s in enumerate(self._selections)}
+            steady = {}
+            if np.isinf(t_rows).any():
+                found = self.sim.steady_state(self._selection_ids, model_pars, initial=start)
+                steady = dict(zip(self._selections, found.values(), strict=True))
             for i in idx:
                 o = self.observables[d.observableId[i]]
-                k = int(np.searchsorted(times, float(d.time[i])))
-                env = {**model_pars, **{s: state[s][k] for s in state}}
+                t_i = float(d.time[i])
+                if np.isinf(t_i):
+                    env = {**model_pars, **steady}
+                else:
+                    k = int(np.searchsorted(times, t_i))
+                    env = {**model_pars, **{s: state[s][k] for s in state}}
                 for n, v in enumerate(self._obs_pars[i], start=1):
                     env[f"observableParameter{n}_{o.id}"] = (
                         pars.get(v, np.nan) if isinstance(v, str) else v

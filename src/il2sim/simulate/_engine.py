@@ -111,7 +111,11 @@ class Simulator:
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
         self.compartment_ids = set(self.rr.model.getCompartmentIds())
 
-    def _apply(self, values: Mapping[str, float]) -> None:
+    def _apply(
+        self, values: Mapping[str, float], initial: Mapping[str, float] | None = None
+    ) -> None:
+        """Reset, set parameters (initial assignments follow them), then any species amounts
+        given in ``initial`` (a previous state, e.g. a steady state to start from)."""
         self.rr.resetAll()
         for k, v in values.items():
             if k not in self.parameter_ids and k not in self.compartment_ids:
@@ -122,6 +126,10 @@ class Simulator:
             self.rr[k] = float(v)
         if values:
             self.rr.reset()
+        for k, v in (initial or {}).items():
+            if k not in self.species_ids:
+                raise KeyError(f"unknown species {k!r} for model {self.name!r}")
+            self.rr[k] = float(v)  # an amount
 
     def tolerances(self, rtol: float, atol: float) -> None:
         """Set the integrator's relative and absolute tolerances for the following runs."""
@@ -154,8 +162,10 @@ class Simulator:
         times: Sequence[float] | np.ndarray,
         selections: Sequence[str],
         parameters: Mapping[str, float] | None = None,
+        initial: Mapping[str, float] | None = None,
     ) -> Trajectory:
-        """Simulate from ``times[0]`` and report ``selections`` at ``times``.
+        """Simulate from ``times[0]`` and report ``selections`` at ``times``, starting from
+        the model's initial state or, for the species in ``initial``, from those amounts.
 
         libRoadRunner's convention: a species id selects its amount (nmol), ``[id]`` its
         concentration (nM); readouts (rules) and parameters by id."""
@@ -163,7 +173,7 @@ class Simulator:
         if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
             raise ValueError("times must be an increasing list of at least two values")
         params = dict(parameters or {})
-        self._apply(params)
+        self._apply(params, initial)
         sel = ["time", *selections]
         failure = None
         with _captured_solver_output() as solver_log:
@@ -193,37 +203,52 @@ class Simulator:
         initial: Mapping[str, float] | None = None,
     ) -> dict[str, float]:
         """The steady state reached from the model's initial state (or ``initial`` species
-        values) with ``parameters``, by libRoadRunner's Newton solver with presimulation.
-
-        Raises :class:`SimulationError` when none is found or the rates there are not ~0."""
+        amounts) with ``parameters``: the trajectory is followed over horizons of 10, 100, ...
+        1e8 time units until it settles (every state's rate below 1e-6 of its size, or of 1),
+        where a Newton solver would only find the point nearest the start; if it has not
+        settled by then (an oscillation, a slow drift), libRoadRunner's Newton solver with
+        presimulation decides. Raises :class:`SimulationError` when none is found."""
         params = dict(parameters or {})
-        self._apply(params)
-        for k, v in (initial or {}).items():
-            if k not in self.species_ids:
-                raise KeyError(f"unknown species {k!r} for model {self.name!r}")
-            self.rr[k] = float(v)
-        solver = self.rr.getSteadyStateSolver()
-        solver.allow_presimulation = True
-        solver.presimulation_time = 1e4
+        self._apply(params, initial)
+        rates, failure = None, None
         with _captured_solver_output() as log:
             try:
-                self.rr.steadyState()
-                rates = np.abs(np.asarray(self.rr.getRatesOfChange()))
-                values = np.abs(np.asarray(self.rr.model.getFloatingSpeciesAmounts()))
+                t = 0.0
+                for horizon in 10.0 ** np.arange(1, 9):
+                    self.rr.simulate(t, horizon, 2)
+                    t = horizon
+                    rates = self._unsteady()
+                    if rates is None:
+                        break
+                if rates is not None:  # not settled: Newton from the initial state
+                    self._apply(params, initial)
+                    solver = self.rr.getSteadyStateSolver()
+                    solver.allow_presimulation = True
+                    solver.presimulation_time = 1e4
+                    self.rr.steadyState()
+                    rates = self._unsteady()
             except (RuntimeError, ValueError) as err:
-                rates, values, failure = None, None, err
-        if rates is None:
+                failure = err
+        if failure is not None:
             detail = next((ln for ln in reversed(log) if "ERROR" in ln), "")
             raise SimulationError(
                 f"model {self.name!r}: no steady state found with parameters {_short(params)}: "
                 f"{failure} {detail}".strip()
             )
-        if np.any(rates > 1e-6 * np.maximum(values, 1.0)):
+        if rates is not None:
             raise SimulationError(
                 f"model {self.name!r}: the point found is not steady (max |rate| "
                 f"{rates.max():.3g}) with parameters {_short(params)}"
             )
         return {k: float(self.rr[k]) for k in selections}
+
+    def _unsteady(self) -> np.ndarray | None:
+        """The absolute rates of the state variables if any is not ~0 (above 1e-6 of the
+        variable's size, or of 1), else None."""
+        named = self.rr.getRatesOfChangeNamedArray()
+        rates = np.abs(np.asarray(named, dtype=float).ravel())
+        values = np.abs([float(self.rr[k.rstrip("'")]) for k in named.colnames])
+        return rates if np.any(rates > 1e-6 * np.maximum(values, 1.0)) else None
 
     def run_batch(
         self,
