@@ -74,7 +74,14 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
         rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = rtol, atol
         t0 = time.perf_counter()
         failed = 0
-        for _, p in patients.iterrows():
+        for i, (_, p) in enumerate(patients.iterrows()):
+            if i == n_all and n_all < n:  # the patients il2sim treated without screening
+                row(
+                    f"plain libRoadRunner loop, 1 process, rtol {rtol:g}, first {n_all} "
+                    f"({failed} failed)",
+                    n_all,
+                    time.perf_counter() - t0,
+                )
             rr.resetAll()
             for k, v in patient_values(arm, p, varied).items():
                 rr[k] = v
@@ -90,7 +97,8 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
         )
 
     # scipy LSODA on the same network (time-triggered events only: the state-triggered
-    # eradication event is left out, which changes nothing before a tumour is gone)
+    # events, tumour eradicated and endogenous IL-2 gone, are left out, which changes nothing
+    # before a tumour is gone)
     net = model.network
     for eid in [e for e, ev in net.events.items() if not ev.trigger.startswith("time >=")]:
         del net.events[eid]
