@@ -220,15 +220,18 @@ class Simulator:
                     rates = self._unsteady()
                     if rates is None:
                         break
-                if rates is not None:  # not settled: Newton from the initial state
+            except (RuntimeError, ValueError):
+                rates = np.array([np.inf])  # the trajectory could not be followed
+            if rates is not None:  # not settled: Newton from the initial state
+                try:
                     self._apply(params, initial)
                     solver = self.rr.getSteadyStateSolver()
                     solver.allow_presimulation = True
                     solver.presimulation_time = 1e4
                     self.rr.steadyState()
                     rates = self._unsteady()
-            except (RuntimeError, ValueError) as err:
-                failure = err
+                except (RuntimeError, ValueError) as err:
+                    failure = err
         if failure is not None:
             detail = next((ln for ln in reversed(log) if "ERROR" in ln), "")
             raise SimulationError(
