@@ -123,7 +123,7 @@ def test_selection_reaches_the_published_marginals():
     assert all(sel.within_ci().values())
 
 
-def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path):
+def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path, monkeypatch):
     kw = dict(n=6, seed=5, population="distribution", chunk_size=3)
     one = run_cohort(SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, **kw)
     two = run_cohort(SPEC, ["nivolumab"], workers=2, **kw)
@@ -141,6 +141,15 @@ def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path)
     assert seen[0] == 3  # the first chunk came from disk
     assert files[0].stat().st_mtime_ns == kept
     pd.testing.assert_frame_equal(one.outcomes[cols], again.outcomes[cols])
+    # a changed model or catalog (another il2sim source digest) never reuses those chunks
+    from il2sim.simulate import _therapy
+
+    monkeypatch.setattr(_therapy, "_source_digest", lambda: "another il2sim")
+    seen.clear()
+    run_cohort(
+        SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, progress=lambda d, t: seen.append(d), **kw
+    )
+    assert seen[0] == 0
 
 
 def test_failed_patients_are_recorded_not_dropped(nivo_arm):

@@ -313,11 +313,11 @@ def _fingerprint(
     spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int, screen: bool
 ) -> str:
     from il2sim import __version__
-    from il2sim.simulate._therapy import _catalog_digest
+    from il2sim.simulate._therapy import _source_digest
 
     blob = (
         json.dumps(
-            [spec.model_dump(mode="json"), arm, chunk, screen, __version__, _catalog_digest()],
+            [spec.model_dump(mode="json"), arm, chunk, screen, __version__, _source_digest()],
             sort_keys=True,
         ).encode()
         + pd.util.hash_pandas_object(patients, index=False).values.tobytes()

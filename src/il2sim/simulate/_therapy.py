@@ -47,15 +47,19 @@ class TherapyResult:
 
 
 @cache
-def _catalog_digest() -> str:
-    """Digest of every shipped data file, so a cached arm is reused only with the same data
-    (read once per process, like the catalog itself)."""
-    from il2sim.catalog._load import DATA_DIR
+def _source_digest() -> str:
+    """Digest of what a cached result depends on besides its inputs: every shipped data file
+    and il2sim's own code, so a changed catalog or model never reuses stale results (read once
+    per process, like the catalog itself)."""
+    import il2sim
 
+    root = Path(il2sim.__file__).parent
     h = hashlib.sha256()
-    for path in sorted(DATA_DIR.rglob("*.yaml")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for path in sorted(files):
+        if path.suffix in (".py", ".yaml", ".csv", ".json", ".tsv"):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -71,7 +75,7 @@ def _fingerprint(scenario: TherapyScenario, setting: Setting, arm: Arm) -> str:
             setting.model_dump(exclude={"arms"}),
             arm.model_dump(),
             __version__,
-            _catalog_digest(),
+            _source_digest(),
         ],
         sort_keys=True,
         default=str,
