@@ -455,12 +455,11 @@ def profile(
     """Profile likelihood of each outer parameter in ``names`` (default: all): steps of
     ``step`` on the parameter's PEtab scale (a tenth of a decade on log10) away from the
     optimum in both directions, the others re-optimised from the previous point, until the
-    objective rises by more than the 95% threshold, a bound is reached or ``max_steps``.
-    Returns the profiles (parameter, value, nll, delta) and the intervals (parameter,
-    estimate, lower_95, upper_95; nan where the profile did not rise enough: not identifiable
-    on that side)."""
-    from scipy.optimize import minimize
-
+    objective rises by more than the 95% threshold, a bound is reached or ``max_steps``. A step
+    that overshoots the threshold by more than 0.5 is halved (down to 1/64 of ``step``), so the
+    crossing is bracketed closely even where the likelihood is sharp. Returns the profiles
+    (parameter, value, nll, delta) and the intervals (parameter, estimate, lower_95, upper_95;
+    nan where the profile did not rise enough: not identifiable on that side)."""
     names = names or list(objective.outer)
     x_best = objective.scaled(result.parameters)
     bounds = objective.bounds()
@@ -470,28 +469,20 @@ def profile(
         others = [i for i in range(len(x_best)) if i != j]
         points = [(x_best[j], result.nll)]
         for direction in (-1, 1):
-            x = x_best.copy()
-            for k in range(1, max_steps + 1):
-                v = x_best[j] + direction * k * step
+            x, h, taken = x_best.copy(), step, 0
+            while taken < max_steps:
+                v = x[j] + direction * h
                 if not bounds[j][0] <= v <= bounds[j][1]:
                     break
-                x[j] = v
-
-                def sub(z, x=x, others=others):
-                    full = x.copy()
-                    full[others] = z
-                    return objective.nll(full)
-
-                res = minimize(
-                    sub,
-                    x[others],
-                    method="L-BFGS-B",
-                    bounds=[bounds[i] for i in others],
-                    options={"eps": 1e-6, "maxiter": 200},
-                )
-                x[others] = res.x
-                points.append((v, float(res.fun)))
-                if res.fun - result.nll > PROFILE_THRESHOLD + 0.5:
+                trial = x.copy()
+                trial[j] = v
+                nll = _reoptimised(objective, trial, others, bounds)
+                if nll - result.nll > PROFILE_THRESHOLD + 0.5 and h > step / 64:
+                    h /= 2  # past the threshold by far: a shorter step brackets it closely
+                    continue
+                x, taken = trial, taken + 1
+                points.append((v, nll))
+                if nll - result.nll > PROFILE_THRESHOLD:
                     break
         points.sort()
         vals = np.array([p[0] for p in points])
@@ -517,16 +508,41 @@ def profile(
     return pd.DataFrame(rows), pd.DataFrame(cis)
 
 
+def _reoptimised(objective: PetabObjective, x: np.ndarray, others: list[int], bounds) -> float:
+    """The objective at ``x`` with the parameters ``others`` re-optimised (changed in place)."""
+    from scipy.optimize import minimize
+
+    if not others:  # the only outer parameter: nothing to re-optimise
+        return objective.nll(x)
+
+    def sub(z: np.ndarray) -> float:
+        full = x.copy()
+        full[others] = z
+        return objective.nll(full)
+
+    res = minimize(
+        sub,
+        x[others],
+        method="L-BFGS-B",
+        bounds=[bounds[i] for i in others],
+        options={"eps": 1e-6, "maxiter": 200},
+    )
+    x[others] = res.x
+    return float(res.fun)
+
+
 def _crossing(vals, delta, centre, direction, objective, name) -> float:
-    """Where the profile crosses the threshold on one side (natural scale), by linear
-    interpolation; nan if it never does."""
+    """Where the profile crosses the threshold on one side (natural scale), interpolated
+    linearly in the square root of the rise (exact for a quadratic profile; linear in the rise
+    itself would put the edge too close to the optimum); nan if it never crosses."""
     side = vals <= centre if direction < 0 else vals >= centre
-    v, d = vals[side], delta[side]
+    v, d = vals[side], np.sqrt(np.clip(delta[side], 0.0, None))
     order = np.argsort(np.abs(v - centre))
     v, d = v[order], d[order]
+    edge = np.sqrt(PROFILE_THRESHOLD)
     for i in range(1, len(v)):
-        if d[i] >= PROFILE_THRESHOLD > d[i - 1]:
-            t = (PROFILE_THRESHOLD - d[i - 1]) / (d[i] - d[i - 1])
+        if d[i] >= edge > d[i - 1]:
+            t = (edge - d[i - 1]) / (d[i] - d[i - 1])
             x = v[i - 1] + t * (v[i] - v[i - 1])
             return objective.natural([x], [name])[name]
     return float("nan")
