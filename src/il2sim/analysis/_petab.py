@@ -403,16 +403,10 @@ def fit(
         lhs = qmc.LatinHypercube(d=len(bounds), seed=seed).random(n_starts - len(starts))
         starts += list(lo + lhs * (hi - lo))
 
-    def penalised(x: np.ndarray) -> float:
-        # where the model cannot be simulated, a large finite value makes L-BFGS-B's line
-        # search step back; an infinite one ends the search as if it had converged
-        v = objective.nll(x)
-        return v if np.isfinite(v) else FAILED_NLL
-
     rows, best = [], None
     for i, x0 in enumerate(starts):
         res = minimize(
-            penalised,
+            lambda x: _penalised(objective, x),
             np.clip(x0, lo, hi),
             method="L-BFGS-B",
             bounds=bounds,
@@ -508,6 +502,14 @@ def profile(
     return pd.DataFrame(rows), pd.DataFrame(cis)
 
 
+def _penalised(objective: PetabObjective, x: np.ndarray) -> float:
+    """The objective, with FAILED_NLL where the model cannot be simulated: a large finite value
+    makes L-BFGS-B's line search step back; an infinite one ends the search as if it had
+    converged."""
+    v = objective.nll(x)
+    return v if np.isfinite(v) else FAILED_NLL
+
+
 def _reoptimised(objective: PetabObjective, x: np.ndarray, others: list[int], bounds) -> float:
     """The objective at ``x`` with the parameters ``others`` re-optimised (changed in place)."""
     from scipy.optimize import minimize
@@ -518,7 +520,7 @@ def _reoptimised(objective: PetabObjective, x: np.ndarray, others: list[int], bo
     def sub(z: np.ndarray) -> float:
         full = x.copy()
         full[others] = z
-        return objective.nll(full)
+        return _penalised(objective, full)
 
     res = minimize(
         sub,
@@ -528,7 +530,7 @@ def _reoptimised(objective: PetabObjective, x: np.ndarray, others: list[int], bo
         options={"eps": 1e-6, "maxiter": 200},
     )
     x[others] = res.x
-    return float(res.fun)
+    return float(res.fun) if res.fun < FAILED_NLL else np.inf
 
 
 def _crossing(vals, delta, centre, direction, objective, name) -> float:
