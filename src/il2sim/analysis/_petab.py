@@ -233,10 +233,12 @@ class PetabObjective:
         # one simulation per (preequilibration, simulation) condition pair; time inf rows
         # read the steady state the simulation condition reaches
         self._groups = d.groupby(["preequilibrationConditionId", "simulationConditionId"]).groups
-        self._times = {}
-        for key, idx in self._groups.items():
-            t = d.time[idx].astype(float).to_numpy()
-            self._times[key] = np.unique(np.concatenate([[0.0], t[np.isfinite(t)]]))
+        self._row_times = {k: d.time[i].astype(float).to_numpy() for k, i in self._groups.items()}
+        self._times = {
+            k: np.unique(np.concatenate([[0.0], t[np.isfinite(t)]]))
+            for k, t in self._row_times.items()
+        }
+        self._species = sorted(self.sim.species_ids)  # the state a preequilibration hands on
         model_syms = set()
         for o in self.observables.values():
             model_syms |= set(o.h_symbols) | set(o.sigma_symbols)
@@ -288,17 +290,16 @@ class PetabObjective:
                 out[k] = pars[v] if isinstance(v, str) else v
             return out
 
-        species = sorted(self.sim.species_ids)
         preequilibrated: dict[str, dict[str, float]] = {}
         for (pre, cid), idx in self._groups.items():
             model_pars = condition(cid)
             start = None
             if pre:  # PEtab: the steady state under the preequilibration condition
                 if pre not in preequilibrated:
-                    preequilibrated[pre] = self.sim.steady_state(species, condition(pre))
+                    preequilibrated[pre] = self.sim.steady_state(self._species, condition(pre))
                 start = preequilibrated[pre]
             times = self._times[(pre, cid)]
-            t_rows = d.time[idx].astype(float).to_numpy()
+            t_rows = self._row_times[(pre, cid)]
             state = {}
             if np.isfinite(t_rows).any():
                 # libRoadRunner needs two times; with data at t = 0 only, read row 0 of [0, 1]

@@ -55,6 +55,7 @@ def _sid(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
+@functools.cache
 def ligand_format(drug: str) -> str:
     """The format (key of :data:`FORMATS`) of a catalog drug; ValueError if none fits."""
     d = binding.BindingDesign.from_drug(catalog.get_drug(drug))

@@ -452,7 +452,7 @@ def add_immunity(
             f"{ENDOGENOUS_IL2}_gone",
             f"{ag} <= 0 dimensionless && "
             f"({' + '.join(present.values())}) * items_per_nmol < 1 item",
-            {s: "0 nmol" if s == e else "0 nM" for s, e in present.items()},
+            {s: f"0 {net.species[s].units}" for s in present},
             "endogenous IL-2 below one molecule in the body (antigen cleared)",
         )
     # 5. disease dynamics
