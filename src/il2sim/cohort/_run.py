@@ -76,11 +76,18 @@ def _regimen_scale(text: str) -> str:
 
 
 def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
-    """Build (not compile) one arm's network for the cohort's body and disease."""
+    """Build (not compile) one arm's network for the cohort's body and disease: the arm's full
+    model less what a trial does not read (see :func:`il2sim.model.prune`) and, unless the
+    cohort asks for ``endogenous_il2_binding: everywhere``, less endogenous IL-2 binding outside
+    the tumour (negligible there; tested against the full model)."""
     arm = spec.arm(arm_name)
     setting = Setting(name=spec.name, body=spec.body, disease=spec.disease, arms=[arm])
     model, im = build_arm_model(
-        setting, arm, duration_days=spec.duration_days, run_in_days=spec.run_in_days
+        setting,
+        arm,
+        duration_days=spec.duration_days,
+        run_in_days=spec.run_in_days,
+        endogenous_il2_sites=None if spec.endogenous_il2_binding == "everywhere" else ("tumour",),
     )
     net = model.network
     if im.burden is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from il2sim.binding import KINDS, SIGNALING_KIND, BindingDesign, cell_receptor_vector
@@ -261,13 +261,16 @@ def build_body_model(
     horizon_h: float = 24.0 * 90,
     params: SignalingParams | None = None,
     endogenous_il2: bool = False,
+    endogenous_il2_sites: Collection[str] | None = None,
     dose_offset_h: float = 0.0,
 ) -> BodyModel:
     """Build the body network for ``drug`` given by ``regimen`` (and checkpoint antibodies,
     each with its regimen) in ``body`` over ``horizon_h`` hours of dosing. With
     ``endogenous_il2`` the body's own IL-2 is a further form (wild-type binding, renal
-    clearance) whose production the immunity model adds. ``dose_offset_h`` delays every dose
-    (a run-in before treatment)."""
+    clearance) whose production the immunity model adds; ``endogenous_il2_sites`` limits the
+    locations where it binds cells (None: everywhere; a trial model binds it only at the
+    disease site, where it acts: see :func:`il2sim.cohort.build_arm`). ``dose_offset_h`` delays
+    every dose (a run-in before treatment)."""
     body_obj = get_body(body)
     w = float(weight_kg if weight_kg is not None else body_obj.weight_kg.value)
     bsa = float(bsa_m2 if bsa_m2 is not None else body_obj.bsa_m2.value)
@@ -398,7 +401,14 @@ def build_body_model(
     pops = _populations(body_obj, w)
     kept = []
     for site in pops:
-        if _add_population(endogenous_il2, net, model, site, forms, ab_objs):
+        binds = [
+            f
+            for f in forms
+            if f.id != ENDOGENOUS_IL2
+            or endogenous_il2_sites is None
+            or site.location in endogenous_il2_sites
+        ]
+        if _add_population(endogenous_il2, net, model, site, binds, ab_objs):
             kept.append(site)
     model.populations = tuple(kept)
 

@@ -14,6 +14,7 @@ and is cleared by CD8 T cells. Parameters: ``catalog/data/immunity/parameters.ya
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from il2sim.catalog import immune_parameters
@@ -510,10 +511,11 @@ def add_immunity(
         parts.append(
             f"{par('vascular_leak_nk_weight', per_day=False)} * fold_{nk_p.id} * s_{nk_p.id}"
         )
-    if parts:
+    if parts or nk_p is not None or any("endothelium" in p.cell.name for p in model.populations):
+        # zero where no IL-2 form binds these cells (a trial model's endogenous IL-2)
         im.toxicity["vascular_leak_index"] = net.rule(
             "vascular_leak_index",
-            " + ".join(parts),
+            " + ".join(parts) or "0 dimensionless",
             "dimensionless",
             "CD25+ endothelium signaling plus NK activation",
         )
@@ -533,11 +535,17 @@ def add_immunity(
 
 
 def build_arm_model(
-    setting, arm, *, duration_days: float, run_in_days: float
+    setting,
+    arm,
+    *,
+    duration_days: float,
+    run_in_days: float,
+    endogenous_il2_sites: Collection[str] | None = None,
 ) -> tuple[BodyModel, ImmuneModel]:
     """The full network of one arm of a therapy setting: body, drug, antibodies, endogenous
     IL-2, cells and disease. Treatment starts after ``run_in_days`` (time 0 of the model is the
-    start of the run-in)."""
+    start of the run-in). ``endogenous_il2_sites``: the locations where endogenous IL-2 binds
+    cells (None: everywhere)."""
     from il2sim.model._body import build_body_model
 
     model = build_body_model(
@@ -548,6 +556,7 @@ def build_arm_model(
         antibodies=[(a.antibody, a.regimen) for a in arm.antibodies],
         horizon_h=duration_days * 24.0,
         endogenous_il2=True,
+        endogenous_il2_sites=endogenous_il2_sites,
         dose_offset_h=run_in_days * 24.0,
     )
     model.network.id = sid(f"il2sim_{setting.name}_{arm.name}")
