@@ -69,6 +69,13 @@ def test_cohort_file_errors_name_the_field(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(catalog.CatalogError, match=r"variability\.0.*fold_range must be"):
         catalog.get_cohort(str(path))
+    raw = SPEC.model_dump(mode="json")
+    raw["endogenous_il2_binding"] = "blood"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(
+        catalog.CatalogError, match=r"endogenous_il2_binding.*'tumour' or 'everywhere'"
+    ):
+        catalog.get_cohort(str(path))
     smallest = np.linalg.eigvalsh(correlation_matrix(SPEC)).min()
     assert smallest > 0  # the shipped correlations form a valid matrix
 
