@@ -201,6 +201,15 @@ def test_cli_cohort_errors_and_outputs(tmp_path):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64") >= 2  # Kaplan-Meier + waterfall/spider
     assert "ORR % (95% CI)" in html
+    # the full model into the same folder: its own chunks, not the trial model's, same responses
+    trial_model = pd.read_parquet(out / "patients.parquet")
+    r = CliRunner().invoke(
+        app, [*args, "--population", "distribution", "--full-model", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    assert len(list((out / "chunks" / "nivolumab").glob("*.outcomes.parquet"))) == 2
+    full = pd.read_parquet(out / "patients.parquet")
+    assert full.bor.equals(trial_model.bor)
 
 
 @pytest.fixture(scope="module")

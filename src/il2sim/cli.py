@@ -540,6 +540,7 @@ def _run_cohort(
     scheduler: str | None,
     population: str | None,
     out: Path,
+    full_model: bool = False,
 ) -> None:
     from rich.progress import Progress
 
@@ -549,6 +550,8 @@ def _run_cohort(
         spec = catalog.get_cohort(cohort_name)
     except catalog.CatalogError as e:
         raise _fail(f"COHORT: {e}") from None
+    if full_model:
+        spec = spec.model_copy(update={"endogenous_il2_binding": "everywhere"})
     try:
         cohort.check_request(spec, arms, n=n, workers=workers, population=population)
     except ValueError as e:
@@ -591,6 +594,13 @@ SeedOpt = Annotated[int, typer.Option(help="seed of the draw")]
 WorkersOpt = Annotated[int, typer.Option(help="Dask LocalCluster processes (1 = in this process)")]
 SchedulerOpt = Annotated[str | None, typer.Option(help="address of an existing Dask scheduler")]
 PopulationOpt = Annotated[str | None, typer.Option(help=_POPULATION_HELP)]
+FullModelOpt = Annotated[
+    bool,
+    typer.Option(
+        help="bind endogenous IL-2 in every compartment (the therapy model), not only in the "
+        "tumour: 2-5x slower, to check the trial model"
+    ),
+]
 
 
 @app.command()
@@ -602,13 +612,14 @@ def cohort(
     workers: WorkersOpt = 2,
     scheduler: SchedulerOpt = None,
     population: PopulationOpt = None,
+    full_model: FullModelOpt = False,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_cohort"),
 ) -> None:
     """A virtual cohort on one arm: ORR/CR/DCR with 95% CIs, PFS, toxicity, waterfall and
     spider plots. Finished chunks are kept in OUT/chunks; a rerun resumes."""
-    _run_cohort(cohort_name, [arm], n, seed, workers, scheduler, population, out)
+    _run_cohort(cohort_name, [arm], n, seed, workers, scheduler, population, out, full_model)
 
 
 @app.command()
@@ -622,13 +633,14 @@ def trial(
     workers: WorkersOpt = 2,
     scheduler: SchedulerOpt = None,
     population: PopulationOpt = None,
+    full_model: FullModelOpt = False,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_trial"),
 ) -> None:
     """A virtual trial: several arms on the same virtual patients, compared."""
     names = [a.strip() for a in arms.split(",") if a.strip()]
-    _run_cohort(cohort_name, names, n, seed, workers, scheduler, population, out)
+    _run_cohort(cohort_name, names, n, seed, workers, scheduler, population, out, full_model)
 
 
 @app.command("sensitivity")
