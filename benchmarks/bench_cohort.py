@@ -71,9 +71,10 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
         setting, spec.arm("nivolumab"), duration_days=90, run_in_days=spec.run_in_days
     )
     t_out = np.concatenate([[0.0], arm.run_in_h + np.arange(0, 91, 7) * 24.0])
+    full_sbml = to_sbml(model.network)
     loops = [
-        ("full exported model", to_sbml(model.network), (1e-6, 1e-12)),
-        ("full exported model", to_sbml(model.network), TOLERANCES[0]),
+        ("full exported model", full_sbml, (1e-6, 1e-12)),
+        ("full exported model", full_sbml, TOLERANCES[0]),
         ("il2sim's trial model", arm.sbml, TOLERANCES[0]),
     ]
     for what, sbml, (rtol, atol) in loops:

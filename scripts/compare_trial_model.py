@@ -23,15 +23,16 @@ if __name__ == "__main__":
     a = ap.parse_args()
     spec = catalog.get_cohort(a.cohort)
     arms = [arm.name for arm in spec.arms]
+    modes = ("tumour", "everywhere")  # the trial model, then the full model
     runs, walls = {}, {}
-    for mode in ("tumour", "everywhere"):
+    for mode in modes:
         s = spec.model_copy(update={"endogenous_il2_binding": mode})
         t0 = time.perf_counter()
         runs[mode] = run_cohort(
             s, arms, n=a.n, population="vpop", workers=a.workers, out_dir=a.out / mode
         )
         walls[mode] = time.perf_counter() - t0
-    trial, full = (runs[m].outcomes.set_index(["arm", "patient"]) for m in runs)
+    trial, full = (runs[m].outcomes.set_index(["arm", "patient"]) for m in modes)
     print(
         f"{a.cohort}: {len(runs['tumour'].patients)} virtual patients; wall time trial model "
         f"{walls['tumour']:.0f} s, full model {walls['everywhere']:.0f} s ({a.workers} workers)\n"
@@ -54,7 +55,7 @@ if __name__ == "__main__":
         t, f = t[ok], f[ok]
         worst = max(float(np.max(np.abs(t[c] - f[c]))) / thr for c, thr in tox.items())
         rates = [
-            " / ".join(f"{100 * sums[m][arm][e]['value']:.1f}" for m in ("tumour", "everywhere"))
+            " / ".join(f"{100 * sums[m][arm][e]['value']:.1f}" for m in modes)
             for e in ("ORR", "CR")
         ]
         print(

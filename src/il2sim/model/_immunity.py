@@ -496,10 +496,8 @@ def add_immunity(
                 f" - {par('virus_killing_per_ctl_per_day', units='per_item_per_h')} * {ctl} * {V}",
             )
     # 6. toxicity indices
-    endo = next(
-        (p for p in model.populations if "endothelium" in p.cell.name and p.id in model.pstat5),
-        None,
-    )
+    endothelium = [p for p in model.populations if "endothelium" in p.cell.name]
+    endo = next((p for p in endothelium if p.id in model.pstat5), None)
     nk_p = next(
         (p for p in sites if im.roles.get(p.id) == "nk" and p.location == "peripheral"), None
     )
@@ -511,7 +509,7 @@ def add_immunity(
         parts.append(
             f"{par('vascular_leak_nk_weight', per_day=False)} * fold_{nk_p.id} * s_{nk_p.id}"
         )
-    if parts or nk_p is not None or any("endothelium" in p.cell.name for p in model.populations):
+    if endothelium or nk_p is not None:
         # zero where no IL-2 form binds these cells (a trial model's endogenous IL-2)
         im.toxicity["vascular_leak_index"] = net.rule(
             "vascular_leak_index",
