@@ -149,9 +149,9 @@ def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path,
     assert files[0].stat().st_mtime_ns == kept
     pd.testing.assert_frame_equal(one.outcomes[cols], again.outcomes[cols])
     # a changed model or catalog (another il2sim source digest) never reuses those chunks
-    from il2sim.simulate import _therapy
+    from il2sim.simulate import _store
 
-    monkeypatch.setattr(_therapy, "_source_digest", lambda: "another il2sim")
+    monkeypatch.setattr(_store, "source_digest", lambda: "another il2sim")
     seen.clear()
     run_cohort(
         SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, progress=lambda d, t: seen.append(d), **kw
@@ -187,7 +187,7 @@ def test_cli_cohort_errors_and_outputs(tmp_path):
     assert r.exit_code != 0
     assert "--arms: unknown arm(s) ['bogus'] for cohort 'melanoma'; choose from" in r.output
     r = CliRunner().invoke(app, ["cohort", "--n", "0"])
-    assert r.exit_code != 0 and "--n must be >= 1, got 0" in r.output
+    assert r.exit_code != 0 and "--n must be between 1 and 1,000,000, got 0" in r.output
     r = CliRunner().invoke(app, ["cohort", "--population", "everyone"])
     assert (
         r.exit_code != 0 and "--population must be one of vpop, distribution, plausible" in r.output

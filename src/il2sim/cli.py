@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from il2sim import binding, catalog
 
@@ -23,13 +24,54 @@ app = typer.Typer(
     no_args_is_help=True,
     help="il2sim: mechanistic simulation of IL-2 immunotherapy.",
 )
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# Messages are printed verbatim: no markup, emoji codes or highlighting (a solver log's
+# "[/path]" or a range "[low, high]" is text, not a style).
+_PLAIN = {"markup": False, "emoji": False, "highlight": False}
+console = Console(width=None if sys.stdout.isatty() else 160, **_PLAIN)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, **_PLAIN)
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
     return typer.Exit(code=2)
+
+
+def _progress(transient: bool = False):
+    """A progress bar whose descriptions are plain text (names may hold brackets)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
+def _check_workers(workers: int) -> None:
+    from il2sim.simulate import MAX_WORKERS
+
+    if not 1 <= workers <= MAX_WORKERS:
+        raise _fail(
+            f"--workers must be between 1 and {MAX_WORKERS} (twice this machine's cores), "
+            f"got {workers}"
+        )
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an output folder that cannot be written before anything is computed."""
+    from il2sim import simulate
+
+    try:
+        simulate.check_output_folder(out)
+    except simulate.RunFolderError as e:
+        raise _fail(str(e)) from None
+
+
+def _say(message: str) -> None:
+    err_console.print(f"note: {message}")
 
 
 def _print_frame(frame, title: str, digits: int = 3) -> None:
@@ -221,6 +263,7 @@ def demo(
     exposure and receptor engagement of high-dose IL-2, low-dose IL-2 and nemvaleukin."""
     from il2sim.report import pk_comparison, signaling_comparison
 
+    _check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     with console.status("computing dose-responses ..."):
         result = signaling_comparison(out)
@@ -320,9 +363,7 @@ def pk(
         elif event_table is not None:
             reg = catalog.regimen_from_event_table(event_table)
     except catalog.RegimenError as e:
-        raise _fail(f"--regimen: {e}") from None
-    except OSError as e:
-        raise _fail(f"--event-table: cannot read {event_table}: {e.strerror}") from None
+        raise _fail(f"{'--regimen' if regimen is not None else '--event-table'}: {e}") from None
     if (d is None) != (reg is None):
         raise _fail("--drug and --regimen (or --event-table) go together")
     abs_ = _antibody_pairs(antibody or [], antibody_regimen or [])
@@ -477,44 +518,61 @@ def scenarios() -> None:
     console.print(table)
 
 
+def _default_out(stem: str, name: str) -> Path:
+    """``stem/NAME``: each scenario or cohort has its own default folder, so runs of two
+    scenarios never share one unless the user asks."""
+    return Path(stem) / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "run")
+
+
 @app.command()
 def run(
     scenario: Annotated[
         str, typer.Argument(help="built-in therapy scenario or scenario YAML")
     ] = "default",
     out: Annotated[
-        Path, typer.Option(help="folder for report.html, results.parquet, summary.json")
-    ] = Path("il2sim_output"),
+        Path | None,
+        typer.Option(
+            help="folder for report.html, results.parquet, summary.json "
+            "(default: il2sim_output/SCENARIO)"
+        ),
+    ] = None,
     workers: Annotated[int, typer.Option(help="processes (1 = in this process)")] = 2,
 ) -> None:
     """Simulate every arm of a therapy scenario and write the report. Finished arms are kept
     in OUT/arms/ so that an interrupted run resumes where it stopped."""
-    from rich.progress import Progress
-
     from il2sim import report, simulate
 
-    if workers < 1:
-        raise _fail(f"--workers must be >= 1, got {workers}")
+    _check_workers(workers)
     try:
         sc = catalog.get_therapy_scenario(scenario)
     except catalog.CatalogError as e:
         raise _fail(f"SCENARIO: {e}") from None
+    out = out if out is not None else _default_out("il2sim_output", sc.name)
+    _check_out(out)
     n = sum(len(s.arms) for s in sc.settings)
-    with Progress(console=console, transient=False) as bar:
+    with _progress() as bar:
         task = bar.add_task(f"{sc.name}: {n} arms", total=n)
 
         def tick(arm: str, done: int, total: int) -> None:
             bar.update(task, completed=done, description=f"{sc.name}: {arm}")
 
         try:
-            result = simulate.run_therapy(sc, workers=workers, cache_dir=out, progress=tick)
+            result = simulate.run_therapy(
+                sc, workers=workers, cache_dir=out, progress=tick, notice=_say
+            )
         except simulate.SimulationError as e:
             raise _fail(f"simulation failed (finished arms are kept in {out}/arms): {e}") from None
         except (catalog.CatalogError, catalog.RegimenError, ValueError) as e:
             raise _fail(str(e)) from None
+        except OSError as e:
+            raise _fail(f"--out: cannot write into {out}: {e.strerror or e}") from None
     for s in sc.settings:
         _print_frame(report.summary_table(result, s.name), s.name)
-    for path in report.write_report(result, out):
+    try:
+        files = report.write_report(result, out)
+    except OSError as e:
+        raise _fail(f"--out: cannot write the report into {out}: {e.strerror or e}") from None
+    for path in files:
         console.print(f"wrote {path}")
 
 
@@ -542,9 +600,7 @@ def _run_cohort(
     out: Path,
     full_model: bool = False,
 ) -> None:
-    from rich.progress import Progress
-
-    from il2sim import cohort, report
+    from il2sim import cohort, report, simulate
 
     try:
         spec = catalog.get_cohort(cohort_name)
@@ -556,7 +612,8 @@ def _run_cohort(
         cohort.check_request(spec, arms, n=n, workers=workers, population=population)
     except ValueError as e:
         raise _fail(f"--{e}") from None
-    with Progress(console=console, transient=False) as bar:
+    _check_out(out)
+    with _progress() as bar:
         task = bar.add_task(f"{spec.name}: {len(arms)} arm(s)", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -573,9 +630,14 @@ def _run_cohort(
                 population=population,
                 out_dir=out,
                 progress=tick,
+                notice=_say,
             )
+        except (cohort.SchedulerError, simulate.RunFolderError) as e:
+            raise _fail(f"--{e}" if isinstance(e, cohort.SchedulerError) else str(e)) from None
         except (catalog.CatalogError, catalog.RegimenError, ValueError, KeyError) as e:
             raise _fail(f"{e} (finished chunks are kept in {out}/chunks)") from None
+        except OSError as e:
+            raise _fail(f"--out: cannot write into {out}: {e.strerror or e}") from None
     _print_frame(
         report.response_table(result.summary()),
         f"{spec.name}: {len(result.patients)} virtual patients",
@@ -667,8 +729,8 @@ def sensitivity_cmd(
         raise _fail(f"--method must be one of {', '.join(analysis.METHODS)}, got {method!r}")
     if readout not in analysis.READOUTS:
         raise _fail(f"--readout must be one of {', '.join(analysis.READOUTS)}, got {readout!r}")
-    if workers < 1:
-        raise _fail(f"--workers must be >= 1, got {workers}")
+    _check_workers(workers)
+    _check_out(out)
     try:
         spec = catalog.get_cohort(cohort_name)
         spec.arm(arm)
@@ -725,8 +787,8 @@ def design_cmd(
     and the best candidates with their courses."""
     from il2sim import analysis, report
 
-    if workers < 1:
-        raise _fail(f"--workers must be >= 1, got {workers}")
+    _check_workers(workers)
+    _check_out(out)
     abs_ = []
     if antibody:
         try:
@@ -826,12 +888,11 @@ def fit_cmd(
 ) -> None:
     """Fit a PEtab problem (libRoadRunner + scipy L-BFGS-B, scaling parameters in closed form)
     and give profile-likelihood intervals."""
-    from rich.progress import Progress
-
     from il2sim import analysis, report
 
     if starts < 1:
         raise _fail(f"--starts must be >= 1, got {starts}")
+    _check_out(out)
     if not problem.exists():
         raise _fail(f"PROBLEM: no such file {problem}")
     try:
@@ -843,18 +904,21 @@ def fit_cmd(
     bad = [n for n in chosen if n not in names]
     if bad:
         raise _fail(f"--profile: {bad} are not estimated parameters; choose from {names}")
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("fitting", total=starts)
-        result = analysis.fit(
-            objective,
-            n_starts=starts,
-            seed=seed,
-            progress=lambda d, t: bar.update(task, completed=d, total=t),
-        )
-    profiles = intervals = None
-    if chosen:
-        with console.status(f"profiling {len(chosen)} parameter(s)"):
-            profiles, intervals = analysis.profile(objective, result, chosen)
+    try:
+        with _progress(transient=True) as bar:
+            task = bar.add_task("fitting", total=starts)
+            result = analysis.fit(
+                objective,
+                n_starts=starts,
+                seed=seed,
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
+            )
+        profiles = intervals = None
+        if chosen:
+            with console.status(f"profiling {len(chosen)} parameter(s)"):
+                profiles, intervals = analysis.profile(objective, result, chosen)
+    except analysis.PetabError as e:
+        raise _fail(f"PROBLEM: {e}") from None
     table = report.parameter_table(result, intervals, names)
     console.print(f"-log likelihood {result.nll:.6g} (best of {starts} start(s))")
     _print_frame(table, problem.name, digits=4)
@@ -877,11 +941,11 @@ def web_cmd(
     from il2sim import web
 
     try:
-        command = web.streamlit_command(host, port)
+        web.streamlit_command(host, port)
     except ValueError as e:
         raise _fail(f"--{e}") from None
     console.print(f"il2sim web on http://{host}:{port} (Ctrl-C stops it)")
-    raise typer.Exit(code=subprocess.call(command))
+    raise typer.Exit(code=web.serve(host, port))
 
 
 def main() -> None:  # pragma: no cover

@@ -39,6 +39,13 @@ class PetabError(ValueError):
 
 def lint(yaml_path: str | Path) -> list[str]:
     """Problems ``petablint`` finds in the problem (empty when it passes)."""
+    import petab.v1 as petab
+
+    return _lint(petab.Problem.from_yaml(str(yaml_path)))
+
+
+def _lint(problem) -> list[str]:
+    """Problems ``petablint`` finds in a loaded problem (its error messages)."""
     import logging
 
     import petab.v1 as petab
@@ -47,20 +54,68 @@ def lint(yaml_path: str | Path) -> list[str]:
 
     class _Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            if record.levelno >= logging.ERROR:
-                records.append(record.getMessage())
+            if record.levelno >= logging.ERROR and record.getMessage() != "Not OK":
+                records.append(" ".join(record.getMessage().split()))
 
     handler = _Collect()
     logger = logging.getLogger("petab")
     logger.addHandler(handler)
     try:
-        problem = petab.Problem.from_yaml(str(yaml_path))
         failed = petab.lint_problem(problem)
     finally:
         logger.removeHandler(handler)
     if failed and not records:
         records.append("petablint reports a failure")
     return records if failed else []
+
+
+def _precheck(problem) -> None:
+    """What petablint assumes rather than checks: a parameter table with something to
+    estimate, measurements that are numbers, estimate flags 0/1 and numeric values."""
+    import petab.v1 as petab
+
+    par = problem.parameter_df
+    if par is None or par.empty:
+        raise PetabError(
+            "parameter table: missing or empty; the problem YAML needs a parameter_file "
+            "listing the parameters (parameterId, parameterScale, bounds, nominalValue, estimate)"
+        )
+    for col in (petab.ESTIMATE, petab.NOMINAL_VALUE, petab.LOWER_BOUND, petab.UPPER_BOUND):
+        if col not in par:
+            continue
+        values = pd.to_numeric(par[col], errors="coerce")
+        bad = par.index[values.isna() & par[col].notna()].tolist()
+        if bad:
+            raise PetabError(f"parameter table: {col} of {bad} is not a number")
+    if petab.ESTIMATE in par and not set(pd.to_numeric(par[petab.ESTIMATE])) <= {0, 1}:
+        raise PetabError("parameter table: estimate must be 0 or 1")
+    if petab.ESTIMATE in par and not (pd.to_numeric(par[petab.ESTIMATE]) == 1).any():
+        raise PetabError("parameter table: no parameter has estimate = 1; nothing to fit")
+    obs = problem.observable_df
+    for col, allowed in (
+        (petab.OBSERVABLE_TRANSFORMATION, ("lin", "log", "log10")),
+        (petab.NOISE_DISTRIBUTION, ("normal", "laplace")),
+    ):
+        if obs is not None and col in obs:
+            bad = sorted(set(obs[col].dropna().astype(str)) - {*allowed, ""})
+            if bad:
+                raise PetabError(
+                    f"observable table: {col} {bad} is not supported ({', '.join(allowed)})"
+                )
+    m = problem.measurement_df
+    if m is None or m.empty:
+        raise PetabError("measurement table: no measurements")
+    for col in (petab.MEASUREMENT, petab.TIME):
+        if col not in m:
+            continue
+        values = pd.to_numeric(m[col], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() & m[col].notna().to_numpy())
+        if bad.size:
+            i = int(bad[0])
+            raise PetabError(
+                f"measurement table row {i + 1}: {col} {m[col].iloc[i]!r} is not a number"
+            )
+        m[col] = values
 
 
 def _number_or_id(value) -> float | str:
@@ -106,22 +161,31 @@ class PetabObjective:
             self.problem = petab.Problem.from_yaml(str(yaml_path))
         except Exception as e:  # the petab library raises many kinds
             raise PetabError(f"{yaml_path}: cannot read the PEtab problem: {e}") from None
+        _precheck(self.problem)
+        self._tolerances = (rtol, atol)
+        try:
+            problems = _lint(self.problem)
+        except ZeroDivisionError:
+            problems = ["a formula divides by zero"]
+        except Exception as e:  # petablint itself stops on some inputs (e.g. a bad formula)
+            problems = [f"{type(e).__name__}: {e}" if str(e) else type(e).__name__]
+        if problems:
+            raise PetabError("petablint: " + "; ".join(problems))
+        try:
+            self._set_up(petab)
+        except PetabError:
+            raise
+        except Exception as e:  # a table petablint accepts but il2sim cannot use
+            raise PetabError(f"cannot set up the problem ({type(e).__name__}: {e})") from None
+
+    def _set_up(self, petab) -> None:
         p = self.problem
         m = p.measurement_df
         t = m[petab.TIME].astype(float)
         if np.any(np.isnan(t) | (t < 0)):
             raise PetabError("measurement table: time must be >= 0 or inf (steady state)")
         obs = p.observable_df
-        for col, allowed in (
-            (petab.OBSERVABLE_TRANSFORMATION, ("lin", "log", "log10")),
-            (petab.NOISE_DISTRIBUTION, ("normal", "laplace")),
-        ):
-            if col in obs:
-                bad = sorted(set(obs[col].dropna().astype(str)) - {*allowed, ""})
-                if bad:
-                    raise PetabError(
-                        f"observable table: {col} {bad} is not supported ({', '.join(allowed)})"
-                    )
+        rtol, atol = self._tolerances
         self.sim = Simulator(p.model.to_sbml_str(), rtol=rtol, atol=atol)
         self._amount_species = {
             s.getId() for s in p.model.sbml_model.getListOfSpecies() if s.getHasOnlySubstanceUnits()
@@ -138,7 +202,16 @@ class PetabObjective:
             ].items()
         }
         self.nominal = est[petab.NOMINAL_VALUE].astype(float).to_dict()
-        self.observables = {oid: self._compile(oid, row) for oid, row in obs.iterrows()}
+        self.observables = {}
+        for oid, row in obs.iterrows():
+            try:
+                self.observables[oid] = self._compile(oid, row)
+            except PetabError:
+                raise
+            except Exception as e:
+                raise PetabError(
+                    f"observable {oid!r}: cannot use its formulas ({type(e).__name__}: {e})"
+                ) from None
         self.data = m.reset_index(drop=True).copy()
         self._prepare_rows()
 
@@ -179,6 +252,12 @@ class PetabObjective:
 
         h = sympify_petab(str(row["observableFormula"]))
         s = sympify_petab(str(row["noiseFormula"]))
+        for name, expr in (("observableFormula", h), ("noiseFormula", s)):
+            if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise PetabError(
+                    f"observable {oid!r}: {name} {row[name]!r} is infinite or undefined "
+                    "(a division by zero?)"
+                )
         hs = sorted(str(x) for x in h.free_symbols)
         ss = sorted(str(x) for x in s.free_symbols)
         scale = f"observableParameter1_{oid}"
@@ -349,6 +428,33 @@ class PetabObjective:
         """Every estimated parameter (natural scale) for outer values ``x``."""
         return self._evaluate(np.asarray(x, dtype=float))[0]
 
+    def diagnose(self, x: np.ndarray) -> str:
+        """Why the objective is not finite at outer values ``x`` ('' when it is): the first
+        failed simulation, non-finite observable, noise <= 0, or log of a value <= 0."""
+        try:
+            _, h, sigma = self._evaluate(np.asarray(x, dtype=float))
+        except SimulationError as e:
+            return f"the model cannot be simulated ({e})"
+        d = self.data
+        y = d.measurement.astype(float).to_numpy()
+        obs = self.problem.observable_df
+        logged = self._transform != "lin"
+        for i in range(len(d)):
+            oid = d.observableId[i]
+            where = f"measurement row {i + 1} (observable {oid!r})"
+            if not np.isfinite(h[i]):
+                formula = obs.loc[oid, "observableFormula"]
+                return f"{where}: observableFormula '{formula}' gives {h[i]}"
+            if not sigma[i] > 0 or not np.isfinite(sigma[i]):
+                formula = obs.loc[oid, "noiseFormula"]
+                return f"{where}: noiseFormula '{formula}' gives {sigma[i]:g}; it must be > 0"
+            if logged[i] and not (h[i] > 0 and y[i] > 0):
+                return (
+                    f"{where}: a {self._transform[i]}-transformed observable needs simulation "
+                    f"and measurement > 0, got {h[i]:.4g} and {y[i]:.4g}"
+                )
+        return ""
+
     def nll(self, x: np.ndarray) -> float:
         """Negative log-likelihood at outer parameters ``x`` (PEtab scales); inf when the
         model cannot be simulated there."""
@@ -426,7 +532,10 @@ def fit(
         if progress:
             progress(i + 1, len(starts))
     if best is None:
-        raise PetabError("no start reached a finite objective (every simulation failed)")
+        why = objective.diagnose(starts[0])
+        raise PetabError(
+            "no start reached a finite objective" + (f"; at the first start {why}" if why else "")
+        )
     values = objective.full(best.x)
     data = objective.data.copy()
     data["simulation"] = objective.simulate(values)

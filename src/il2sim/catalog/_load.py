@@ -53,13 +53,64 @@ def parse_record(model: type[M], data: Any, where: str) -> M:
         raise CatalogError(format_validation_error(err, where)) from None
 
 
-def _read_yaml(path: Path) -> Any:
+#: Largest YAML file read (the biggest shipped one is ~40 kB).
+MAX_YAML_BYTES = 5_000_000
+#: Deepest nesting of mappings and lists accepted (the schemas need fewer than 10 levels).
+MAX_YAML_DEPTH = 50
+
+
+def read_text_file(path: Path, what: str = "file") -> str:
+    """A user's text file as UTF-8; a missing, unreadable or non-UTF-8 file is a
+    :class:`CatalogError` that names the file and what to do."""
     try:
-        return yaml.safe_load(path.read_text())
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise CatalogError(f"{path}: cannot read {what}: {err.strerror or err}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CatalogError(
+            f"{path}: not UTF-8 text (byte {raw[err.start]:#04x} at position {err.start}); "
+            f"save the {what} as UTF-8"
+        ) from None
+
+
+def _check_yaml_shape(text: str, path: Path) -> None:
+    """Refuse, before building anything, YAML that only an attacker writes: aliases (a few
+    lines can expand to gigabytes) and nesting deeper than any il2sim file needs."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise CatalogError(
+                f"{path}: YAML aliases (*name) are not accepted; write the values out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise CatalogError(
+                    f"{path}: nested more than {MAX_YAML_DEPTH} levels deep; il2sim files need "
+                    "fewer than 10"
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _read_yaml(path: Path) -> Any:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise CatalogError(f"{path}: cannot read file: {err.strerror or err}") from None
+    if size > MAX_YAML_BYTES:
+        raise CatalogError(
+            f"{path}: {size:,} bytes; il2sim reads YAML files up to {MAX_YAML_BYTES:,} bytes"
+        )
+    text = read_text_file(path, "YAML file")
+    try:
+        _check_yaml_shape(text, path)
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise CatalogError(f"{path}: not valid YAML: {err}") from None
-    except OSError as err:
-        raise CatalogError(f"{path}: cannot read file: {err.strerror}") from None
 
 
 def _load_dir(model: type[M], sub: str) -> dict[str, M]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import AfterValidator
 
 Route = Literal["iv", "sc"]
@@ -119,8 +120,12 @@ def _number(text: str, where: str) -> float:
         raise RegimenError(f"{where}: {text!r} is not a number") from None
 
 
+#: Longest regimen text read (the longest written in the catalog is under 100 characters).
+MAX_REGIMEN_CHARS = 1000
+
+# possessive quantifiers: a long run of digits is read once, never backtracked into
 _PART = re.compile(
-    r"^\s*(?P<amount>[-+]?[0-9][0-9,_]*\.?[0-9]*(?:e[-+]?[0-9]+)?)\s*"
+    r"^\s*+(?P<amount>[-+]?[0-9][0-9,_]*+(?:\.[0-9]*+)?+(?:e[-+]?[0-9]++)?+)\s*+"
     r"(?P<unit>[a-zµ]+(?:/(?!day\b|d\b)[a-z0-9^]+)?)(?P<perday>/(?:day|d))?\b(?P<rest>.*)$",
     re.IGNORECASE,
 )
@@ -130,6 +135,11 @@ def parse_regimen(text: str) -> Regimen:
     """Parse a regimen such as ``"6 ug/kg/day IV d1-5 q21d"``; raise :class:`RegimenError`."""
     if not isinstance(text, str) or not text.strip():
         raise RegimenError("regimen is empty: write e.g. '600,000 IU/kg q8h x 14 doses'")
+    if len(text) > MAX_REGIMEN_CHARS:
+        raise RegimenError(
+            f"regimen is {len(text):,} characters long; write at most {MAX_REGIMEN_CHARS:,}, "
+            "e.g. '600,000 IU/kg q8h x 14 doses'"
+        )
     parts = tuple(_parse_part(p.strip(), text) for p in text.split(";") if p.strip())
     return Regimen(text=text, parts=parts)
 
@@ -374,6 +384,38 @@ def dose_events(
 
 
 _CMT_ROUTE: dict[int, Route] = {1: "sc", 2: "iv"}
+#: Largest event table read.
+MAX_EVENT_TABLE_BYTES = 20_000_000
+
+
+def _read_event_table(path: str | Path):
+    """A NONMEM-style CSV; what cannot be read is a :class:`RegimenError` naming the file."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_EVENT_TABLE_BYTES:
+            raise RegimenError(
+                f"event table {path}: {size:,} bytes; il2sim reads up to "
+                f"{MAX_EVENT_TABLE_BYTES:,} bytes"
+            )
+        return pd.read_csv(path, na_values=["."], skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise RegimenError(
+            f"event table {path}: the file is empty; it needs a header line with TIME and AMT "
+            "and one line per dose"
+        ) from None
+    except UnicodeDecodeError as e:
+        raise RegimenError(
+            f"event table {path}: not UTF-8 text (position {e.start}); save it as UTF-8 CSV"
+        ) from None
+    except pd.errors.ParserError as e:
+        raise RegimenError(
+            f"event table {path}: not a CSV file ({' '.join(str(e).split())})"
+        ) from None
+    except OSError as e:
+        raise RegimenError(f"event table {path}: cannot read it ({e.strerror or e})") from None
 
 
 def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
@@ -385,11 +427,24 @@ def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
     """
     import pandas as pd
 
-    df = pd.read_csv(table) if isinstance(table, str | Path) else table.copy()
+    df = _read_event_table(table) if isinstance(table, str | Path) else table.copy()
     df.columns = [str(c).strip().upper() for c in df.columns]
     for col in ("TIME", "AMT"):
         if col not in df.columns:
             raise RegimenError(f"event table: missing column {col}; needs TIME and AMT")
+    for col in ("TIME", "AMT", "CMT", "RATE", "DUR", "II", "ADDL", "EVID"):
+        if col not in df.columns:
+            continue
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() & df[col].notna()
+        bad |= ~values.isna() & ~np.isfinite(values.astype(float))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RegimenError(
+                f"event table row {i + 1}: {col} '{df[col].iloc[i]}' is not a finite number "
+                "(write '.' or leave it empty for missing)"
+            )
+        df[col] = values
     unit = _canonical_unit(amount_unit, f"amount_unit {amount_unit!r}")
     if "EVID" in df.columns:
         df = df[df["EVID"].fillna(1) == 1]

@@ -75,7 +75,7 @@ class TherapyScenario(BaseModel):
     description: str = ""
     duration_days: float = Field(default=42.0, gt=0, le=730)
     run_in_days: float = Field(default=60.0, ge=0, le=730)
-    readout_days: list[float] = Field(default_factory=lambda: [7.0, 14.0, 28.0])
+    readout_days: list[float] = Field(default_factory=lambda: [7.0, 14.0, 28.0], min_length=1)
     points_per_day: int = Field(default=4, ge=1, le=96)
     settings: list[Setting] = Field(min_length=1)
 

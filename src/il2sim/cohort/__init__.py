@@ -11,7 +11,14 @@ from il2sim.cohort._recist import (
     response_rates,
     sld_mm,
 )
-from il2sim.cohort._run import ArmModel, CohortResult, build_arm, check_request, run_cohort
+from il2sim.cohort._run import (
+    ArmModel,
+    CohortResult,
+    SchedulerError,
+    build_arm,
+    check_request,
+    run_cohort,
+)
 from il2sim.cohort._sample import POPULATIONS, correlation_matrix, draw_patients, sample_patients
 from il2sim.cohort._select import Selection, calibrate, select_virtual_population
 
@@ -21,6 +28,7 @@ __all__ = [
     "Assessment",
     "CohortResult",
     "Rate",
+    "SchedulerError",
     "Selection",
     "assess",
     "build_arm",

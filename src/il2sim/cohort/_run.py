@@ -11,7 +11,7 @@ body-surface area at the reference height (Mosteller: BSA ~ weight^0.5).
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,14 @@ from il2sim.cohort._sample import POPULATIONS, draw_patients
 from il2sim.model import Species, prune, to_sbml
 from il2sim.model._body import sid
 from il2sim.model._immunity import build_arm_model
-from il2sim.simulate import SimulationError, Simulator
+from il2sim.simulate import (
+    MAX_WORKERS,
+    RunStore,
+    SimulationError,
+    Simulator,
+    die_with_parent,
+    fingerprint,
+)
 
 #: Tolerances of the cohort runs, then those tried when a solve fails. rtol 1e-4 gives the
 #: same best overall response and PFS as rtol 1e-6 in 300 of 300 shipped melanoma patients on
@@ -35,6 +42,8 @@ TOLERANCES = ((1e-4, 1e-9), (1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
 #: A patient whose solve needs more steps than this fails (and is recorded) rather than
 #: holding up its chunk.
 MAX_STEPS = 50_000
+#: Most patients one run may simulate (10,000 take about a minute on 2 cores).
+MAX_PATIENTS = 1_000_000
 #: Allometric exponents of clearance and volume with body weight (the standard 0.75 and 1;
 #: assumption, as in population PK: Anderson BJ, Holford NHG 2008 Annu Rev Pharmacol Toxicol
 #: 48:303).
@@ -319,17 +328,13 @@ class CohortResult:
 def _fingerprint(
     spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int, screen: bool
 ) -> str:
-    from il2sim import __version__
-    from il2sim.simulate._therapy import _source_digest
-
-    blob = (
-        json.dumps(
-            [spec.model_dump(mode="json"), arm, chunk, screen, __version__, _source_digest()],
-            sort_keys=True,
-        ).encode()
-        + pd.util.hash_pandas_object(patients, index=False).values.tobytes()
+    return fingerprint(
+        spec.model_dump(mode="json"),
+        arm,
+        chunk,
+        screen,
+        extra=pd.util.hash_pandas_object(patients, index=False).values.tobytes(),
     )
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def check_request(
@@ -342,10 +347,13 @@ def check_request(
 ) -> None:
     """The rules of a cohort request, shared by the CLI and the web app; each message starts
     with the name of the field it is about."""
-    if n is not None and n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    if n is not None and not 1 <= n <= MAX_PATIENTS:
+        raise ValueError(f"n must be between 1 and {MAX_PATIENTS:,}, got {n:,}")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(
+            f"workers must be between 1 and {MAX_WORKERS} (twice this machine's cores), "
+            f"got {workers}"
+        )
     if population is not None and population not in POPULATIONS:
         raise ValueError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}")
     known = [a.name for a in spec.arms]
@@ -355,6 +363,9 @@ def check_request(
             f"arms: unknown arm(s) {bad or list(arms)} for cohort {spec.name!r}; "
             f"choose from {', '.join(known)}"
         )
+    twice = sorted({a for a in arms if list(arms).count(a) > 1})
+    if twice:
+        raise ValueError(f"arms: {', '.join(twice)} given more than once; name each arm once")
 
 
 def run_cohort(
@@ -371,6 +382,7 @@ def run_cohort(
     chunk_size: int = 25,
     screen: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> CohortResult:
     """Simulate ``n`` virtual patients (drawn with ``seed``; or the given ``patients``) on each
     arm. ``population``: ``"vpop"`` draws from the cohort's shipped virtual population (the
@@ -380,12 +392,10 @@ def run_cohort(
     the same arguments. ``workers > 1`` starts a Dask LocalCluster; ``scheduler`` uses an
     existing Dask cluster. Results do not depend on the number of workers. ``screen=False``
     treats patients that are not plausible trial patients too (sensitivity analyses).
-    ``progress(done, total)`` counts patients x arms."""
+    ``progress(done, total)`` counts patients x arms; ``notice(message)`` says which chunks on
+    disk were incomplete, damaged or another run's, and are recomputed."""
     spec = get_cohort(spec)
-    if not arms:
-        raise ValueError("give at least one arm")
-    for a in arms:
-        spec.arm(a)  # names the arms on error
+    check_request(spec, arms, n=n, workers=workers, population=population)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1 (got {chunk_size})")
     models = {a: build_arm(spec, a) for a in arms}
@@ -406,72 +416,90 @@ def run_cohort(
     results: dict[tuple[str, int], tuple[pd.DataFrame, pd.DataFrame]] = {}
     total, done = len(patients) * len(arms), 0
 
-    def path(a: str, k: int) -> Path | None:
-        if out_dir is None:
-            return None
+    store = RunStore(out_dir, notice)
+
+    def unit(a: str, k: int) -> tuple[str, str]:
         fp = _fingerprint(spec, a, chunks[k], k, screen)
-        return Path(out_dir) / "chunks" / a / f"{k:05d}_{fp}"
+        return f"chunks/{a}/{k:05d}_{fp}", fp
 
-    todo = []
-    for a, k in tasks:
-        p = path(a, k)
-        if p is not None and p.with_suffix(".outcomes.parquet").exists():
-            results[(a, k)] = (
-                pd.read_parquet(p.with_suffix(".outcomes.parquet")),
-                pd.read_parquet(p.with_suffix(".traces.parquet")),
-            )
-            done += len(chunks[k])
-        else:
-            todo.append((a, k))
-    if progress:
-        progress(done, total)
-
-    def finish(a: str, k: int, res: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-        nonlocal done
-        results[(a, k)] = res
-        p = path(a, k)
-        if p is not None:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            for part, frame in zip(("outcomes", "traces"), res, strict=True):
-                tmp = p.with_suffix(f".{part}.tmp")
-                frame.to_parquet(tmp)
-                tmp.replace(p.with_suffix(f".{part}.parquet"))
-        done += len(chunks[k])
+    with store.locked():
+        todo = []
+        for a, k in tasks:
+            cached = store.load(*unit(a, k), keys=chunks[k].patient)
+            if cached is not None:
+                results[(a, k)] = (cached[0]["outcomes"], cached[0]["traces"])
+                done += len(chunks[k])
+            else:
+                todo.append((a, k))
         if progress:
             progress(done, total)
 
-    if todo and (workers > 1 or scheduler):
-        from dask.distributed import Client, LocalCluster, as_completed
+        def finish(a: str, k: int, res: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+            nonlocal done
+            results[(a, k)] = res
+            tables = dict(zip(("outcomes", "traces"), res, strict=True))
+            store.save(*unit(a, k), tables, keys=chunks[k].patient)
+            done += len(chunks[k])
+            if progress:
+                progress(done, total)
 
-        if scheduler:
-            client = Client(scheduler)
-            cluster = None
+        if todo and (workers > 1 or scheduler):
+            _run_on_dask(todo, chunks, models, varied, spec, screen, workers, scheduler, finish)
         else:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
-        try:
-            shared = {a: client.scatter(models[a], broadcast=True) for a in {a for a, _ in todo}}
-            futures = {
-                client.submit(
-                    simulate_chunk, shared[a], chunks[k], varied, spec, screen, pure=False
-                ): (
-                    a,
-                    k,
-                )
-                for a, k in todo
-            }
-            for fut in as_completed(futures):
-                finish(*futures[fut], fut.result())
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    else:
-        for a, k in todo:
-            finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec, screen))
+            for a, k in todo:
+                finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec, screen))
     outcomes = pd.concat([results[t][0] for t in tasks], ignore_index=True)
     traces = pd.concat([results[t][1] for t in tasks], ignore_index=True)
     outcomes = outcomes.merge(patients, on="patient", how="left")
     return CohortResult(spec, patients, outcomes, traces)
+
+
+#: Seconds to wait for an existing Dask scheduler before giving up with a clear error.
+SCHEDULER_TIMEOUT_S = 10
+
+
+class SchedulerError(ValueError):
+    """A Dask scheduler that cannot be reached."""
+
+
+def _connect(workers: int, scheduler: str | None):
+    """A Dask client: to ``scheduler``, or to a new LocalCluster whose worker processes die
+    with this one."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S), None
+        except (OSError, TimeoutError, ValueError, TypeError) as e:
+            raise SchedulerError(
+                f"scheduler: no Dask scheduler answered at {scheduler!r} within "
+                f"{SCHEDULER_TIMEOUT_S} s ({type(e).__name__}: {e}); give an address like "
+                "tcp://host:8786, or leave --scheduler out to start local workers"
+            ) from None
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = Client(cluster)
+    client.run(die_with_parent, os.getpid())
+    return client, cluster
+
+
+def _run_on_dask(todo, chunks, models, varied, spec, screen, workers, scheduler, finish) -> None:
+    from dask.distributed import as_completed
+
+    client, cluster = _connect(workers, scheduler)
+    try:
+        shared = {a: client.scatter(models[a], broadcast=True) for a in {a for a, _ in todo}}
+        futures = {
+            client.submit(simulate_chunk, shared[a], chunks[k], varied, spec, screen, pure=False): (
+                a,
+                k,
+            )
+            for a, k in todo
+        }
+        for fut in as_completed(futures):
+            finish(*futures[fut], fut.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -36,6 +36,7 @@ UNITS: dict[str, list[tuple[str, int, int, float]]] = {
     "item_per_h": [("item", 1, 0, 1.0), ("second", -1, 0, 3600.0)],
     "per_item_per_h": [("item", -1, 0, 1.0), ("second", -1, 0, 3600.0)],
     "ng_per_mL": [("gram", 1, -6, 1.0), ("litre", -1, 0, 1.0)],
+    "ng_h_per_mL": [("gram", 1, -6, 1.0), ("litre", -1, 0, 1.0), ("second", 1, 0, 3600.0)],
     # Kirschner-Panetta model units
     "per_day": [("second", -1, 0, 86400.0)],
     "day": [("second", 1, 0, 86400.0)],

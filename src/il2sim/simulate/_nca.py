@@ -66,10 +66,18 @@ def half_lives(t_h: np.ndarray, c: np.ndarray) -> tuple[float | None, float | No
 
 
 def exposure(
-    t_h: np.ndarray, c: np.ndarray, *, first_interval_end_h: float | None = None
+    t_h: np.ndarray,
+    c: np.ndarray,
+    *,
+    first_interval_end_h: float | None = None,
+    auc: float | None = None,
+    decline: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Exposure:
     """Cmax, Tmax, Ctrough (last value), AUC; half-lives from the first dosing interval
-    (up to ``first_interval_end_h``) or the whole curve."""
+    (up to ``first_interval_end_h``) or the whole curve. ``auc``: the exact integral when the
+    caller has it (an ODE state), else the linear-up / log-down trapezoid on the samples.
+    ``decline``: ``(t_h, c)`` of a single dose's decline sampled evenly, to fit the half-lives
+    on instead."""
     t_h, c = np.asarray(t_h, float), np.clip(np.asarray(c, float), 0.0, None)
     i = int(np.argmax(c))
     dt = np.diff(t_h)
@@ -77,8 +85,10 @@ def exposure(
     with np.errstate(divide="ignore", invalid="ignore"):
         log_down = (c1 < c0) & (c1 > 0) & (c0 > 0)
         seg = np.where(log_down, (c0 - c1) * dt / np.log(c0 / c1), (c0 + c1) * dt / 2)
-    auc = float(np.sum(seg))
-    if first_interval_end_h is not None:
+    auc = float(np.sum(seg)) if auc is None else float(auc)
+    if decline is not None:
+        ta, tb = half_lives(*decline)
+    elif first_interval_end_h is not None:
         m = t_h <= first_interval_end_h
         ta, tb = half_lives(t_h[m], c[m])
     else:

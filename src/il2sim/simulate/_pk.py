@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from il2sim.catalog import Antibody, Body, Drug, Regimen, disposition_for, get_drug
-from il2sim.model import BodyModel, build_body_model
+from il2sim.model import BodyModel, Species, build_body_model
 from il2sim.simulate._engine import Simulator, Trajectory
 from il2sim.simulate._nca import Exposure, exposure
 
@@ -79,18 +79,30 @@ def pk(
         antibodies=antibodies,
         horizon_h=horizon,
     )
-    starts = [e.time_h + e.duration_h for evs in model.doses.values() for e in evs]
-    if not starts:
+    ends = [e.time_h + e.duration_h for evs in model.doses.values() for e in evs]
+    if not ends:
         raise ValueError("nothing is dosed: give a regimen for the drug or an antibody")
-    dur = duration_h if duration_h is not None else _default_duration_h(drug_obj, max(starts))
+    dur = duration_h if duration_h is not None else _default_duration_h(drug_obj, max(ends))
     first_gap = None
     if drug_obj is not None and len(model.doses.get(drug_obj.name, [])) > 1:
         first_gap = model.doses[drug_obj.name][1].time_h
-    alpha_h = 13 / 60
-    n = int(min(max(2001, dur / (alpha_h / 6)), 20001))
-    times = np.linspace(0.0, dur, n)
+    # AUC exactly, whatever the output grid: each plasma concentration integrated as a state
+    aucs = {}
+    for name, rule in model.plasma_ng_per_mL.items():
+        auc = model.network.add_species(
+            Species(
+                f"auc_{rule}",
+                "central",
+                units="ng_h_per_mL",
+                name=f"AUC of {name}",
+                amount_only=True,
+            )
+        )
+        aucs[name] = model.network.rate_rule(auc, rule)
+    times, dense = _output_times(model, drug_obj, dur, first_gap)
     sel = [
         *model.plasma_ng_per_mL.values(),
+        *aucs.values(),
         *model.pstat5.values(),
         *model.occupancy.values(),
     ]
@@ -98,8 +110,44 @@ def pk(
     expo = {}
     for name, rule in model.plasma_ng_per_mL.items():
         gap = first_gap if drug_obj is not None and name == drug_obj.name else None
-        expo[name] = exposure(traj.time, traj[rule], first_interval_end_h=gap)
+        auc = float(traj[aucs[name]][-1])
+        decline = None
+        if gap is None and dense is not None and drug_obj is not None and name == drug_obj.name:
+            on = np.isin(traj.time, dense)
+            decline = (traj.time[on], traj[rule][on])
+        expo[name] = exposure(
+            traj.time, traj[rule], first_interval_end_h=gap, auc=auc, decline=decline
+        )
     return PKResult(model, traj, expo, dur)
+
+
+#: Output points of the uniform grid, and of the dense grid over the first dose's decline.
+GRID_POINTS, FIRST_DOSE_POINTS = 20_001, 2_001
+
+
+def _output_times(
+    model: BodyModel, drug: Drug | None, dur_h: float, first_gap_h: float | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A uniform grid over the run, every dose's start and end (so Cmax at an infusion's end
+    is exact), and a dense grid over the first dose's decline (up to the next dose or 8
+    elimination half-lives), so half-lives come out at any duration; returns the times and
+    that dense grid (None without a drug dose)."""
+    alpha_h = 13 / 60
+    n = int(min(max(2001, dur_h / (alpha_h / 6)), GRID_POINTS))
+    parts = [np.linspace(0.0, dur_h, n)]
+    dense = None
+    events = [e for evs in model.doses.values() for e in evs]
+    parts.append([t for e in events for t in (e.time_h, e.time_h + e.duration_h)])
+    if drug is not None and model.doses.get(drug.name):
+        first = model.doses[drug.name][0]
+        start = first.time_h + first.duration_h
+        _, tb = disposition_for(drug).two_compartment(70).half_lives_h()
+        end = min(first_gap_h if first_gap_h is not None else dur_h, start + 8 * tb, dur_h)
+        if end > start:
+            dense = np.linspace(start, end, FIRST_DOSE_POINTS)
+            parts.append(dense)
+    times = np.unique(np.concatenate([np.asarray(p, dtype=float) for p in parts]))
+    return times[(times >= 0) & (times <= dur_h)], dense
 
 
 def pk_scenario(scenario) -> PKResult:

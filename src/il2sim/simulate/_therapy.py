@@ -3,12 +3,11 @@ format, a per-arm summary, progress, and resumption from finished arms."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,8 @@ from il2sim.catalog import (
 from il2sim.model._immunity import build_arm_model
 from il2sim.simulate._engine import Simulator
 from il2sim.simulate._nca import exposure
+from il2sim.simulate._processes import die_with_parent
+from il2sim.simulate._store import RunStore, fingerprint
 
 COLUMNS = ["setting", "arm", "time_d", "variable", "value", "unit"]
 
@@ -46,41 +47,15 @@ class TherapyResult:
         return next(s for s in self.summary if s["setting"] == setting and s["arm"] == arm)
 
 
-@cache
-def _source_digest() -> str:
-    """Digest of what a cached result depends on besides its inputs: every shipped data file
-    and il2sim's own code, so a changed catalog or model never reuses stale results (read once
-    per process, like the catalog itself)."""
-    import il2sim
-
-    root = Path(il2sim.__file__).parent
-    h = hashlib.sha256()
-    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    for path in sorted(files):
-        if path.suffix in (".py", ".yaml", ".csv", ".json", ".tsv"):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 def _fingerprint(scenario: TherapyScenario, setting: Setting, arm: Arm) -> str:
-    from il2sim import __version__
-
-    blob = json.dumps(
-        [
-            scenario.duration_days,
-            scenario.run_in_days,
-            scenario.points_per_day,
-            scenario.readout_days,
-            setting.model_dump(exclude={"arms"}),
-            arm.model_dump(),
-            __version__,
-            _source_digest(),
-        ],
-        sort_keys=True,
-        default=str,
+    return fingerprint(
+        scenario.duration_days,
+        scenario.run_in_days,
+        scenario.points_per_day,
+        scenario.readout_days,
+        setting.model_dump(exclude={"arms"}),
+        arm.model_dump(),
     )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def run_arm(scenario: TherapyScenario, setting: Setting, arm: Arm) -> tuple[pd.DataFrame, dict]:
@@ -207,28 +182,49 @@ def run_therapy(
     workers: int = 1,
     cache_dir: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> TherapyResult:
-    """Every arm of every setting; with ``cache_dir`` each finished arm is written at once and
-    a rerun with the same scenario reuses it (resume). ``progress(arm, done, total)``."""
+    """Every arm of every setting; with ``cache_dir`` each finished arm is written at once (see
+    :class:`RunStore`) and a rerun with the same scenario reuses it (resume); an arm on disk
+    that is incomplete or another run's is recomputed and ``notice(message)`` says so.
+    ``progress(arm, done, total)``."""
     sc = get_therapy_scenario(scenario)
+    store = RunStore(cache_dir, notice)
+    with store.locked():
+        return _run_therapy(sc, store, workers, progress)
+
+
+def _unit(sc: TherapyScenario, setting: Setting, arm: Arm) -> tuple[str, str]:
+    fp = _fingerprint(sc, setting, arm)
+    return f"arms/{setting.name}__{arm.name}_{fp}", fp
+
+
+def _run_therapy(
+    sc: TherapyScenario,
+    store: RunStore,
+    workers: int,
+    progress: Callable[[str, int, int], None] | None,
+) -> TherapyResult:
     tasks = [(sc, s, a) for s in sc.settings for a in s.arms]
     results: dict[tuple[str, str], tuple[pd.DataFrame, dict]] = {}
     todo = []
     for task in tasks:
         _, s, a = task
-        cached = _load_cached(cache_dir, sc, s, a)
+        cached = store.load(*_unit(sc, s, a))
         if cached is not None:
-            results[(s.name, a.name)] = cached
+            results[(s.name, a.name)] = (cached[0]["frame"], cached[1]["summary"])
         else:
             todo.append(task)
     done = len(results)
     if progress:
         progress("cached", done, len(tasks))
+    arms = {(s.name, a.name): (s, a) for _, s, a in tasks}
 
     def finish(sname: str, aname: str, frame: pd.DataFrame, summary: dict) -> None:
         nonlocal done
+        summary = json.loads(json.dumps(summary))  # as a resumed run reads it back
         results[(sname, aname)] = (frame, summary)
-        _store(cache_dir, sc, sname, aname, frame, summary)
+        store.save(*_unit(sc, *arms[(sname, aname)]), {"frame": frame}, {"summary": summary})
         done += 1
         if progress:
             progress(f"{sname}/{aname}", done, len(tasks))
@@ -236,7 +232,8 @@ def run_therapy(
     if workers > 1 and len(todo) > 1:
         # largest networks first (PEG prodrugs have several forms), so the pool ends together
         todo.sort(key=lambda t: -_cost(t[2]))
-        with ProcessPoolExecutor(workers) as pool:
+        pool = ProcessPoolExecutor(workers, initializer=die_with_parent, initargs=(os.getpid(),))
+        with pool:
             futures = [pool.submit(_task, t) for t in todo]
             for fut in as_completed(futures):
                 finish(*fut.result())
@@ -255,34 +252,3 @@ def _cost(arm: Arm) -> int:
         drug = get_drug(arm.drug)
         forms += 1 + len(drug.prodrug_states)
     return forms + len(arm.antibodies)
-
-
-def _paths(cache_dir: Path, setting: str, arm: str) -> tuple[Path, Path]:
-    base = cache_dir / "arms" / f"{setting}__{arm}"
-    return base.with_suffix(".parquet"), base.with_suffix(".json")
-
-
-def _store(cache_dir, sc, sname, aname, frame, summary) -> None:
-    if cache_dir is None:
-        return
-    setting = next(s for s in sc.settings if s.name == sname)
-    arm = next(a for a in setting.arms if a.name == aname)
-    pq, js = _paths(Path(cache_dir), sname, aname)
-    pq.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(pq, index=False)
-    js.write_text(json.dumps({"fingerprint": _fingerprint(sc, setting, arm), "summary": summary}))
-
-
-def _load_cached(cache_dir, sc, setting, arm):
-    if cache_dir is None:
-        return None
-    pq, js = _paths(Path(cache_dir), setting.name, arm.name)
-    if not (pq.exists() and js.exists()):
-        return None
-    try:
-        meta = json.loads(js.read_text())
-        if meta.get("fingerprint") != _fingerprint(sc, setting, arm):
-            return None
-        return pd.read_parquet(pq), meta["summary"]
-    except (OSError, ValueError):
-        return None

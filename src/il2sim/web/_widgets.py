@@ -3,9 +3,13 @@ and the bookkeeping that tells a cancelled run from a finished one."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
+import shutil
 import tempfile
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,14 +62,40 @@ class FieldMessages:
                 slot.empty()
 
 
+#: Where the sessions' folders live; one left by a server that died is removed after this.
+WORK_ROOT = Path(tempfile.gettempdir()) / "il2sim_web"
+STALE_AFTER_S = 24 * 3600.0
+
+
+class SessionFolder:
+    """A browser session's scratch folder, removed when the session is discarded (its state
+    is garbage-collected) or the server exits; folders that a crashed server left behind are
+    swept when a new session starts."""
+
+    def __init__(self, root: Path = WORK_ROOT) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        _sweep(root)
+        self.path = Path(tempfile.mkdtemp(prefix="session_", dir=root))
+        weakref.finalize(self, shutil.rmtree, str(self.path), ignore_errors=True)
+
+
+def _sweep(root: Path) -> None:
+    now = time.time()
+    for old in root.glob("session_*"):
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > STALE_AFTER_S:
+                shutil.rmtree(old, ignore_errors=True)
+
+
 def work_dir(name: str) -> Path:
     """A folder of this browser session for ``name`` (finished arms and chunks are kept here,
-    so a rerun resumes)."""
+    so a rerun resumes; removed with the session)."""
     key = "_il2sim_work_dir"
     if key not in st.session_state:
-        st.session_state[key] = tempfile.mkdtemp(prefix="il2sim_web_")
-    path = Path(st.session_state[key]) / name
+        st.session_state[key] = SessionFolder()
+    path = st.session_state[key].path / name
     path.mkdir(parents=True, exist_ok=True)
+    path.parent.touch()  # in use: not stale
     return path
 
 
