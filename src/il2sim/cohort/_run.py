@@ -436,9 +436,9 @@ def run_cohort(
 
         def finish(a: str, k: int, res: tuple[pd.DataFrame, pd.DataFrame]) -> None:
             nonlocal done
-            results[(a, k)] = res
             tables = dict(zip(("outcomes", "traces"), res, strict=True))
-            store.save(*unit(a, k), tables, keys=chunks[k].patient)
+            back = store.save(*unit(a, k), tables, keys=chunks[k].patient)
+            results[(a, k)] = (back["outcomes"], back["traces"])
             done += len(chunks[k])
             if progress:
                 progress(done, total)

@@ -119,26 +119,26 @@ class RunStore:
         tables: dict[str, pd.DataFrame],
         meta: dict | None = None,
         keys: Sequence[int] | None = None,
-    ) -> None:
+    ) -> dict[str, pd.DataFrame]:
         """Write ``unit``'s tables, then its manifest (fingerprint ``fp``, digests, ``keys``:
-        the patient ids every table must hold, and ``meta``)."""
-        if self.root is None:
-            return
-        manifest_path = self._path(unit, MANIFEST)
-        manifest_path.parent.mkdir(parents=True, exist_ok=True)
-        manifest_path.unlink(missing_ok=True)  # the unit is incomplete until the new one lands
-        digests = {}
-        for name, frame in tables.items():
-            data = _table_bytes(frame)
-            atomic_write_bytes(self._path(unit, f"{name}.parquet"), data)
-            digests[name] = hashlib.sha256(data).hexdigest()
-        manifest = {
-            "fingerprint": fp,
-            "tables": digests,
-            "keys": None if keys is None else [int(k) for k in keys],
-            "meta": meta or {},
-        }
-        atomic_write_bytes(manifest_path, json.dumps(manifest, sort_keys=True).encode())
+        the patient ids every table must hold, and ``meta``). Returns the tables as a resumed
+        run reads them back (Parquet's types), so a fresh and a resumed run give identical
+        results; with no folder too."""
+        encoded = {name: _table_bytes(frame) for name, frame in tables.items()}
+        if self.root is not None:
+            manifest_path = self._path(unit, MANIFEST)
+            manifest_path.parent.mkdir(parents=True, exist_ok=True)
+            manifest_path.unlink(missing_ok=True)  # incomplete until the new manifest lands
+            for name, data in encoded.items():
+                atomic_write_bytes(self._path(unit, f"{name}.parquet"), data)
+            manifest = {
+                "fingerprint": fp,
+                "tables": {n: hashlib.sha256(d).hexdigest() for n, d in encoded.items()},
+                "keys": None if keys is None else [int(k) for k in keys],
+                "meta": meta or {},
+            }
+            atomic_write_bytes(manifest_path, json.dumps(manifest, sort_keys=True).encode())
+        return {name: pd.read_parquet(io.BytesIO(data)) for name, data in encoded.items()}
 
     def load(
         self, unit: str, fp: str, keys: Sequence[int] | None = None
@@ -173,18 +173,21 @@ class RunStore:
             try:
                 data = path.read_bytes()
             except OSError:
-                self._say(f"{unit}: {path.name} is missing; recomputing it")
+                self._say(f"{unit}: its {name} table is missing; recomputing it")
                 return None
             if hashlib.sha256(data).hexdigest() != digest:
-                self._say(f"{unit}: {path.name} does not match its manifest; recomputing it")
+                self._say(
+                    f"{unit}: its {name} table does not match the manifest (damaged or another "
+                    "run's); recomputing it"
+                )
                 return None
             try:
                 frame = pd.read_parquet(io.BytesIO(data))
             except (OSError, ValueError) as e:  # pragma: no cover - the digest matched
-                self._say(f"{unit}: {path.name} is unreadable ({e}); recomputing it")
+                self._say(f"{unit}: its {name} table is unreadable ({e}); recomputing it")
                 return None
             if want is not None and "patient" in frame and not set(frame.patient) <= set(want):
-                self._say(f"{unit}: {path.name} holds other patients; recomputing it")
+                self._say(f"{unit}: its {name} table holds other patients; recomputing it")
                 return None
             tables[name] = frame
         return tables, manifest.get("meta", {})

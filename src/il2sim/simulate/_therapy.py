@@ -223,8 +223,9 @@ def _run_therapy(
     def finish(sname: str, aname: str, frame: pd.DataFrame, summary: dict) -> None:
         nonlocal done
         summary = json.loads(json.dumps(summary))  # as a resumed run reads it back
+        unit, fp = _unit(sc, *arms[(sname, aname)])
+        frame = store.save(unit, fp, {"frame": frame}, {"summary": summary})["frame"]
         results[(sname, aname)] = (frame, summary)
-        store.save(*_unit(sc, *arms[(sname, aname)]), {"frame": frame}, {"summary": summary})
         done += 1
         if progress:
             progress(f"{sname}/{aname}", done, len(tasks))

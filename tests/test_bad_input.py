@@ -1,0 +1,240 @@
+"""Bad input ends in one clear error that names the input and what is allowed, never a
+traceback; messages are printed verbatim; exposure does not depend on the output grid."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from il2sim import simulate
+from il2sim.catalog import RegimenError, parse_regimen
+from il2sim.catalog._regimen import _PART
+from il2sim.cli import app
+
+TURNOVER = Path(__file__).parent / "data" / "petab" / "Turnover_preequilibration"
+OBS_HEADER = "observableId\tobservableFormula\tnoiseFormula\tobservableTransformation\t"
+OBS_HEADER += "noiseDistribution\n"
+PAR_HEADER = "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\n"
+
+
+def _obs(row: str) -> tuple[str, str]:
+    return "observables.tsv", OBS_HEADER + row + "\n"
+
+
+def _par(*rows: str) -> tuple[str, str]:
+    return "parameters.tsv", PAR_HEADER + "".join(r + "\n" for r in rows)
+
+
+def _meas(old: str, new: str, line: int = 2) -> tuple[str, tuple[str, str, int]]:
+    return "measurements.tsv", (old, new, line)
+
+
+#: case -> (file, its new content or a (old, new, line) edit of the shipped file), message
+FIT_CASES = {
+    "formula syntax": (_obs("X_obs\tX +* 2\t0.1\tlin\tnormal"), "Error parsing 'X +* 2'"),
+    "unknown symbol": (
+        _obs("X_obs\tX * foo\t0.1\tlin\tnormal"),
+        "petablint: Missing parameter(s) in the model or the parameters table: {'foo'}",
+    ),
+    "zero noise": (_obs("X_obs\tX\t0\tlin\tnormal"), "noiseFormula '0' gives 0; it must be > 0"),
+    "negative noise": (
+        _obs("X_obs\tX\t-0.1\tlin\tnormal"),
+        "noiseFormula '-0.1' gives -0.1; it must be > 0",
+    ),
+    "division by zero": (
+        _obs("X_obs\tX / 0\t0.1\tlin\tnormal"),
+        "observableFormula 'X / 0' is infinite or undefined",
+    ),
+    "noise division by zero": (
+        _obs("X_obs\tX\t1/0\tlin\tnormal"),
+        "petablint: a formula divides by zero",
+    ),
+    "python in a formula": (
+        _obs("X_obs\t__import__('os').system('echo PWNED')\t0.1\tlin\tnormal"),
+        "Error parsing",
+    ),
+    "unknown observable": (
+        _meas("X_obs", "Y_obs"),
+        "Observables {'Y_obs'} used in measurement table but not defined",
+    ),
+    "NaN measurement": (_meas("2.272319744", "nan", 3), "Some measurement(s) are null"),
+    "text measurement": (
+        _meas("2.272319744", "abc", 3),
+        "measurement table row 2: measurement 'abc' is not a number",
+    ),
+    "unknown condition": (
+        _meas("stim", "nowhere", 3),
+        "references conditions that are not specified in the condition table: {'nowhere'}",
+    ),
+    "extra parameter": (
+        _par("k_deg\tlog10\t0.01\t10\t0.5\t1", "foo\tlog10\t0.01\t10\t0.5\t1"),
+        "Extraneous parameter(s) in parameter table: {'foo'}",
+    ),
+    "empty parameter table": (_par(), "parameter table: missing or empty"),
+    "no parameter file": (
+        (
+            "problem.yaml",
+            "format_version: 1\nproblems:\n- condition_files: [conditions.tsv]\n"
+            "  measurement_files: [measurements.tsv]\n  observable_files: [observables.tsv]\n"
+            "  sbml_files: [model.xml]\n",
+        ),
+        "parameter table: missing or empty; the problem YAML needs a parameter_file",
+    ),
+    "nothing to estimate": (
+        _par("k_deg\tlog10\t0.01\t10\t0.5\t0"),
+        "no parameter has estimate = 1",
+    ),
+    "unknown scale": (_par("k_deg\tlog2\t0.01\t10\t0.5\t1"), "got log2"),
+    "bounds swapped": (
+        _par("k_deg\tlog10\t10\t0.01\t0.5\t1"),
+        "lowerBound greater than upperBound for parameterId k_deg",
+    ),
+    "log scale with a zero bound": (
+        _par("k_deg\tlog10\t0\t10\t0.5\t1"),
+        "Bounds for log10 scaled parameter k_deg must be positive",
+    ),
+    "estimate is text": (
+        _par("k_deg\tlog10\t0.01\t10\t0.5\tyes"),
+        "parameter table: estimate of ['k_deg'] is not a number",
+    ),
+    "nominal is text": (
+        _par("k_deg\tlog10\t0.01\t10\tabc\t1"),
+        "parameter table: nominalValue of ['k_deg'] is not a number",
+    ),
+    "no measurements": (
+        ("measurements.tsv", "observableId\tsimulationConditionId\tmeasurement\ttime\n"),
+        "measurement table: no measurements",
+    ),
+    "negative time": (
+        _meas("\t0.5", "\t-0.5", 3),
+        "time must be >= 0 or inf (steady state)",
+    ),
+    "condition names an unknown parameter": (
+        ("conditions.tsv", "conditionId\tconditionName\tk_syn\npre\tb\t1\nstim\ts\tk_unknown\n"),
+        "Missing parameter(s) in the model or the parameters table: {'k_unknown'}",
+    ),
+    "no noise column": (
+        ("observables.tsv", "observableId\tobservableFormula\nX_obs\tX\n"),
+        "Observable table requires the columns {'noiseFormula'}",
+    ),
+    "log of a negative simulation": (
+        _obs("X_obs\tX - 10\t0.1\tlog\tnormal"),
+        "a log-transformed observable needs simulation and measurement > 0, got -8",
+    ),
+    "not SBML": (("model.xml", "<sbml>not</sbml>"), "SBML model could not be loaded"),
+    "not UTF-8": (("measurements.tsv", b"\xff\xfe\x00garbage"), "'utf-8' codec can't decode"),
+}
+
+
+def _variant(tmp_path: Path, file: str, content) -> Path:
+    d = tmp_path / "problem"
+    shutil.copytree(TURNOVER, d)
+    if isinstance(content, tuple):
+        old, new, line = content
+        lines = (d / file).read_text().splitlines()
+        lines[line - 1] = lines[line - 1].replace(old, new, 1)
+        (d / file).write_text("\n".join(lines) + "\n")
+    elif isinstance(content, bytes):
+        (d / file).write_bytes(content)
+    else:
+        (d / file).write_text(content)
+    return d / "problem.yaml"
+
+
+@pytest.mark.parametrize("case", sorted(FIT_CASES))
+def test_fit_names_every_problem_without_a_traceback(tmp_path, case):
+    (file, content), message = FIT_CASES[case]
+    problem = _variant(tmp_path, file, content)
+    r = CliRunner().invoke(
+        app, ["fit", str(problem), "--starts", "1", "--out", str(tmp_path / "out")]
+    )
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2, text
+    assert text.startswith("error: PROBLEM: ") and message in text, text
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+
+
+def test_messages_are_printed_verbatim(tmp_path):
+    name = str(tmp_path / "a[/bold] [low, high] :x: [red]b.yaml")
+    r = CliRunner().invoke(app, ["signal", "--drug", name])
+    assert r.exit_code == 2
+    assert f"--drug: {name}: cannot read file" in r.output.replace("\n", "")
+    assert "❌" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("TIME,AMT,CMT\n0,abc,2\n", "event table row 1: AMT 'abc' is not a finite number"),
+        ("TIME,AMT\n0,inf\n", "event table row 1: AMT 'inf' is not a finite number"),
+        ("TIME,AMT\nx,1\n", "event table row 1: TIME 'x' is not a finite number"),
+        ("", "the file is empty; it needs a header line with TIME and AMT"),
+        (b"TIME,AMT\n0,\xff\xfe\n", "not UTF-8 text"),
+        ("DOSE\n1\n", "event table: missing column TIME; needs TIME and AMT"),
+    ],
+)
+def test_event_table_errors_are_named(tmp_path, content, message):
+    f = tmp_path / "events.csv"
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    r = CliRunner().invoke(
+        app, ["pk", "--drug", "aldesleukin", "--event-table", str(f), "--duration-days", "2"]
+    )
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and text.startswith("error: --event-table: ") and message in text
+
+
+def test_event_table_reads_dot_as_missing(tmp_path):
+    f = tmp_path / "events.csv"
+    f.write_text("TIME,AMT,CMT,RATE\n0,1,.,.\n")
+    from il2sim.catalog import regimen_from_event_table
+
+    (dose,) = regimen_from_event_table(f).explicit
+    assert (dose.time_h, dose.amount, dose.route, dose.duration_h) == (0.0, 1.0, "iv", 0.0)
+
+
+BOMB = """a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name: x\nvalency: " + "[" * 50_000 + "]" * 50_000 + "\n", "nested more than 50 levels"),
+        (BOMB, "YAML aliases (*name) are not accepted; write the values out"),
+        (b"name: \xff\xfe\n", "not UTF-8 text (byte 0xff at position 6); save the YAML file"),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
+@pytest.mark.parametrize("command", ["signal", "run", "cohort"])
+def test_hostile_yaml_is_refused_by_name(tmp_path, content, message, command):
+    f = tmp_path / "input.yaml"
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    args = {
+        "signal": ["signal", "--drug", str(f)],
+        "run": ["run", str(f), "--out", str(tmp_path / "o")],
+        "cohort": ["cohort", str(f), "--out", str(tmp_path / "o")],
+    }[command]
+    r = CliRunner().invoke(app, args)
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"{f}: " in text and message in text, text
+
+
+def test_long_regimens_are_refused_at_once():
+    with pytest.raises(RegimenError, match="regimen is 60,000 characters long; write at most"):
+        parse_regimen("1" * 60_000)
+    # the amount pattern reads a run of digits once (it backtracked quadratically)
+    assert _PART.match("1" * 60_000 + "!") is None
+
+
+def test_auc_and_half_lives_do_not_depend_on_the_duration():
+    """A 10-year run gave an AUC 29% high and no half-life (a fixed 20,001-point grid)."""
+    short = simulate.pk("aldesleukin", "600,000 IU/kg once over 15 min", duration_h=48.0)
+    long = simulate.pk("aldesleukin", "600,000 IU/kg once over 15 min", duration_h=3650 * 24.0)
+    a, b = short.exposure["aldesleukin"], long.exposure["aldesleukin"]
+    assert b.auc == pytest.approx(a.auc, rel=1e-4)
+    assert b.cmax == pytest.approx(a.cmax, rel=1e-6) and b.tmax_h == a.tmax_h == 0.25
+    assert b.t_half_beta_min == pytest.approx(a.t_half_beta_min, rel=1e-3)
+    assert b.t_half_alpha_min == pytest.approx(a.t_half_alpha_min, rel=1e-3)
