@@ -238,3 +238,10 @@ def test_auc_and_half_lives_do_not_depend_on_the_duration():
     assert b.cmax == pytest.approx(a.cmax, rel=1e-6) and b.tmax_h == a.tmax_h == 0.25
     assert b.t_half_beta_min == pytest.approx(a.t_half_beta_min, rel=1e-3)
     assert b.t_half_alpha_min == pytest.approx(a.t_half_alpha_min, rel=1e-3)
+
+
+def test_sbml_file_that_is_not_utf8_is_named(tmp_path):
+    f = tmp_path / "model.xml"
+    f.write_bytes(b"<?xml \xff\xfe")
+    with pytest.raises(simulate.SimulationError, match="not UTF-8 text .* save the SBML file"):
+        simulate.Simulator(f)

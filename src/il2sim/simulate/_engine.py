@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import roadrunner
 
+from il2sim.catalog import CatalogError, read_text_file
 from il2sim.model import Network, to_sbml
 
 roadrunner.Logger.disableLogging()  # CVODE step-size notes at dosing events are not errors
@@ -96,7 +97,10 @@ class Simulator:
             path = Path(model)
             if not path.exists():
                 raise FileNotFoundError(f"SBML file not found: {path}")
-            text, self.name = path.read_text(), path.name
+            try:
+                text, self.name = read_text_file(path, "SBML file"), path.name
+            except CatalogError as err:
+                raise SimulationError(str(err)) from None
         else:
             text, self.name = model, "sbml"
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from il2sim.catalog import Regimen, RegimenError, parse_regimen
+from il2sim.catalog import Regimen, RegimenError, parse_regimen, read_text_file
 from il2sim.model._sbml import add_dosing
 
 
@@ -24,7 +24,9 @@ def dose_sbml(
     flat amounts (no /kg or /m2) make sense here; write them in ``nmol`` (e.g.
     ``"1e7 nmol/day for 5 days"`` adds 1e7 model units a day when ``amount_per_unit`` is 1).
     """
-    text = Path(model).read_text() if not str(model).lstrip().startswith("<") else str(model)
+    text = str(model)
+    if not text.lstrip().startswith("<"):
+        text = read_text_file(Path(model), "SBML file")
     reg = parse_regimen(regimen) if isinstance(regimen, str) else regimen
     doses = []
     for d in reg.doses(horizon_h):
