@@ -109,6 +109,9 @@ def _run(scenario: catalog.TherapyScenario) -> None:
             result = simulate.run_therapy(
                 scenario, workers=1, cache_dir=work_dir("therapy"), progress=tick
             )
+    except simulate.RunFolderError as e:  # this session's folder is still in use
+        show_error(str(e).removeprefix("--out: "))
+        return
     except (simulate.SimulationError, catalog.CatalogError, catalog.RegimenError) as e:
         show_error(f"simulation failed (finished arms are kept): {e}")
         return
