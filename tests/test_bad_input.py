@@ -229,6 +229,7 @@ def test_long_regimens_are_refused_at_once():
     assert _PART.match("1" * 60_000 + "!") is None
 
 
+@pytest.mark.slow
 def test_auc_and_half_lives_do_not_depend_on_the_duration():
     """A 10-year run gave an AUC 29% high and no half-life (a fixed 20,001-point grid)."""
     short = simulate.pk("aldesleukin", "600,000 IU/kg once over 15 min", duration_h=48.0)
@@ -243,5 +244,5 @@ def test_auc_and_half_lives_do_not_depend_on_the_duration():
 def test_sbml_file_that_is_not_utf8_is_named(tmp_path):
     f = tmp_path / "model.xml"
     f.write_bytes(b"<?xml \xff\xfe")
-    with pytest.raises(simulate.SimulationError, match="not UTF-8 text .* save the SBML file"):
+    with pytest.raises(simulate.SimulationError, match=r"not UTF-8 text .* save the SBML file"):
         simulate.Simulator(f)

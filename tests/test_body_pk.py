@@ -8,6 +8,9 @@ from il2sim.catalog import get_drug
 from il2sim.model import build_body_model
 from il2sim.simulate import Simulator, pk
 
+#: Whole-body simulations: part of `make test`, not of the `make test-fast` loop.
+pytestmark = pytest.mark.slow
+
 HD_DOSE = "600,000 IU/kg over 15 min"
 
 

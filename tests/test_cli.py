@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from il2sim.cli import app
@@ -40,6 +41,7 @@ def test_signal_user_yaml_and_plot(tmp_path: Path) -> None:
     assert png.stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_signal_kinetic_time_point() -> None:
     out = runner.invoke(
         app, ["signal", "--drug", "aldesleukin", "--cells", "treg", "--time-min", "60", "--json"]
@@ -68,6 +70,7 @@ def test_errors_name_the_flag_and_what_is_allowed(tmp_path: Path) -> None:
     assert out.exit_code == 2 and "--reference must be one of the --cells (treg)" in out.output
 
 
+@pytest.mark.slow
 def test_demo_writes_table_and_figure(tmp_path: Path) -> None:
     out = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert out.exit_code == 0, out.output

@@ -110,6 +110,7 @@ def test_exact_confidence_interval_and_kaplan_meier():
     assert s[np.searchsorted(t, 3.0)] == pytest.approx(0.75 * 0.5)
 
 
+@pytest.mark.slow
 def test_selection_reaches_the_published_marginals():
     """Synthetic plausible patients with known classes: after selection the rates match the
     targets within sampling error (Allen 2016 acceptance-rejection)."""
@@ -130,6 +131,7 @@ def test_selection_reaches_the_published_marginals():
     assert all(sel.within_ci().values())
 
 
+@pytest.mark.slow
 def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path, monkeypatch):
     kw = dict(n=6, seed=5, population="distribution", chunk_size=3)
     one = run_cohort(SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, **kw)
@@ -182,6 +184,7 @@ def test_failed_patients_are_recorded_not_dropped(nivo_arm):
     assert all(np.isfinite(numbers({k: v for k, v in s.items() if k != "failures"})))
 
 
+@pytest.mark.slow
 def test_cli_cohort_errors_and_outputs(tmp_path):
     r = CliRunner().invoke(app, ["cohort", "melanoma", "--arm", "bogus"])
     assert r.exit_code != 0
@@ -228,6 +231,7 @@ def vpop_run(vpop_runs):
     return vpop_runs["melanoma"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["melanoma", "rcc"])
 def test_shipped_virtual_population_reproduces_the_trials_it_was_selected_on(vpop_runs, name):
     """Selected (Allen 2016) to reproduce high-dose IL-2 in melanoma (Atkins 1999: ORR 16%,
@@ -252,6 +256,7 @@ def test_shipped_virtual_population_reproduces_the_trials_it_was_selected_on(vpo
     "PD-1 is blocked, the model's ratio-dependent killing (de Pillis 2005) clears the tumour "
     "instead of holding it at a partial response",
 )
+@pytest.mark.slow
 def test_nivolumab_complete_response_rate_matches_checkmate_067(vpop_run):
     cr = vpop_run.summary()["arms"]["nivolumab"]["CR"]
     assert cr["ci95"][0] <= 0.089 <= cr["ci95"][1]
@@ -266,6 +271,7 @@ def test_prcc_recovers_monotone_effects():
     assert p[0] < 1e-6 and p[2] > 0.01
 
 
+@pytest.mark.slow
 def test_sensitivity_names_what_drives_tumour_change():
     """PRCC over the population's central ranges on nivolumab: the tumour's own growth or size
     leads the change in tumour size; the Morris and Sobol paths run through SALib."""
@@ -308,6 +314,7 @@ def test_draws_from_the_shipped_virtual_population(nivo_arm):
     assert r.exit_code == 0 and "melanoma" in r.output and f"{len(vpop)} patients" in r.output
 
 
+@pytest.mark.slow
 def test_daily_toxicity_means_are_exact_for_q8h_infusions():
     """High-dose IL-2 every 8 h (15-min infusions, half-life ~1 h): the cohort integrates each
     toxicity index in the model, so its daily means equal a 96-points-per-day average (1%)
@@ -344,6 +351,7 @@ def test_unscreened_patient_without_tumour_is_ineligible_not_failed(nivo_arm):
     assert row.error.startswith("no tumour at the start of treatment")
 
 
+@pytest.mark.slow
 def test_endogenous_il2_is_zeroed_below_one_molecule_only_after_the_tumour_is_cleared(nivo_arm):
     """The 'endogenous IL-2 gone' event changes nothing but solver effort: tumour sizes with
     and without it agree to the solver's tolerance, IL-2 stays above one molecule while there is
@@ -383,6 +391,7 @@ def test_endogenous_il2_is_zeroed_below_one_molecule_only_after_the_tumour_is_cl
     assert (runs[1][-1, 1:] != 0.0).any()  # without the event it is only ever small
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("arm_name", "n"), [("nivolumab", 12), ("hd_aldesleukin", 4)])
 def test_trial_model_binds_endogenous_il2_in_the_tumour_only_with_the_full_models_outcomes(
     arm_name, n

@@ -13,6 +13,7 @@ from il2sim.model._body import build_body_model
 from il2sim.simulate import Simulator
 
 
+@pytest.mark.slow
 def test_a_kd_set_at_run_time_equals_a_rebuilt_drug():
     """Setting kd_il2_design_IL2RA on the compiled template gives what building the drug with
     that Kd gives (so the search never needs to recompile for affinities)."""
@@ -56,6 +57,7 @@ def test_a_bivalent_template_keeps_the_run_time_parameters():
     assert {f"kd_{KEY}_IL2RA", f"kd_{KEY}_IL2RBG", f"kd_{KEY}_PD1"} <= ids[0]
 
 
+@pytest.mark.slow
 def test_small_design_search_end_to_end():
     space = DesignSpace(intervals=("q3w",))
     res = design("melanoma", space=space, n_candidates=2, n_refine=0, n_patients=1, seed=3)

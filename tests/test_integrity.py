@@ -124,6 +124,7 @@ def test_therapy_run_killed_at_every_write_and_interleaved_resumes_identically(
         pd.testing.assert_frame_equal(cached.frame, ref.frame)
 
 
+@pytest.mark.slow
 def test_arm_table_of_another_scenario_is_never_read_as_this_ones(tmp_path):
     """The defect found: killed between an arm's two files, then another scenario into the same
     folder, the first scenario's rerun took the other's arm (il2v peak 333 vs 4,333 ng/mL)."""
@@ -191,6 +192,7 @@ def _outcomes(res) -> pd.DataFrame:
     return res.outcomes.sort_values(["arm", "patient"]).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_cohort_killed_at_every_write_and_interleaved_resumes_identically(
     tmp_path, monkeypatch, cached_arms
 ):
@@ -214,6 +216,7 @@ def _chunk_files(out: Path, arm: str = "nivolumab") -> list[Path]:
     return sorted((out / "chunks" / arm).glob("*.manifest.json"))
 
 
+@pytest.mark.slow
 def test_damaged_missing_or_copied_chunks_are_recomputed_and_said(tmp_path, cached_arms):
     out = tmp_path / "c"
     ref = cohort.run_cohort(SPEC, ["nivolumab"], out_dir=out, **KW)
@@ -250,6 +253,7 @@ def test_store_checks_patient_ids_against_the_manifest(tmp_path):
     assert notes == ["u: its manifest lists other patients; recomputing it"]
 
 
+@pytest.mark.slow
 def test_one_run_per_folder(tmp_path):
     with RunStore(tmp_path).locked():
         r = CliRunner().invoke(
@@ -293,6 +297,7 @@ def test_request_limits_are_named(args, message):
     assert r.exit_code == 2 and message in " ".join(r.output.split()), r.output
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_named_error(monkeypatch, tmp_path):
     monkeypatch.setattr(cohort_run, "SCHEDULER_TIMEOUT_S", 1)
     with socket.socket() as s:  # a port nobody listens on
@@ -412,3 +417,29 @@ def test_web_session_folders_are_removed_with_the_session(tmp_path):
     os.utime(stale, (time.time() - 2 * _widgets.STALE_AFTER_S,) * 2)
     fresh = _widgets.SessionFolder(root=tmp_path)  # a new session sweeps what crashed servers left
     assert not stale.exists() and fresh.path.is_dir()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
+def test_cohort_killed_at_random_times_resumes_identically(tmp_path):
+    """Real SIGKILLs (not only between writes): wherever the process dies, the resumed run
+    writes the uninterrupted run's patients."""
+    args = ["cohort", "melanoma", "--arm", "nivolumab", "--n", "8", "--seed", "2"]
+    args += ["--population", "distribution", "--workers", "1"]
+    ref = tmp_path / "ref"
+    subprocess.run([IL2SIM, *args, "--out", str(ref)], check=True, capture_output=True)
+    rng = np.random.default_rng(7)
+    out = tmp_path / "killed"
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [IL2SIM, *args, "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(3.0, 9.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    subprocess.run([IL2SIM, *args, "--out", str(out)], check=True, capture_output=True)
+    want = pd.read_parquet(ref / "patients.parquet")
+    got = pd.read_parquet(out / "patients.parquet")
+    pd.testing.assert_frame_equal(got, want)

@@ -38,3 +38,15 @@ def test_lower_layers_never_import_higher_ones(layer: str) -> None:
     for f in files:
         bad = _imports(f) & higher
         assert not bad, f"{f.relative_to(SRC)} imports higher layer(s) {sorted(bad)}"
+
+
+def test_immunity_is_built_from_small_motifs() -> None:
+    """The immunity layer is a list of motifs (one per biological process), none a cupboard."""
+    from il2sim.model._immunity import MOTIFS
+
+    assert [m.__name__ for m in MOTIFS][:2] == ["cell_states", "treg_suppression"]
+    for f in sorted((SRC / "model" / "_immunity").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 120, f"{f.name}:{node.name} is {length} lines"

@@ -22,6 +22,7 @@ def boehm():
     return analysis.PetabObjective(BOEHM_YAML)
 
 
+@pytest.mark.slow
 def test_boehm_simulation_matches_the_benchmark_collection(boehm):
     """Our libRoadRunner simulation at the collection's nominal (best-fit) parameters equals
     the collection's own simulation (simulatedData) to solver precision, and the objective
@@ -41,6 +42,7 @@ def test_boehm_simulation_matches_the_benchmark_collection(boehm):
     assert analysis.lint(BOEHM_YAML) == []
 
 
+@pytest.mark.slow
 def test_fit_stays_at_the_optimum_and_profiles_bound_an_identifiable_parameter(boehm):
     result = analysis.fit(boehm, n_starts=1)
     assert result.nll <= boehm.nll(boehm.scaled(boehm.nominal)) + 1e-6
@@ -106,6 +108,7 @@ def test_signaling_model_relaxes_to_the_equilibrium_solver():
         assert active == pytest.approx(eq, rel=1e-3), drug
 
 
+@pytest.mark.slow
 def test_signaling_fit_improves_on_the_catalog_and_solves_scales(signaling):
     obj = analysis.PetabObjective(signaling)
     assert obj.outer == ["cooperativity", "k_half", "sigma_rel"]
@@ -127,6 +130,7 @@ def test_cli_fit_and_export_errors(tmp_path):
     assert r.exit_code == 2 and "--cells: ['bogus'] not in the data" in r.output
 
 
+@pytest.mark.slow
 def test_cli_fit_writes_the_report(tmp_path):
     r = CliRunner().invoke(app, ["fit", str(BOEHM_YAML), "--starts", "1", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
@@ -140,6 +144,7 @@ PERELSON = DATA / "Perelson_Science1996"
 PERELSON_YAML = PERELSON / "Perelson_Science1996.yaml"
 
 
+@pytest.mark.slow
 def test_log10_normal_problem_matches_petab_and_the_analytic_solution():
     """Perelson 1996 (HIV-1 decay under a protease inhibitor; log10-normal noise): the viral
     load equals the paper's closed-form solution at the nominal c and delta, the objective

@@ -17,6 +17,7 @@ def arm_model():
     return build_arm_model(setting, arm, duration_days=28, run_in_days=SPEC.run_in_days)
 
 
+@pytest.mark.slow
 def test_pruned_model_keeps_its_outputs_exactly_with_fewer_states(arm_model):
     model, im = arm_model
     net = model.network

@@ -14,6 +14,9 @@ from il2sim.cli import app
 from il2sim.model import build_body_model, build_scenario_model, check_sbml, to_sbml
 from il2sim.simulate import ReferenceSimulator, Simulator
 
+#: Whole-body simulations: part of `make test`, not of the `make test-fast` loop.
+pytestmark = pytest.mark.slow
+
 
 def _needs_iu(scenario: catalog.Scenario) -> bool:
     return scenario.regimen is not None and "IU" in scenario.regimen
@@ -120,3 +123,30 @@ def test_cli_pk_refuses_bad_input(args, message):
     result = CliRunner().invoke(app, ["pk", *args])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_export_is_the_same_in_every_process():
+    """Modifier lists were written in set order, so the SBML of one model changed with
+    Python's hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from il2sim import catalog, model\n"
+        "sc = catalog.get_therapy_scenario('acute_vs_chronic')\n"
+        "s = sc.settings[0]\n"
+        "m, _ = model.build_arm_model(s, s.arms[0], duration_days=7, run_in_days=5)\n"
+        "print(model.to_sbml(m.network))\n"
+    )
+    texts = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(texts) == 1 and "<modifierSpeciesReference" in texts.pop()

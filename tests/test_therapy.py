@@ -14,6 +14,9 @@ from il2sim.model import check_sbml, to_sbml
 from il2sim.model._immunity import build_arm_model
 from il2sim.simulate import Simulator, run_therapy
 
+#: Whole-body simulations: part of `make test`, not of the `make test-fast` loop.
+pytestmark = pytest.mark.slow
+
 MOUSE, HUMAN = "chronic_infection_mouse", "tumour_human"
 
 

@@ -119,7 +119,9 @@ def to_sbml(net: Network) -> str:
             ref.setSpecies(sid)
             ref.setStoichiometry(n)
             ref.setConstant(True)
-        for sid in _names_in(r.rate) & net.species.keys() - r.reactants.keys() - r.products.keys():
+        for sid in sorted(
+            _names_in(r.rate) & net.species.keys() - r.reactants.keys() - r.products.keys()
+        ):
             mod = rx.createModifier()
             mod.setSpecies(sid)
         kl = rx.createKineticLaw()

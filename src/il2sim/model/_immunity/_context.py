@@ -1,0 +1,87 @@
+"""What the immunity motifs share while they build one arm's network: the body model, the
+catalog's immune parameters, the ids each motif leaves for the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from il2sim.catalog import Sourced, immune_parameters
+from il2sim.model._body import BodyModel, PopulationSite
+from il2sim.model._network import Network
+
+ONE = "1 dimensionless"
+DISEASES = ("tumour", "chronic_infection", "acute_infection", "none")
+_ROLES = {
+    "treg": "treg",
+    "nk": "nk",
+    "cd8_memory": "cd8_memory",
+    "cd8_naive": "cd8_naive",
+    "cd4_helper": "cd4_helper",
+    "cd8_stem_like": "stem",
+    "cd8_effector_like": "effector",
+    "cd8_terminal_exhausted": "terminal",
+    "tumour_cell": "tumour",
+}
+
+
+def role_of(cell_name: str) -> str | None:
+    """The part a catalog cell plays in the immunity layer (None: it stays constant)."""
+    return _ROLES.get(cell_name.removeprefix("mouse_"))
+
+
+@dataclass
+class ImmuneModel:
+    """Ids of the states and readouts the immunity layer added."""
+
+    disease: str
+    cells: dict[str, str] = field(default_factory=dict)  # population id -> count species
+    fold: dict[str, str] = field(default_factory=dict)  # population id -> fold-expansion rule
+    roles: dict[str, str] = field(default_factory=dict)  # population id -> role
+    burden: str | None = None  # tumour cells or viral load species
+    treg_cd8_ratio: dict[str, str] = field(default_factory=dict)  # location -> rule
+    toxicity: dict[str, str] = field(default_factory=dict)  # index name -> rule
+    exhaustion: str | None = None  # exhaustion-programme state of the disease site
+
+
+@dataclass
+class Context:
+    """The state of one build: inputs, and what earlier motifs created for later ones."""
+
+    model: BodyModel
+    disease: str
+    site_loc: str | None  # the tissue that holds the disease
+    im: ImmuneModel
+    vaccine_times_h: tuple[float, ...] = ()
+    infection_time_h: float = 0.0
+    P: dict[str, Sourced] = field(default_factory=immune_parameters)
+    by_loc: dict[str, list[PopulationSite]] = field(default_factory=dict)  # dynamic populations
+    supp: dict[str, str] = field(default_factory=dict)  # location -> Treg suppression rule
+    pdl1_ref: dict[str, list[str]] = field(default_factory=dict)  # location -> PD-L1 occupancy
+    antigen: str | None = None  # antigen drive rule of the disease site
+    exhaustion: str = ONE  # exhaustion programme of the site (1 without antigen)
+    ctl_terms: list[str] = field(default_factory=list)  # functional cytotoxic CD8 readouts
+    chain: dict[str, PopulationSite] = field(default_factory=dict)  # stem/effector/terminal
+
+    @property
+    def net(self) -> Network:
+        return self.model.network
+
+    @property
+    def sites(self) -> list[PopulationSite]:
+        return list(self.model.populations)
+
+    def role(self, site: PopulationSite) -> str | None:
+        return self.im.roles.get(site.id)
+
+    def par(self, name: str, per_day: bool = True, units: str | None = None) -> str:
+        """The catalog's immune parameter ``name`` in the network (rates per day become per
+        hour), created on first use; returns its id."""
+        num = self.P[name]
+        pid = f"im_{name}"
+        if pid not in self.net.parameters:
+            value = num.value / 24.0 if per_day else num.value
+            src = num.source + (" (per day / 24)" if per_day else "")
+            self.net.parameter(
+                pid, value, units or ("per_h" if per_day else "dimensionless"), name, src
+            )
+        return pid

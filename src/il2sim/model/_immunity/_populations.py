@@ -1,0 +1,160 @@
+"""Motif: the dynamics of each population. Pools that IL-2 expands (Tregs, NK, memory and
+naive CD8, CD4 helpers) proliferate with their IL-2 signal up to a cap and return to
+baseline; antigen-specific CD8 T cells in the disease site form the chain stem-like ->
+effector-like -> terminally exhausted, driven by antigen and braked by PD-1, with IL-2
+delivered with CD25 or in cis favouring effector-like progeny; elsewhere they contract."""
+
+from __future__ import annotations
+
+from il2sim.model._body import sid
+from il2sim.model._immunity._context import ONE, Context
+from il2sim.model._immunity._regulation import pd1_brake
+
+POOLS = ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper")
+
+
+def population_dynamics(cx: Context) -> None:
+    """Rate rules of the IL-2-driven pools (Treg suppression on all but Tregs; Fc-competent
+    anti-CTLA-4 depletes Tregs in the disease site), contraction of antigen-specific cells
+    outside the site, and in the site each one's PD-1 brake and ``cis_<id>``: its CD25- or
+    arm-assisted pSTAT5, normalised like ``s_<id>``."""
+    net, model, im = cx.net, cx.model, cx.im
+    fmax = cx.par("max_fold_expansion", per_day=False)
+    contraction = cx.par("contraction_per_day")
+    for p in cx.sites:
+        role = im.roles.get(p.id)
+        if role is None or role == "tumour":
+            continue
+        n, n0 = f"N_{p.id}", f"N0_{p.id}"
+        g = f"g_{p.id}" if p.id in model.pstat5 else "0 dimensionless"
+        sup = f" * {cx.supp[p.location]}" if p.location in cx.supp and role != "treg" else ""
+        if role in POOLS:
+            pm = cx.par(f"prolif_max_per_day_{role}")
+            deplete = ""
+            if role == "treg" and ("CTLA4", p.id) in model.occupancy and p.location == cx.site_loc:
+                k_dep = cx.par("ctla4_treg_depletion_per_day")
+                deplete = f" - {k_dep} * {model.occupancy[('CTLA4', p.id)]} * {n}"
+            net.rate_rule(
+                n,
+                f"{pm} * {g}{sup} * {n} * ({ONE} - {n} / ({fmax} * {n0}))"
+                f" - {contraction} * ({n} - {n0}){deplete}",
+            )
+            continue
+        if cx.antigen is None or p.location != cx.site_loc:
+            net.rate_rule(n, f"-{contraction} * ({n} - {n0})")
+            continue
+        pd1_brake(cx, p)
+        cis = (
+            f"pSTAT5cis_{p.id} * (R0_IL2RBG_{p.id} + k_half) / R0_IL2RBG_{p.id}"
+            if p.id in model.cis_pstat5
+            else "0 dimensionless"
+        )
+        net.rule(
+            f"cis_{p.id}",
+            cis,
+            "dimensionless",
+            f"normalised CD25/arm-assisted pSTAT5 of {p.cell.name}",
+        )
+    cx.chain = {
+        im.roles[p.id]: p
+        for p in cx.sites
+        if p.location == cx.site_loc and im.roles.get(p.id) in ("stem", "effector", "terminal")
+    }
+
+
+def _priming(cx: Context, stem_id: str) -> str:
+    """Extra priming of stem-like cells: a therapeutic vaccine (one day of priming per
+    vaccination, as events) and anti-CTLA-4 in lymphoid organs; the term to add to dS/dt."""
+    net, ag = cx.net, cx.antigen
+    extra = ""
+    if cx.vaccine_times_h:
+        net.parameter(
+            "vaccine_drive",
+            0.0,
+            "dimensionless",
+            "therapeutic vaccine priming on (1) or off (0)",
+            "set by vaccination events (1 day per vaccination)",
+            constant=False,
+        )
+        for k, tv in enumerate(cx.vaccine_times_h):
+            t_on = net.parameter(f"t_vaccine{k}", tv, "hour", f"vaccination {k + 1}", "scenario")
+            t_off = net.parameter(
+                f"t_vaccine{k}_end", tv + 24.0, "hour", f"end of priming {k + 1}", "scenario"
+            )
+            net.event(
+                f"vaccine_{k}", f"time >= {t_on}", {"vaccine_drive": ONE}, f"vaccination {k + 1}"
+            )
+            net.event(f"vaccine_{k}_end", f"time >= {t_off}", {"vaccine_drive": "0 dimensionless"})
+        extra = f" + {cx.par('vaccine_priming_per_day')} * vaccine_drive * N0_{stem_id}"
+    ctla4 = [
+        r
+        for (k, pid), r in cx.model.occupancy.items()
+        if k == "CTLA4" and not pid.endswith(sid(cx.site_loc))
+    ]
+    if ctla4:
+        occ = ctla4[0] if len(ctla4) == 1 else f"max({', '.join(ctla4)})"
+        extra += f" + {cx.par('ctla4_priming_per_day')} * {ag} * {occ} * N0_{stem_id}"
+    return extra
+
+
+def antigen_specific_chain(cx: Context) -> None:
+    """Stem-like cells self-renew under antigen and IL-2 up to a capacity and feed
+    effector-like cells; effector-like cells proliferate with IL-2 (more when it comes with
+    CD25 or in cis), keep dividing in programmed expansion, and become terminal under antigen
+    and exhaustion (less with cis IL-2); terminal cells die. ``ctl_<site>`` counts functional
+    cytotoxic cells (IL-2 raises per-cell killing). Needs all three states in the site."""
+    if cx.antigen is None or len(cx.chain) != 3:
+        return
+    net, model, ag, site = cx.net, cx.model, cx.antigen, sid(cx.site_loc)
+    S, E, X = (cx.chain[r] for r in ("stem", "effector", "terminal"))
+    nS, nE, nX = f"N_{S.id}", f"N_{E.id}", f"N_{X.id}"
+    fS, fE = f"pd1_signal_{S.id}", f"pd1_signal_{E.id}"
+    exhaustion = cx.exhaustion
+    gain = cx.par("cis_il2_gain", per_day=False)
+    prot = cx.par("cis_il2_protection", per_day=False)
+    flux_se = net.rule(
+        f"flux_stem_to_effector_{site}",
+        f"{cx.par('stem_to_effector_per_day')} * {ag} * {fS} * {nS}",
+        "item_per_h",
+        "stem-like to effector-like differentiation",
+    )
+    flux_et = net.rule(
+        f"flux_effector_to_terminal_{site}",
+        f"{cx.par('effector_to_terminal_per_day')} * {ag} * {exhaustion}"
+        f" * ({ONE} - {prot} * min(cis_{E.id}, {ONE})) * {nE}",
+        "item_per_h",
+        "effector-like to terminal differentiation",
+    )
+    cap = cx.par("stem_capacity_fold", per_day=False)
+    gS = f"g_{S.id}" if S.id in model.pstat5 else "0 dimensionless"
+    priming = _priming(cx, S.id)
+    net.rate_rule(
+        nS,
+        f"({cx.par('stem_self_renewal_per_day')} * {ag} * {fS}"
+        f" + {cx.par('stem_il2_prolif_max_per_day')} * {gS} * {fS})"
+        f" * {nS} * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}{priming}",
+    )
+    fmax = cx.par("max_fold_expansion", per_day=False)
+    gE = f"g_{E.id}" if E.id in model.pstat5 else "0 dimensionless"
+    supE = f" * {cx.supp[cx.site_loc]}" if cx.site_loc in cx.supp else ""
+    net.rate_rule(
+        nE,
+        f"{flux_se} + {cx.par('effector_prolif_max_per_day')} * {gE} * {fE}{supE} * {nE}"
+        f" * ({ONE} + {gain} * min(cis_{E.id}, {ONE})) / ({ONE} + {gain})"
+        f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
+        f" + {cx.par('effector_antigen_prolif_per_day')} * expansion_programme_{site}"
+        f" * ({ONE} - {exhaustion})"
+        f" * {nE} * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
+        f" - {flux_et} - {cx.par('effector_death_per_day')} * {nE}",
+    )
+    net.rate_rule(nX, f"{flux_et} - {cx.par('terminal_death_per_day')} * {nX}")
+    share = cx.par("terminal_killing_share", per_day=False)
+    cx.ctl_terms.append(
+        net.rule(
+            f"ctl_{site}",
+            f"{fE} * ({ONE} + {cx.par('il2_cytotoxicity_gain', per_day=False)} * {gE})"
+            f" * ({nE} + {share} * {nX})",
+            "item",
+            "functional cytotoxic CD8 T cells (IL-2 raises per-cell killing)",
+        )
+    )

@@ -1,0 +1,45 @@
+"""Motif: toxicity indices read off the cells IL-2 reaches: vascular leak (CD25+ endothelium
+signaling plus peripheral NK activation) and cytokine release (activated NK and CD8 T
+cells)."""
+
+from __future__ import annotations
+
+from il2sim.model._immunity._context import Context
+
+ACTIVATED = ("nk", "cd8_memory", "effector")
+
+
+def toxicity_indices(cx: Context) -> None:
+    """``vascular_leak_index`` (0 where no IL-2 form binds these cells) and
+    ``cytokine_release_index`` (fold x normalised pSTAT5, summed), recorded in
+    ``ImmuneModel.toxicity``."""
+    net, model, im = cx.net, cx.model, cx.im
+    endothelium = [p for p in model.populations if "endothelium" in p.cell.name]
+    endo = next((p for p in endothelium if p.id in model.pstat5), None)
+    nk_p = next((p for p in cx.sites if cx.role(p) == "nk" and p.location == "peripheral"), None)
+    parts = []
+    if endo is not None:
+        r0 = f"R0_IL2RBG_{endo.id}"
+        parts.append(f"pSTAT5_{endo.id} * ({r0} + k_half) / {r0}")
+    if nk_p is not None and nk_p.id in model.pstat5:
+        weight = cx.par("vascular_leak_nk_weight", per_day=False)
+        parts.append(f"{weight} * fold_{nk_p.id} * s_{nk_p.id}")
+    if endothelium or nk_p is not None:
+        im.toxicity["vascular_leak_index"] = net.rule(
+            "vascular_leak_index",
+            " + ".join(parts) or "0 dimensionless",
+            "dimensionless",
+            "CD25+ endothelium signaling plus NK activation",
+        )
+    act = [
+        f"fold_{p.id} * s_{p.id}"
+        for p in cx.sites
+        if cx.role(p) in ACTIVATED and p.id in model.pstat5
+    ]
+    if act:
+        im.toxicity["cytokine_release_index"] = net.rule(
+            "cytokine_release_index",
+            " + ".join(act),
+            "dimensionless",
+            "activated NK and CD8 T cells (fold x normalised pSTAT5), summed",
+        )
