@@ -14,8 +14,7 @@ import time
 import numpy as np
 
 from il2sim.catalog import get_therapy_scenario
-from il2sim.model import to_sbml
-from il2sim.model._immunity import build_arm_model
+from il2sim.model import build_arm_model, to_sbml
 from il2sim.simulate import Simulator, run_therapy
 
 

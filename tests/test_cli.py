@@ -83,3 +83,15 @@ def test_calibrate_writes_parameters(tmp_path: Path) -> None:
     out = runner.invoke(app, ["calibrate", "--out", str(target)])
     assert out.exit_code == 0, out.output
     assert "kx_nM_per_receptor" in target.read_text() and "R^2" in out.output
+
+
+def test_version_names_the_code_it_runs() -> None:
+    from il2sim import __version__
+    from il2sim.simulate import source_digest
+
+    out = runner.invoke(app, ["--version"])
+    assert out.exit_code == 0
+    assert (
+        out.output.strip()
+        == f"il2sim {__version__} (code and catalog digest {source_digest()[:12]})"
+    )

@@ -201,6 +201,12 @@ def test_cli_cohort_errors_and_outputs(tmp_path):
     assert r.exit_code == 0, r.output
     for f in ("report.html", "patients.parquet", "traces.parquet", "summary.json"):
         assert (out / f).exists()
+    import hashlib
+    import json
+
+    files = json.loads((out / "summary.json").read_text())["provenance"]["files_sha256"]
+    for f in ("patients.parquet", "traces.parquet"):
+        assert files[f] == hashlib.sha256((out / f).read_bytes()).hexdigest()
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64") >= 2  # Kaplan-Meier + waterfall/spider
     assert "ORR % (95% CI)" in html
@@ -357,9 +363,8 @@ def test_endogenous_il2_is_zeroed_below_one_molecule_only_after_the_tumour_is_cl
     and without it agree to the solver's tolerance, IL-2 stays above one molecule while there is
     tumour, and within two weeks of clearance every free, bound and depot amount is exactly 0."""
     from il2sim.cohort._run import patient_values
-    from il2sim.model import to_sbml
+    from il2sim.model import build_arm_model, to_sbml
     from il2sim.model._body import ENDOGENOUS_IL2, form_amounts
-    from il2sim.model._immunity import build_arm_model
     from il2sim.simulate import Simulator
 
     spec = SPEC.model_copy(update={"duration_days": 90.0})

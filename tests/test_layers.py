@@ -50,3 +50,31 @@ def test_immunity_is_built_from_small_motifs() -> None:
             if isinstance(node, ast.FunctionDef):
                 length = node.end_lineno - node.lineno + 1
                 assert length <= 120, f"{f.name}:{node.name} is {length} lines"
+
+
+def _private_imports(path: Path) -> set[str]:
+    """Modules of other layers imported by their private name (il2sim.<layer>._module)."""
+    own = path.relative_to(SRC).parts[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            private = len(parts) > 2 and parts[2].startswith("_")
+            if parts[0] == "il2sim" and private and parts[1] != own:
+                out.add(name)
+    return out
+
+
+def test_layers_use_each_others_public_names_only() -> None:
+    """A layer's private modules are its own: others import what its __init__ exports."""
+    bad = {
+        str(f.relative_to(SRC)): sorted(_private_imports(f))
+        for f in sorted(SRC.rglob("*.py"))
+        if _private_imports(f)
+    }
+    assert not bad, bad

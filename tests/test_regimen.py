@@ -104,3 +104,37 @@ def test_nonmem_event_table():
     bad = pd.DataFrame({"TIME": [0], "AMT": [1], "ADDL": [3]})
     with pytest.raises(RegimenError, match="ADDL = 3 needs II > 0"):
         regimen_from_event_table(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "interval_h", "route"),
+    [
+        ("10 mg QD", 24.0, "iv"),
+        ("10 mg q.d.", 24.0, "iv"),
+        ("10 mg once daily", 24.0, "iv"),
+        ("10 mg BID", 12.0, "iv"),
+        ("10 mg b.i.d.", 12.0, "iv"),
+        ("10 mg twice daily", 12.0, "iv"),
+        ("10 mg TID", 8.0, "iv"),
+        ("10 mg QID", 6.0, "iv"),
+        ("10 mg QOD", 48.0, "iv"),
+        ("240 mg QW", 168.0, "iv"),
+        ("240 mg weekly", 168.0, "iv"),
+        ("240 mg Q2W", 336.0, "iv"),
+        ("240 mg every 3 weeks", 504.0, "iv"),
+        ("1 mg every 2 days", 48.0, "iv"),
+        ("1 mg every 8 hours", 8.0, "iv"),
+        ("1 mg IV bolus", None, "iv"),
+        ("1 mg IV push", None, "iv"),
+        ("1 mg SC BID", 12.0, "sc"),
+        ("3 mg/kg over 30 min every 2 weeks", 336.0, "iv"),
+    ],
+)
+def test_dosing_words_clinicians_write(text, interval_h, route):
+    part = parse_regimen(text).parts[0]
+    assert (part.interval_h, part.route) == (interval_h, route)
+
+
+def test_twice_daily_for_five_days_is_ten_doses_twelve_hours_apart():
+    doses = parse_regimen("1 mg BID for 5 days").doses(24 * 30)
+    assert len(doses) == 10 and doses[1].time_h == 12.0

@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from il2sim import catalog
 from il2sim.cli import app
-from il2sim.model import check_sbml, to_sbml
-from il2sim.model._immunity import build_arm_model
+from il2sim.model import build_arm_model, check_sbml, to_sbml
 from il2sim.simulate import Simulator, run_therapy
 
 #: Whole-body simulations: part of `make test`, not of the `make test-fast` loop.
@@ -242,6 +241,16 @@ def test_outputs_resume_and_errors(tmp_path):
     assert frame["value"].notna().all()
     summary = json.loads((out / "summary.json").read_text())
     assert {a["arm"] for a in summary["arms"]} == {"untreated", "ld"}
+    # the summary, written last, names the exact results file beside it and what made it
+    import hashlib
+
+    from il2sim import __version__
+    from il2sim.simulate import source_digest
+
+    prov = summary["provenance"]
+    digest = hashlib.sha256((out / "results.parquet").read_bytes()).hexdigest()
+    assert prov["files_sha256"] == {"results.parquet": digest}
+    assert prov["il2sim_version"] == __version__ and prov["source_digest"] == source_digest()
     assert "viral_load_change" in summary["arms"][0]
     # resume: a second run finds both arms finished and recomputes nothing
     seen = []

@@ -31,6 +31,27 @@ console = Console(width=None if sys.stdout.isatty() else 160, **_PLAIN)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, **_PLAIN)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from il2sim import __version__
+        from il2sim.simulate import source_digest
+
+        console.print(f"il2sim {__version__} (code and catalog digest {source_digest()[:12]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="print the version and exit", is_eager=True, callback=_show_version
+        ),
+    ] = False,
+) -> None:
+    """il2sim: mechanistic simulation of IL-2 immunotherapy."""
+
+
 def _fail(message: str) -> typer.Exit:
     err_console.print(Text.assemble(("error:", "bold red"), " ", message))
     return typer.Exit(code=2)

@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from il2sim.catalog import AntibodyDosing, Arm, CohortSpec, get_cohort, immune_parameters
-from il2sim.catalog._load import DATA_DIR
+from il2sim.catalog import DATA_DIR, AntibodyDosing, Arm, CohortSpec, get_cohort, immune_parameters
 from il2sim.cohort import build_arm, draw_patients, run_cohort
 
 TEMPLATE = DATA_DIR / "design" / "il2_design_template.yaml"

@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 
 from il2sim import binding, catalog
-from il2sim.binding._scheme import binding_scheme
+from il2sim.binding import binding_scheme
 from il2sim.model import Network, Species, check_sbml, to_sbml
 
 #: Ligand formats of the data set and the binding design each stands for (Kd values are

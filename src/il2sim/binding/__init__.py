@@ -26,6 +26,7 @@ from il2sim.binding._kinetic import (
     kinetic_potency,
     simulate_kinetics,
 )
+from il2sim.binding._scheme import BindingScheme, binding_scheme
 from il2sim.binding._signal import (
     POTENCY_DOSES_nM,
     Transduction,
@@ -40,6 +41,7 @@ __all__ = [
     "SIGNALING_KIND",
     "Arm",
     "BindingDesign",
+    "BindingScheme",
     "CalibrationResult",
     "EquilibriumError",
     "EquilibriumState",
@@ -49,6 +51,7 @@ __all__ = [
     "POTENCY_DOSES_nM",
     "Trafficking",
     "Transduction",
+    "binding_scheme",
     "calibrate",
     "cell_receptor_vector",
     "dose_response",

@@ -24,8 +24,7 @@ from scipy.optimize import least_squares
 
 from il2sim.binding._design import BindingDesign, cell_receptor_vector, kinds_used
 from il2sim.binding._signal import Transduction, active_complexes
-from il2sim.catalog import FitReport, SignalingParams, Sourced, cells, drugs
-from il2sim.catalog._load import DATA_DIR
+from il2sim.catalog import DATA_DIR, FitReport, SignalingParams, Sourced, cells, drugs
 
 DATA_FILES = ("pstat5_pbmc_main.csv", "pstat5_pbmc_monovalent_extra.csv")
 _LIGAND_TO_DRUG = {

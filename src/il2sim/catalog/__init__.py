@@ -5,6 +5,7 @@ Every number is a :class:`Sourced` value (value + source or ``assumption: why`` 
 
 from il2sim.catalog._cohort import CohortSpec, Correlation, Response, Target, Variation
 from il2sim.catalog._load import (
+    DATA_DIR,
     CatalogError,
     antibodies,
     bodies,
@@ -58,6 +59,7 @@ from il2sim.catalog._therapy import Arm, Setting, TherapyScenario
 
 __all__ = [
     "CELL_RECEPTORS",
+    "DATA_DIR",
     "TARGETS",
     "USER_SOURCE",
     "Antibody",

@@ -6,7 +6,8 @@ turns those into amounts (nmol) for one subject (body weight, surface area) and 
 (molecular weight, IU per mg). Several parts join with ``;`` and may start later
 (``from day 22``). A part reads
 
-    AMOUNT UNIT[/day] [IV|SC] [over N min|h | continuous] [qNh|qNd|qNw|daily|once]
+    AMOUNT UNIT[/day] [IV [bolus|push]|SC] [over N min|h | continuous]
+    [qNh|qNd|qNw|every N hours|days|weeks|QD|BID|TID|QID|QOD|QW|daily|weekly|once]
     [x N doses | x N cycles | for N days] [dA-B qNd] [from day N]
 
 Units: IU, kIU, MIU, ug, mg, nmol, each flat, per kg (``/kg``) or per square metre (``/m2``).
@@ -131,6 +132,17 @@ _PART = re.compile(
 )
 
 
+#: Dosing intervals (h) in the words and abbreviations clinicians write, tried in this order.
+_INTERVAL_WORDS = (
+    (r"\b(?:bid|b\.i\.d\.|twice (?:daily|a day))(?![a-z])", 12.0),
+    (r"\b(?:tid|t\.i\.d\.|three times (?:daily|a day))(?![a-z])", 8.0),
+    (r"\b(?:qid|q\.i\.d\.|four times (?:daily|a day))(?![a-z])", 6.0),
+    (r"\b(?:qod|every other day)\b", 48.0),
+    (r"\b(?:qw|qwk|once weekly|weekly|every week)\b", 168.0),
+    (r"\b(?:qd|q\.d\.|once daily|once a day|daily|every day)(?![a-z])", 24.0),
+)
+
+
 def parse_regimen(text: str) -> Regimen:
     """Parse a regimen such as ``"6 ug/kg/day IV d1-5 q21d"``; raise :class:`RegimenError`."""
     if not isinstance(text, str) or not text.strip():
@@ -170,7 +182,7 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
     route: Route = "iv"
     if take(r"\b(sc|s\.c\.|subcutaneous(?:ly)?)\b"):
         route = "sc"
-    take(r"\b(iv|i\.v\.|intravenous(?:ly)?|bolus)\b")
+    take(r"\b(?:iv|i\.v\.|intravenous(?:ly)?)(?:\s+(?:bolus|push))?\b|\b(?:bolus|push)\b")
     start_h = 0.0
     if mm := take(r"\bfrom\s+day\s+([0-9.]+)"):
         start_h = (_number(mm[1], f"regimen {part!r}") - 1.0) * 24.0
@@ -199,7 +211,8 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
             )
         cycle_days, cycle_length_h = (a, b), cyc
         interval_h = 24.0
-    if mm := take(r"\bq\s*([0-9.]+)\s*(h|hr|hours?|d|days?|w|wk|weeks?)\b"):
+    every = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(h|hrs?|hours?|d|days?|w|wks?|weeks?)\b"
+    if mm := take(r"\bq" + every) or take(r"\bevery\s" + every):
         value = _number(mm[1], f"regimen {part!r}")
         unit_h = {"h": 1.0, "d": 24.0, "w": 168.0}[mm[2][0]]
         if not value > 0:
@@ -208,8 +221,8 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
                 "'q8h', 'q1d' or 'q3w'"
             )
         interval_h = value * unit_h
-    elif take(r"\b(daily|qd|once daily)\b"):
-        interval_h = 24.0
+    elif word := next((h for pattern, h in _INTERVAL_WORDS if take(pattern)), None):
+        interval_h = word
     elif take(r"\b(once|single dose)\b"):
         interval_h = None
     n_doses = n_cycles = None

@@ -19,13 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters
-from il2sim.catalog._regimen import parse_regimen
+from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters, parse_regimen
 from il2sim.cohort._recist import assess
 from il2sim.cohort._sample import POPULATIONS, draw_patients
-from il2sim.model import Species, prune, to_sbml
-from il2sim.model._body import sid
-from il2sim.model._immunity import build_arm_model
+from il2sim.model import Species, build_arm_model, prune, sid, to_sbml
 from il2sim.simulate import (
     MAX_WORKERS,
     RunStore,

@@ -8,6 +8,7 @@ from il2sim.model._body import (
     PopulationSite,
     build_body_model,
     build_scenario_model,
+    sid,
 )
 from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
 from il2sim.model._immunity import build_arm_model
@@ -31,5 +32,6 @@ __all__ = [
     "check_sbml",
     "kirschner_panetta_1998",
     "prune",
+    "sid",
     "to_sbml",
 ]

@@ -20,8 +20,14 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from il2sim.binding import KINDS, SIGNALING_KIND, BindingDesign, cell_receptor_vector
-from il2sim.binding._scheme import BindingScheme, binding_scheme
+from il2sim.binding import (
+    KINDS,
+    SIGNALING_KIND,
+    BindingDesign,
+    BindingScheme,
+    binding_scheme,
+    cell_receptor_vector,
+)
 from il2sim.catalog import (
     Antibody,
     Body,

@@ -4,7 +4,6 @@ toxicity table, per-patient outcomes (Parquet) and the summary (JSON)."""
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +16,7 @@ from matplotlib.patches import Patch
 
 from il2sim.cohort import CohortResult, kaplan_meier
 from il2sim.report._html import img, page, png_base64
+from il2sim.simulate import atomic_write_bytes, write_results
 
 _COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027"}
 
@@ -102,14 +102,10 @@ def km_figure(result: CohortResult) -> plt.Figure:
 def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
     """Write ``report.html``, ``patients.parquet``, ``traces.parquet`` and ``summary.json``."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     summary = result.summary()
-    pq = out / "patients.parquet"
-    result.outcomes.to_parquet(pq, index=False)
-    tr = out / "traces.parquet"
-    result.traces.to_parquet(tr, index=False)
-    js = out / "summary.json"
-    js.write_text(json.dumps(summary, indent=2))
+    pq, tr, js = write_results(
+        out, {"patients.parquet": result.outcomes, "traces.parquet": result.traces}, summary
+    )
     spec = result.spec
     parts = [
         f"<h1>il2sim cohort: {html.escape(spec.name)}</h1><p>{html.escape(spec.description)}</p>",
@@ -130,5 +126,5 @@ def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
         if summary["arms"][arm]["n_evaluable"]:
             parts.append(img(png_base64(waterfall_spider_figure(result, arm)), arm))
     rep = out / "report.html"
-    rep.write_text(page(f"il2sim cohort: {spec.name}", parts))
+    atomic_write_bytes(rep, page(f"il2sim cohort: {spec.name}", parts).encode())
     return [rep, pq, tr, js]

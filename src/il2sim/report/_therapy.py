@@ -4,7 +4,6 @@ results (Parquet) and the per-arm summary (JSON)."""
 from __future__ import annotations
 
 import html
-import json
 import math
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from il2sim.report._html import img, page, png_base64
-from il2sim.simulate import TherapyResult
+from il2sim.simulate import TherapyResult, atomic_write_bytes, write_results
 
 _PANELS = (
     ("burden", "tumour cells or viral load (fold of day 0)", True),
@@ -125,14 +124,10 @@ def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
 def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
     """Write ``report.html``, ``results.parquet`` and ``summary.json`` into ``out``."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    pq = out / "results.parquet"
-    result.frame.to_parquet(pq, index=False)
-    js = out / "summary.json"
-    js.write_text(
-        json.dumps(
-            {"scenario": result.scenario.name, "arms": result.summary}, indent=2, default=float
-        )
+    pq, js = write_results(
+        out,
+        {"results.parquet": result.frame},
+        {"scenario": result.scenario.name, "arms": result.summary},
     )
     sc = result.scenario
     parts = [
@@ -161,5 +156,5 @@ def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
             )
         parts.append("</ul>")
     rep = out / "report.html"
-    rep.write_text(page(f"il2sim report: {sc.name}", parts))
+    atomic_write_bytes(rep, page(f"il2sim report: {sc.name}", parts).encode())
     return [rep, pq, js]

@@ -10,9 +10,11 @@ from il2sim.simulate._reference import ReferenceSimulator
 from il2sim.simulate._store import (
     RunFolderError,
     RunStore,
+    atomic_write_bytes,
     check_output_folder,
     fingerprint,
     source_digest,
+    write_results,
 )
 from il2sim.simulate._therapy import TherapyResult, run_arm, run_therapy
 
@@ -27,6 +29,7 @@ __all__ = [
     "Simulator",
     "TherapyResult",
     "Trajectory",
+    "atomic_write_bytes",
     "check_output_folder",
     "die_with_parent",
     "dose_sbml",
@@ -39,4 +42,5 @@ __all__ = [
     "run_arm",
     "run_therapy",
     "source_digest",
+    "write_results",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from il2sim.catalog import Regimen, RegimenError, parse_regimen, read_text_file
-from il2sim.model._sbml import add_dosing
+from il2sim.model import add_dosing
 
 
 def dose_sbml(

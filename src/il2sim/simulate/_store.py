@@ -21,6 +21,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 
@@ -85,6 +86,37 @@ def check_output_folder(path: Path, flag: str = "--out") -> None:
         raise RunFolderError(
             f"{flag}: cannot write into {path} ({e.strerror or e}); give a folder you can write"
         ) from None
+
+
+def write_results(
+    out: Path, tables: dict[str, pd.DataFrame], summary: dict, name: str = "summary.json"
+) -> list[Path]:
+    """A run's result files, each written whole (atomically): the tables as Parquet, then the
+    summary with its provenance (il2sim version, code and catalog digest, command line, time,
+    and each table's SHA-256), written last so that it names exactly the tables beside it."""
+    import sys
+    from datetime import datetime
+
+    from il2sim import __version__
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths, digests = [], {}
+    for file, frame in tables.items():
+        data = _table_bytes(frame)
+        atomic_write_bytes(out / file, data)
+        digests[file] = hashlib.sha256(data).hexdigest()
+        paths.append(out / file)
+    provenance = {
+        "il2sim_version": __version__,
+        "source_digest": source_digest(),
+        "command": sys.argv,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files_sha256": digests,
+    }
+    text = json.dumps({**summary, "provenance": provenance}, indent=2, default=float)
+    atomic_write_bytes(out / name, text.encode())
+    return [*paths, out / name]
 
 
 def _table_bytes(frame: pd.DataFrame) -> bytes:

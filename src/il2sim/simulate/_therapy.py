@@ -21,7 +21,7 @@ from il2sim.catalog import (
     get_therapy_scenario,
     immune_parameters,
 )
-from il2sim.model._immunity import build_arm_model
+from il2sim.model import build_arm_model
 from il2sim.simulate._engine import Simulator
 from il2sim.simulate._nca import exposure
 from il2sim.simulate._processes import die_with_parent
