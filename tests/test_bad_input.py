@@ -246,3 +246,18 @@ def test_sbml_file_that_is_not_utf8_is_named(tmp_path):
     f.write_bytes(b"<?xml \xff\xfe")
     with pytest.raises(simulate.SimulationError, match=r"not UTF-8 text .* save the SBML file"):
         simulate.Simulator(f)
+
+
+def test_treg_depletion_days_are_checked_by_name(tmp_path):
+    import yaml
+
+    from conftest import tiny_scenario
+
+    sc = tiny_scenario()
+    sc["settings"][0]["arms"][0]["treg_depletion_days"] = [2, -1]
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(sc))
+    r = CliRunner().invoke(app, ["run", str(f), "--out", str(tmp_path / "o")])
+    text = " ".join(r.output.split())
+    assert r.exit_code == 2
+    assert "field 'settings.0.arms.0.treg_depletion_days': treg_depletion_days must lie in" in text

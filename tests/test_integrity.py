@@ -19,6 +19,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from conftest import tiny_scenario
 from il2sim import catalog, cohort
 from il2sim.cli import app
 from il2sim.cohort import _run as cohort_run
@@ -58,23 +59,7 @@ _ATOMIC = _store.atomic_write_bytes
 
 def _scenario(tmp_path: Path, name: str, amount: str) -> Path:
     """Two scenarios that differ only in the ld arm's dose share every setting and arm name."""
-    sc = {
-        "name": name,
-        "duration_days": 7,
-        "run_in_days": 5,
-        "readout_days": [3, 7],
-        "settings": [
-            {
-                "name": "mouse",
-                "body": "mouse_adult",
-                "disease": "chronic_infection",
-                "arms": [
-                    {"name": "untreated"},
-                    {"name": "ld", "drug": "aldesleukin", "regimen": f"{amount} IU/m2/day SC"},
-                ],
-            }
-        ],
-    }
+    sc = tiny_scenario(name, f"{amount} IU/m2/day SC")
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(sc))
     return path

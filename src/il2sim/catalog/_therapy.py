@@ -29,12 +29,19 @@ class Arm(BaseModel):
         "antigen-specific CD8 T cells",
     )
 
-    @field_validator("vaccine_days")
+    treg_depletion_days: list[float] = Field(
+        default_factory=list,
+        description="days of treatment (0 = start) on which regulatory T cells are depleted "
+        "for one day (e.g. diphtheria toxin in Foxp3-DTR mice)",
+    )
+
+    @field_validator("vaccine_days", "treg_depletion_days")
     @classmethod
-    def _vaccine(cls, v: list[float]) -> list[float]:
-        if any(d < 0 for d in v):
+    def _days(cls, v: list[float], info) -> list[float]:
+        if any(not 0 <= d <= 3650 for d in v):
             raise ValueError(
-                f"vaccine_days must be >= 0 (days from the start of treatment), got {v}"
+                f"{info.field_name} must lie in [0, 3650] (days from the start of treatment), "
+                f"got {v}"
             )
         return sorted(v)
 

@@ -58,12 +58,14 @@ def add_immunity(
     *,
     disease_site: str | None = None,
     vaccine_times_h: tuple[float, ...] = (),
+    treg_depletion_times_h: tuple[float, ...] = (),
     infection_time_h: float = 0.0,
 ) -> ImmuneModel:
     """Make cell numbers dynamic and add ``disease`` in the body's tissue (tumour or infected
     organ; the first tissue unless ``disease_site``). A tumour or chronic infection is
     established at time 0; an acute infection starts at ``infection_time_h`` in a host whose
-    antigen-specific cells are resting."""
+    antigen-specific cells are resting. ``vaccine_times_h`` and ``treg_depletion_times_h``: when
+    a therapeutic vaccine primes, or Tregs are depleted, each for one day."""
     if disease not in DISEASES:
         raise ValueError(f"disease must be one of {', '.join(DISEASES)}, got {disease!r}")
     site = disease_site or (model.body.tissues[0].name if model.body.tissues else None)
@@ -73,6 +75,7 @@ def add_immunity(
         site,
         ImmuneModel(disease),
         vaccine_times_h=tuple(vaccine_times_h),
+        treg_depletion_times_h=tuple(treg_depletion_times_h),
         infection_time_h=infection_time_h,
     )
     for motif in MOTIFS:
@@ -106,7 +109,14 @@ def build_arm_model(
         dose_offset_h=run_in_days * 24.0,
     )
     model.network.id = sid(f"il2sim_{setting.name}_{arm.name}")
-    vaccine = tuple((run_in_days + d) * 24.0 for d in getattr(arm, "vaccine_days", ()))
+
+    def hours(days) -> tuple[float, ...]:
+        return tuple((run_in_days + d) * 24.0 for d in days)
+
     return model, add_immunity(
-        model, setting.disease, vaccine_times_h=vaccine, infection_time_h=run_in_days * 24.0
+        model,
+        setting.disease,
+        vaccine_times_h=hours(arm.vaccine_days),
+        treg_depletion_times_h=hours(arm.treg_depletion_days),
+        infection_time_h=run_in_days * 24.0,
     )

@@ -52,6 +52,7 @@ class Context:
     site_loc: str | None  # the tissue that holds the disease
     im: ImmuneModel
     vaccine_times_h: tuple[float, ...] = ()
+    treg_depletion_times_h: tuple[float, ...] = ()
     infection_time_h: float = 0.0
     P: dict[str, Sourced] = field(default_factory=immune_parameters)
     by_loc: dict[str, list[PopulationSite]] = field(default_factory=dict)  # dynamic populations

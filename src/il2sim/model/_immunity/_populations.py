@@ -34,6 +34,9 @@ def population_dynamics(cx: Context) -> None:
             if role == "treg" and ("CTLA4", p.id) in model.occupancy and p.location == cx.site_loc:
                 k_dep = cx.par("ctla4_treg_depletion_per_day")
                 deplete = f" - {k_dep} * {model.occupancy[('CTLA4', p.id)]} * {n}"
+            if role == "treg" and cx.treg_depletion_times_h:
+                on = _switch(cx, "treg_depletion", cx.treg_depletion_times_h, "Treg depletion")
+                deplete += f" - {cx.par('treg_depletion_per_day')} * {on} * {n}"
             net.rate_rule(
                 n,
                 f"{pm} * {g}{sup} * {n} * ({ONE} - {n} / ({fmax} * {n0}))"
@@ -62,30 +65,33 @@ def population_dynamics(cx: Context) -> None:
     }
 
 
+def _switch(cx: Context, name: str, times_h: tuple[float, ...], what: str) -> str:
+    """A parameter ``<name>_on`` that events set to 1 at each of ``times_h`` and back to 0 a
+    day later (a treatment that acts for one day); created once, returns its id."""
+    net, flag = cx.net, f"{name}_on"
+    if flag in net.parameters:
+        return flag
+    net.parameter(
+        flag, 0.0, "dimensionless", f"{what} on (1) or off (0)", "set by events", constant=False
+    )
+    for k, t in enumerate(times_h):
+        t_on = net.parameter(f"t_{name}{k}", t, "hour", f"{what} {k + 1}", "scenario")
+        t_off = net.parameter(
+            f"t_{name}{k}_end", t + 24.0, "hour", f"end of {what} {k + 1}", "scenario"
+        )
+        net.event(f"{name}_{k}", f"time >= {t_on}", {flag: ONE}, f"{what} {k + 1}")
+        net.event(f"{name}_{k}_end", f"time >= {t_off}", {flag: "0 dimensionless"})
+    return flag
+
+
 def _priming(cx: Context, stem_id: str) -> str:
     """Extra priming of stem-like cells: a therapeutic vaccine (one day of priming per
     vaccination, as events) and anti-CTLA-4 in lymphoid organs; the term to add to dS/dt."""
-    net, ag = cx.net, cx.antigen
+    ag = cx.antigen
     extra = ""
     if cx.vaccine_times_h:
-        net.parameter(
-            "vaccine_drive",
-            0.0,
-            "dimensionless",
-            "therapeutic vaccine priming on (1) or off (0)",
-            "set by vaccination events (1 day per vaccination)",
-            constant=False,
-        )
-        for k, tv in enumerate(cx.vaccine_times_h):
-            t_on = net.parameter(f"t_vaccine{k}", tv, "hour", f"vaccination {k + 1}", "scenario")
-            t_off = net.parameter(
-                f"t_vaccine{k}_end", tv + 24.0, "hour", f"end of priming {k + 1}", "scenario"
-            )
-            net.event(
-                f"vaccine_{k}", f"time >= {t_on}", {"vaccine_drive": ONE}, f"vaccination {k + 1}"
-            )
-            net.event(f"vaccine_{k}_end", f"time >= {t_off}", {"vaccine_drive": "0 dimensionless"})
-        extra = f" + {cx.par('vaccine_priming_per_day')} * vaccine_drive * N0_{stem_id}"
+        on = _switch(cx, "vaccine", cx.vaccine_times_h, "vaccination")
+        extra = f" + {cx.par('vaccine_priming_per_day')} * {on} * N0_{stem_id}"
     ctla4 = [
         r
         for (k, pid), r in cx.model.occupancy.items()
