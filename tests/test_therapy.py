@@ -188,6 +188,25 @@ def test_treg_depletion_adds_to_pd_l1_blockade_against_the_virus(treg_depletion)
     assert combo < _burden(treg_depletion, MOUSE, "anti_pdl1")
 
 
+def test_comparison_figure_shows_each_arms_day_14_folds(treg_depletion):
+    """The report's side-by-side figure: bars are the summary's log2 fold changes."""
+    import math
+
+    from il2sim import report
+
+    fig = report.comparison_figure(treg_depletion, MOUSE)
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert len(panels) == 6 and "14" in fig.texts[0].get_text()
+    bars = [b.get_width() for b in panels["Tregs (site)"].patches]
+    want = [
+        math.log2(_fold(treg_depletion, MOUSE, a, "mouse_treg_spleen"))
+        for a in ("untreated", "anti_pdl1", "treg_depletion", "treg_depletion_anti_pdl1")
+    ]
+    assert bars == pytest.approx(want)
+    burden = [b.get_width() for b in panels["viral load or tumour"].patches]
+    assert burden[2] == pytest.approx(math.log2(_burden(treg_depletion, MOUSE, "treg_depletion")))
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="Penaloza-MacMaster 2014: Treg ablation expands LCMV-specific CD8 T cells 10-100-fold, "

@@ -18,13 +18,19 @@ from il2sim.report._signaling import (
     plot_dose_response,
     signaling_comparison,
 )
-from il2sim.report._therapy import summary_table, therapy_figure, write_report
+from il2sim.report._therapy import (
+    comparison_figure,
+    summary_table,
+    therapy_figure,
+    write_report,
+)
 
 __all__ = [
     "DEMO_CELLS",
     "SignalingComparison",
     "compare_dose_response_figure",
     "compare_potency",
+    "comparison_figure",
     "fit_figure",
     "km_figure",
     "parameter_table",

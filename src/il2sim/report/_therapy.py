@@ -86,15 +86,72 @@ def therapy_figure(result: TherapyResult, setting: str) -> plt.Figure:
     return fig
 
 
+#: The comparison the chronic-infection papers make (Hashimoto 2022, Codarri Deak 2022, West
+#: 2013, Penaloza-MacMaster 2014): (panel title, population id tag or burden).
+_COMPARISON = (
+    ("stem-like CD8", "cd8_stem_like"),
+    ("effector-like CD8", "cd8_effector_like"),
+    ("terminally exhausted CD8", "cd8_terminal_exhausted"),
+    ("memory CD8 (not antigen-specific)", "cd8_memory_peripheral"),
+    ("Tregs (site)", "treg"),
+    ("viral load or tumour", None),
+)
+
+
+def _readout_day(result: TherapyResult) -> float:
+    """The readout day the tables and the comparison use: the last one up to day 14."""
+    days = result.scenario.readout_days
+    return max(d for d in days if d <= 14) if any(d <= 14 for d in days) else days[0]
+
+
+def comparison_figure(result: TherapyResult, setting: str) -> plt.Figure:
+    """The papers' side-by-side comparison: one panel per population (and the disease burden),
+    one bar per arm, log2 fold change at the readout day (0 = no change, -1 = halved)."""
+    key = f"day_{_readout_day(result):g}"
+    rows = [s for s in result.summary if s["setting"] == setting]
+    site = next(
+        (p.rsplit("_", 1)[1] for p in rows[0]["fold_expansion"] if "cd8_stem_like" in p), None
+    )
+    fig, axes = plt.subplots(
+        1,
+        len(_COMPARISON),
+        figsize=(3.1 * len(_COMPARISON), max(2.6, 1.2 + 0.3 * len(rows))),
+        sharey=True,
+    )
+    labels = [s["arm"] for s in rows]
+    for ax, (title, tag) in zip(axes, _COMPARISON, strict=True):
+        values = []
+        for s in rows:
+            if tag is None:
+                burden = s.get("viral_load_change") or s.get("tumour_cells_change") or {}
+                values.append(burden.get(key, math.nan))
+                continue
+            pops = [p for p in s["fold_expansion"] if tag in p]
+            if tag == "treg" and site is not None:
+                pops = [p for p in pops if p.endswith(site)] or pops
+            values.append(s["fold_expansion"][pops[0]][key] if pops else math.nan)
+        logs = [math.log2(v) if v > 0 else math.nan for v in values]
+        y = list(range(len(rows)))
+        colours = ["#c44e52" if v < 0 else "#4c72b0" for v in logs]
+        ax.barh(y, [0.0 if math.isnan(v) else v for v in logs], color=colours)
+        ax.axvline(0.0, color="k", lw=0.8)
+        span = max([1.0, *(abs(v) for v in logs if not math.isnan(v))]) * 1.1
+        ax.set_xlim(-span, span)
+        ax.set_title(title, fontsize=9)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_xlabel("log2 fold change", fontsize=8)
+    axes[0].invert_yaxis()
+    when = key.replace("_", " ")
+    fig.suptitle(f"{setting}: the papers' comparison side by side, {when}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
     """One row per arm: burden change, fold expansions, Treg:CD8 ratio, toxicity."""
     rows = []
-    day = (
-        max(d for d in result.scenario.readout_days if d <= 14)
-        if any(d <= 14 for d in result.scenario.readout_days)
-        else result.scenario.readout_days[0]
-    )
-    key = f"day_{day:g}"
+    key = f"day_{_readout_day(result):g}"
     for s in result.summary:
         if s["setting"] != setting:
             continue
@@ -142,6 +199,9 @@ def write_report(result: TherapyResult, out: str | Path) -> list[Path]:
             f"<h2>{html.escape(setting.name)}</h2><p>{html.escape(setting.description)}</p>"
         )
         parts.append(img(png_base64(therapy_figure(result, setting.name)), setting.name))
+        parts.append(
+            img(png_base64(comparison_figure(result, setting.name)), f"{setting.name} comparison")
+        )
         parts.append(
             summary_table(result, setting.name).to_html(
                 index=False, float_format=lambda v: f"{v:.3g}"

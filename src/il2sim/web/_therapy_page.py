@@ -124,6 +124,7 @@ def _show(result: simulate.TherapyResult) -> None:
     for setting in sc.settings:
         st.subheader(f"{sc.name}: {setting.name}")
         st.image(png(report.therapy_figure(result, setting.name)), width="stretch")
+        st.image(png(report.comparison_figure(result, setting.name)), width="stretch")
         table = report.summary_table(result, setting.name)
         st.table(table.set_index("arm").map(lambda v: f"{v:.3g}" if isinstance(v, float) else v))
     summary = json.dumps({"scenario": sc.name, "arms": result.summary}, indent=2, default=float)
