@@ -17,9 +17,10 @@ demo: $(STAMP)
 	$(BIN)/il2sim run --out demo_output
 	$(BIN)/il2sim cohort melanoma --arm nivolumab --n 40 --out demo_output/cohort
 
+# The full gate, on two processes (a test file stays in one, so module fixtures run once).
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The edit loop (under a minute on 2 cores): everything but the tests marked slow.
 test-fast: $(STAMP)
