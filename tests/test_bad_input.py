@@ -261,3 +261,17 @@ def test_treg_depletion_days_are_checked_by_name(tmp_path):
     text = " ".join(r.output.split())
     assert r.exit_code == 2
     assert "field 'settings.0.arms.0.treg_depletion_days': treg_depletion_days must lie in" in text
+
+
+@pytest.mark.slow
+def test_ctrough_is_the_concentration_just_before_the_last_dose():
+    """Ctrough was the last simulated value, so it moved with --duration-days (0.42 -> 0)."""
+    reg = "600,000 IU/kg q8h x 14 doses over 15 min"
+    week = simulate.pk("aldesleukin", reg, duration_h=7 * 24.0)
+    month = simulate.pk("aldesleukin", reg, duration_h=30 * 24.0)
+    a, b = week.exposure["aldesleukin"], month.exposure["aldesleukin"]
+    assert a.ctrough == pytest.approx(b.ctrough, rel=1e-4)
+    before = month.time_h < 104.0  # the last dose starts at 104 h
+    assert a.ctrough == pytest.approx(month.concentration_ng_per_mL("aldesleukin")[before][-1])
+    one = simulate.pk("aldesleukin", "600,000 IU/kg once", duration_h=48.0)
+    assert one.exposure["aldesleukin"].ctrough is None

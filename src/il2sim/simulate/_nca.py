@@ -12,7 +12,7 @@ import numpy as np
 class Exposure:
     cmax: float
     tmax_h: float
-    ctrough: float
+    ctrough: float | None  # just before the last dose (None with a single dose)
     auc: float  # concentration x hour (linear-up / log-down trapezoid)
     t_half_alpha_min: float | None
     t_half_beta_min: float | None
@@ -72,12 +72,14 @@ def exposure(
     first_interval_end_h: float | None = None,
     auc: float | None = None,
     decline: tuple[np.ndarray, np.ndarray] | None = None,
+    trough_time_h: float | None = None,
 ) -> Exposure:
-    """Cmax, Tmax, Ctrough (last value), AUC; half-lives from the first dosing interval
+    """Cmax, Tmax, Ctrough, AUC; half-lives from the first dosing interval
     (up to ``first_interval_end_h``) or the whole curve. ``auc``: the exact integral when the
     caller has it (an ODE state), else the linear-up / log-down trapezoid on the samples.
     ``decline``: ``(t_h, c)`` of a single dose's decline sampled evenly, to fit the half-lives
-    on instead."""
+    on instead. Ctrough is the concentration at ``trough_time_h`` (the caller puts it just
+    before the last dose, as pharmacometrics defines a trough); without it, the last value."""
     t_h, c = np.asarray(t_h, float), np.clip(np.asarray(c, float), 0.0, None)
     i = int(np.argmax(c))
     dt = np.diff(t_h)
@@ -93,4 +95,6 @@ def exposure(
         ta, tb = half_lives(t_h[m], c[m])
     else:
         ta, tb = half_lives(t_h, c)
-    return Exposure(float(c[i]), float(t_h[i]), float(c[-1]), auc, ta, tb)
+    at = t_h[-1] if trough_time_h is None else trough_time_h
+    trough = float(np.interp(at, t_h, c))
+    return Exposure(float(c[i]), float(t_h[i]), trough, auc, ta, tb)

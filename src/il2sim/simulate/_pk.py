@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -115,14 +115,32 @@ def pk(
         if gap is None and dense is not None and drug_obj is not None and name == drug_obj.name:
             on = np.isin(traj.time, dense)
             decline = (traj.time[on], traj[rule][on])
-        expo[name] = exposure(
-            traj.time, traj[rule], first_interval_end_h=gap, auc=auc, decline=decline
+        t_trough = _trough_time(model, name, dur)
+        e = exposure(
+            traj.time,
+            traj[rule],
+            first_interval_end_h=gap,
+            auc=auc,
+            decline=decline,
+            trough_time_h=t_trough,
         )
+        expo[name] = e if t_trough is not None else replace(e, ctrough=None)
     return PKResult(model, traj, expo, dur)
 
 
 #: Output points of the uniform grid, and of the dense grid over the first dose's decline.
 GRID_POINTS, FIRST_DOSE_POINTS = 20_001, 2_001
+
+
+#: How long before a dose its trough is read (h): after every earlier event, before this one.
+TROUGH_LEAD_H = 1e-6
+
+
+def _trough_time(model: BodyModel, name: str, dur_h: float) -> float | None:
+    """When ``name``'s trough is read: just before its last dose within the run (None with
+    fewer than two doses there)."""
+    starts = [e.time_h for e in model.doses.get(name, []) if e.time_h < dur_h]
+    return starts[-1] - TROUGH_LEAD_H if len(starts) > 1 else None
 
 
 def _output_times(
@@ -138,6 +156,7 @@ def _output_times(
     dense = None
     events = [e for evs in model.doses.values() for e in evs]
     parts.append([t for e in events for t in (e.time_h, e.time_h + e.duration_h)])
+    parts.append([t for name in model.doses if (t := _trough_time(model, name, dur_h)) is not None])
     if drug is not None and model.doses.get(drug.name):
         first = model.doses[drug.name][0]
         start = first.time_h + first.duration_h
