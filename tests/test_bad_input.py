@@ -1,6 +1,7 @@
 """Bad input ends in one clear error that names the input and what is allowed, never a
 traceback; messages are printed verbatim; exposure does not depend on the output grid."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -275,3 +276,26 @@ def test_ctrough_is_the_concentration_just_before_the_last_dose():
     assert a.ctrough == pytest.approx(month.concentration_ng_per_mL("aldesleukin")[before][-1])
     one = simulate.pk("aldesleukin", "600,000 IU/kg once", duration_h=48.0)
     assert one.exposure["aldesleukin"].ctrough is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "ID,TIME,AMT\n1,0,1\n2,0,1\n",
+            "event table: 2 subjects (ID 1, 2); il2sim doses one subject per table",
+        ),
+        ("TIME,AMT,SS,II\n0,1,1,24\n", "event table row 1: SS (steady state) is not supported"),
+        ("TIME,AMT,EVID\n0,1,1\n24,0,3\n", "event table row 2: EVID 3 is not supported"),
+    ],
+)
+def test_event_tables_the_reader_would_get_wrong_are_refused(tmp_path, content, message):
+    """Two IDs were merged into one subject whose doses added up; SS was ignored."""
+    from il2sim.catalog import regimen_from_event_table
+
+    f = tmp_path / "events.csv"
+    f.write_text(content)
+    with pytest.raises(RegimenError, match=re.escape(message)):
+        regimen_from_event_table(f)
+    f.write_text("ID,TIME,AMT,EVID,SS\n7,0,1,1,0\n7,12,0,0,.\n")
+    assert len(regimen_from_event_table(f).explicit) == 1  # one ID, plain doses: accepted

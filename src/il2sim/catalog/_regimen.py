@@ -431,6 +431,34 @@ def _read_event_table(path: str | Path):
         raise RegimenError(f"event table {path}: cannot read it ({e.strerror or e})") from None
 
 
+def _one_subject_plain_doses(df) -> None:
+    """Refuse what this reader would otherwise get wrong: several subjects (their doses would
+    add up in one), steady-state doses (SS) and event types other than dose (1) and
+    observation (0)."""
+    if "ID" in df.columns:
+        ids = list(dict.fromkeys(df["ID"].dropna().astype(str)))
+        if len(ids) > 1:
+            raise RegimenError(
+                f"event table: {len(ids)} subjects (ID {', '.join(ids[:5])}"
+                f"{', ...' if len(ids) > 5 else ''}); il2sim doses one subject per table: give "
+                "one ID, or one table per subject"
+            )
+    if "SS" in df.columns and (df["SS"].fillna(0) != 0).any():
+        i = int(np.flatnonzero((df["SS"].fillna(0) != 0).to_numpy())[0])
+        raise RegimenError(
+            f"event table row {i + 1}: SS (steady state) is not supported; write out the doses "
+            "before it with ADDL and II instead"
+        )
+    if "EVID" in df.columns:
+        bad = ~df["EVID"].fillna(1).isin([0, 1])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RegimenError(
+                f"event table row {i + 1}: EVID {df['EVID'].iloc[i]:g} is not supported; use 1 "
+                "(dose) or 0 (observation)"
+            )
+
+
 def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
     """A NONMEM-style dosing table: columns TIME (h), AMT, CMT (1 = SC depot, 2 = central/IV),
     optional RATE (amount/h) or DUR (h), II (h) and ADDL (additional doses).
@@ -445,7 +473,7 @@ def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
     for col in ("TIME", "AMT"):
         if col not in df.columns:
             raise RegimenError(f"event table: missing column {col}; needs TIME and AMT")
-    for col in ("TIME", "AMT", "CMT", "RATE", "DUR", "II", "ADDL", "EVID"):
+    for col in ("TIME", "AMT", "CMT", "RATE", "DUR", "II", "ADDL", "EVID", "SS"):
         if col not in df.columns:
             continue
         values = pd.to_numeric(df[col], errors="coerce")
@@ -459,6 +487,7 @@ def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
             )
         df[col] = values
     unit = _canonical_unit(amount_unit, f"amount_unit {amount_unit!r}")
+    _one_subject_plain_doses(df)
     if "EVID" in df.columns:
         df = df[df["EVID"].fillna(1) == 1]
     doses: list[Dose] = []
