@@ -29,6 +29,8 @@ _FLAGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 180_000
+#: A real browser against a served app: part of `make test`, not of the `make test-fast` loop.
+pytestmark = pytest.mark.slow
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("IL2SIM_REQUIRE_BROWSER") == "1":
