@@ -154,7 +154,7 @@ def test_run_default_folder_is_keyed_by_scenario(tmp_path, monkeypatch):
 @pytest.fixture()
 def cached_arms(monkeypatch):
     """Build each arm's model once for the whole test (the store, not the build, is tested)."""
-    monkeypatch.setattr(cohort_run, "build_arm", _BUILT)
+    monkeypatch.setattr(cohort_run, "build_arm", _build_once)
 
 
 @functools.cache
@@ -165,7 +165,7 @@ def _built(arm: str):
 _BUILD = cohort_run.build_arm
 
 
-def _BUILT(spec, arm):
+def _build_once(spec, arm):
     assert spec is SPEC or spec == SPEC
     return _built(arm)
 

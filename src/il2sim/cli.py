@@ -653,8 +653,10 @@ def _run_cohort(
                 progress=tick,
                 notice=_say,
             )
-        except (cohort.SchedulerError, simulate.RunFolderError) as e:
-            raise _fail(f"--{e}" if isinstance(e, cohort.SchedulerError) else str(e)) from None
+        except cohort.SchedulerError as e:
+            raise _fail(f"--{e}") from None
+        except simulate.RunFolderError as e:
+            raise _fail(str(e)) from None
         except (catalog.CatalogError, catalog.RegimenError, ValueError, KeyError) as e:
             raise _fail(f"{e} (finished chunks are kept in {out}/chunks)") from None
         except OSError as e:

@@ -211,20 +211,7 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
             )
         cycle_days, cycle_length_h = (a, b), cyc
         interval_h = 24.0
-    every = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(h|hrs?|hours?|d|days?|w|wks?|weeks?)\b"
-    if mm := take(r"\bq" + every) or take(r"\bevery\s" + every):
-        value = _number(mm[1], f"regimen {part!r}")
-        unit_h = {"h": 1.0, "d": 24.0, "w": 168.0}[mm[2][0]]
-        if not value > 0:
-            raise RegimenError(
-                f"regimen {part!r}: the dosing interval must be longer than 0; write e.g. "
-                "'q8h', 'q1d' or 'q3w'"
-            )
-        interval_h = value * unit_h
-    elif word := next((h for pattern, h in _INTERVAL_WORDS if take(pattern)), None):
-        interval_h = word
-    elif take(r"\b(once|single dose)\b"):
-        interval_h = None
+    interval_h = _dosing_interval(take, part, interval_h)
     n_doses = n_cycles = None
     if mm := take(r"\bx\s*([0-9]+)\s*(doses?|cycles?|days?)?\b"):
         n = int(mm[1])
@@ -283,6 +270,27 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
         n_cycles=n_cycles,
         start_h=start_h,
     )
+
+
+_EVERY = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(h|hrs?|hours?|d|days?|w|wks?|weeks?)\b"
+
+
+def _dosing_interval(take, part: str, default_h: float | None) -> float | None:
+    """The dosing interval (h) a part states ('q8h', 'every 3 weeks', QD/BID/..., 'once':
+    None), else ``default_h``; ``take`` finds a pattern in the part and marks it read."""
+    if mm := take(r"\bq" + _EVERY) or take(r"\bevery\s" + _EVERY):
+        value = _number(mm[1], f"regimen {part!r}")
+        if not value > 0:
+            raise RegimenError(
+                f"regimen {part!r}: the dosing interval must be longer than 0; write e.g. "
+                "'q8h', 'q1d' or 'q3w'"
+            )
+        return value * {"h": 1.0, "d": 24.0, "w": 168.0}[mm[2][0]]
+    if word := next((h for pattern, h in _INTERVAL_WORDS if take(pattern)), None):
+        return word
+    if take(r"\b(once|single dose)\b"):
+        return None
+    return default_h
 
 
 def _canonical_unit(unit: str, part: str) -> str:

@@ -20,8 +20,9 @@ import hashlib
 import io
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -94,9 +95,6 @@ def write_results(
     """A run's result files, each written whole (atomically): the tables as Parquet, then the
     summary with its provenance (il2sim version, code and catalog digest, command line, time,
     and each table's SHA-256), written last so that it names exactly the tables beside it."""
-    import sys
-    from datetime import datetime
-
     from il2sim import __version__
 
     out = Path(out)
@@ -139,10 +137,6 @@ class RunStore:
     def _path(self, unit: str, part: str) -> Path:
         assert self.root is not None
         return self.root / f"{unit}.{part}"
-
-    def exists(self, unit: str) -> bool:
-        """Whether ``unit`` has a manifest (finished, not yet checked)."""
-        return self.root is not None and self._path(unit, MANIFEST).exists()
 
     def save(
         self,
