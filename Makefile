@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_body.py
 	$(BIN)/python benchmarks/bench_therapy.py
 	$(BIN)/python benchmarks/bench_cohort.py
+	$(BIN)/python benchmarks/bench_trial_arms.py
 
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate

@@ -1,6 +1,7 @@
 """Select and ship a cohort's virtual population (Allen et al. 2016).
 
-Usage: .venv/bin/python scripts/select_virtual_population.py melanoma --n-plausible 1000 --workers 2
+Usage: .venv/bin/python scripts/select_virtual_population.py melanoma --n-plausible 1500 \
+    --n-enrich 600 --rounds 2 --workers 2
 Writes src/il2sim/catalog/data/cohorts/<cohort>.vpop.csv and .vpop.json; chunks are kept in
 --out (default calibration_runs/<cohort>) so an interrupted run resumes.
 """
@@ -16,6 +17,8 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("cohort")
     ap.add_argument("--n-plausible", type=int, default=1000)
+    ap.add_argument("--n-enrich", type=int, default=0, help="patients added per round")
+    ap.add_argument("--rounds", type=int, default=0, help="enrichment rounds")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None)
@@ -28,6 +31,8 @@ if __name__ == "__main__":
     sel, record = calibrate_and_save(
         a.cohort,
         n_plausible=a.n_plausible,
+        n_enrich=a.n_enrich,
+        rounds=a.rounds,
         seed=a.seed,
         workers=a.workers,
         out_dir=out,

@@ -661,10 +661,14 @@ def _run_cohort(
             raise _fail(f"{e} (finished chunks are kept in {out}/chunks)") from None
         except OSError as e:
             raise _fail(f"--out: cannot write into {out}: {e.strerror or e}") from None
+    summary = result.summary()
     _print_frame(
-        report.response_table(result.summary()),
-        f"{spec.name}: {len(result.patients)} virtual patients",
+        report.response_table(summary, spec),
+        f"{spec.name}: {len(result.patients)} virtual patients (calibrated arms reproduce the "
+        "training rows named; the others are predictions)",
     )
+    if summary.get("comparison"):
+        _print_frame(report.comparison_table(summary), "arms compared with the first")
     for path in report.write_cohort_report(result, out):
         console.print(f"wrote {path}")
 
@@ -726,6 +730,67 @@ def trial(
     """A virtual trial: several arms on the same virtual patients, compared."""
     names = [a.strip() for a in arms.split(",") if a.strip()]
     _run_cohort(cohort_name, names, n, seed, workers, scheduler, population, out, full_model)
+
+
+@app.command()
+def validate(
+    cohorts_: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[COHORT]...", help="built-in cohorts (default: every one with training rows)"
+        ),
+    ] = None,
+    workers: WorkersOpt = 2,
+    out: Annotated[
+        Path, typer.Option(help="folder for validation.html, validation.parquet, .json")
+    ] = Path("il2sim_validate"),
+) -> None:
+    """Re-simulate every training row (published trial outcome a cohort was calibrated on) on
+    the shipped virtual population and print model beside published, with both intervals."""
+    from il2sim import cohort, report, simulate
+
+    names = cohorts_ or [c.name for c in catalog.cohorts().values() if c.targets]
+    specs = []
+    for name in names:
+        try:
+            specs.append(catalog.get_cohort(name))
+        except catalog.CatalogError as e:
+            raise _fail(f"COHORT: {e}") from None
+    try:
+        cohort.check_request(specs[0], [specs[0].arms[0].name], n=None, workers=workers)
+    except ValueError as e:
+        raise _fail(f"--{e}") from None
+    _check_out(out)
+    results = []
+    with _progress() as bar:
+        for spec in specs:
+            task = bar.add_task(f"{spec.name}: training rows", total=None)
+
+            def tick(done: int, total: int, task=task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                results.append(
+                    cohort.validate(
+                        spec,
+                        workers=workers,
+                        out_dir=out / spec.name,
+                        progress=tick,
+                        notice=_say,
+                    )
+                )
+            except simulate.RunFolderError as e:
+                raise _fail(str(e)) from None
+            except (catalog.CatalogError, ValueError, KeyError) as e:
+                raise _fail(f"{spec.name}: {e}") from None
+    for v in results:
+        _print_frame(
+            report.validation_table(v),
+            f"{v.cohort}: {int(v.table.within.sum())}/{len(v.table)} training rows inside the "
+            f"published interval ({v.n_patients} virtual patients)",
+        )
+    for path in report.write_validation_report(results, out):
+        console.print(f"wrote {path}")
 
 
 @app.command("sensitivity")

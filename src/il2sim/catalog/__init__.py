@@ -3,7 +3,17 @@
 Every number is a :class:`Sourced` value (value + source or ``assumption: why`` with a range).
 """
 
-from il2sim.catalog._cohort import CohortSpec, Correlation, Response, Target, Variation
+from il2sim.catalog._cohort import (
+    DAYS_PER_MONTH,
+    ENDPOINTS,
+    RATE_ENDPOINTS,
+    CohortSpec,
+    Correlation,
+    Response,
+    Target,
+    Untargeted,
+    Variation,
+)
 from il2sim.catalog._load import (
     DATA_DIR,
     CatalogError,
@@ -31,6 +41,7 @@ from il2sim.catalog._load import (
     signaling_params,
     signaling_params_path,
     therapy_scenarios,
+    training_rows,
     virtual_population,
 )
 from il2sim.catalog._pk import Antibody, Body, Disposition, Placement, Tissue, TwoCompartment
@@ -60,6 +71,9 @@ from il2sim.catalog._therapy import Arm, Setting, TherapyScenario
 __all__ = [
     "CELL_RECEPTORS",
     "DATA_DIR",
+    "DAYS_PER_MONTH",
+    "ENDPOINTS",
+    "RATE_ENDPOINTS",
     "TARGETS",
     "USER_SOURCE",
     "Antibody",
@@ -89,6 +103,7 @@ __all__ = [
     "TherapyScenario",
     "Tissue",
     "TwoCompartment",
+    "Untargeted",
     "Variation",
     "antibodies",
     "bodies",
@@ -117,5 +132,6 @@ __all__ = [
     "signaling_params",
     "signaling_params_path",
     "therapy_scenarios",
+    "training_rows",
     "virtual_population",
 ]

@@ -95,11 +95,20 @@ class Plausibility(BaseModel):
 
 class Response(BaseModel):
     """RECIST 1.1 from the simulated tumour burden: the sum of diameters scales with the cube
-    root of the tumour cell number from its baseline value."""
+    root of the tumour cell number from its baseline value. Scans follow the trials' schedule:
+    the first at ``first_scan_weeks``, then every ``scan_interval_weeks``, every
+    ``late_scan_interval_weeks`` after ``late_after_weeks``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scan_interval_weeks: float = Field(default=6.0, gt=0)
+    first_scan_weeks: float | None = Field(
+        default=None, gt=0, description="first scan (default: one scan interval)"
+    )
+    late_after_weeks: float | None = Field(
+        default=None, gt=0, description="from here on scans are late_scan_interval_weeks apart"
+    )
+    late_scan_interval_weeks: float | None = Field(default=None, gt=0)
     baseline_sld_mm: float = Field(
         default=100.0, gt=0, description="sum of target-lesion diameters at baseline"
     )
@@ -110,19 +119,92 @@ class Response(BaseModel):
     )
     source: str = Field(min_length=3)
 
+    @model_validator(mode="after")
+    def _late_pair(self) -> Response:
+        if (self.late_after_weeks is None) != (self.late_scan_interval_weeks is None):
+            raise ValueError(
+                "response: give late_after_weeks and late_scan_interval_weeks together"
+            )
+        return self
+
+    def scan_days(self, duration_days: float) -> tuple[float, ...]:
+        """Days after the start of treatment with a scan, within ``duration_days``."""
+        day = 7.0 * (self.first_scan_weeks or self.scan_interval_weeks)
+        out = []
+        while day <= duration_days + 1e-9:
+            out.append(day)
+            late = self.late_after_weeks is not None and day >= 7.0 * self.late_after_weeks
+            step = self.late_scan_interval_weeks if late else self.scan_interval_weeks
+            day += 7.0 * step  # type: ignore[operator]
+        return tuple(out)
+
+
+#: Trial endpoints a target can name: response rates (fractions of the arm) by best overall
+#: response, and median progression-free survival (months).
+RATE_ENDPOINTS = ("ORR", "CR", "DCR", "PD")
+ENDPOINTS = (*RATE_ENDPOINTS, "median_PFS_months")
+DAYS_PER_MONTH = 365.25 / 12
+
 
 class Target(BaseModel):
-    """A published outcome the selected virtual population must reproduce."""
+    """A published outcome (a training row) the selected virtual population must reproduce.
+    Rates are fractions; ``median_PFS_months`` in months. Without a published CI the accepted
+    range is +-25% of the value (``ci_low``/``ci_high`` left out)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     arm: str
-    endpoint: Literal["ORR", "CR"]
-    value: float = Field(ge=0, le=1)
-    ci_low: float = Field(ge=0, le=1)
-    ci_high: float = Field(ge=0, le=1)
+    endpoint: Literal["ORR", "CR", "DCR", "PD", "median_PFS_months"]
+    value: float = Field(ge=0)
+    ci_low: float | None = Field(default=None, ge=0)
+    ci_high: float | None = Field(default=None, ge=0)
     n: int = Field(gt=0)
+    row: str = Field(default="", description="id of the training row (clinical_training.csv)")
     source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Target:
+        if self.endpoint in RATE_ENDPOINTS:
+            for name in ("value", "ci_low", "ci_high"):
+                v = getattr(self, name)
+                if v is not None and v > 1:
+                    raise ValueError(
+                        f"targets: {self.endpoint} of arm {self.arm!r}: {name} {v:g} is not a "
+                        "fraction; give rates between 0 and 1"
+                    )
+        if (self.ci_low is None) != (self.ci_high is None):
+            raise ValueError(
+                f"targets: {self.arm} {self.endpoint}: give ci_low and ci_high together"
+            )
+        lo, hi = self.interval
+        if not lo <= self.value <= hi:
+            raise ValueError(
+                f"targets: {self.arm} {self.endpoint}: value {self.value:g} lies outside its "
+                f"interval [{lo:g}, {hi:g}]"
+            )
+        return self
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The published 95% CI, or +-25% of the value where none is published."""
+        if self.ci_low is not None and self.ci_high is not None:
+            return self.ci_low, self.ci_high
+        hi = 1.25 * self.value
+        return 0.75 * self.value, min(hi, 1.0) if self.endpoint in RATE_ENDPOINTS else hi
+
+    @property
+    def interval_kind(self) -> str:
+        return "95% CI" if self.ci_low is not None else "+-25%"
+
+
+class Untargeted(BaseModel):
+    """A training row of the cohort's disease that the model does not reproduce, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    row: str = Field(min_length=1)
+    endpoint: str = Field(min_length=1)
+    reason: str = Field(min_length=3)
 
 
 class CohortSpec(BaseModel):
@@ -135,7 +217,7 @@ class CohortSpec(BaseModel):
     description: str = ""
     body: str = "human_adult"
     disease: Disease = "tumour"
-    duration_days: float = Field(default=126.0, gt=0, le=730)
+    duration_days: float = Field(default=126.0, gt=0, le=1100)
     run_in_days: float = Field(default=60.0, gt=0, le=730)
     arms: list[Arm] = Field(min_length=1)
     variability: list[Variation] = Field(min_length=1)
@@ -144,6 +226,10 @@ class CohortSpec(BaseModel):
     plausibility: Plausibility
     response: Response
     targets: list[Target] = Field(default_factory=list)
+    untargeted: list[Untargeted] = Field(
+        default_factory=list,
+        description="training rows of the disease the model does not reproduce, with the reason",
+    )
     endogenous_il2_binding: Literal["tumour", "everywhere"] = Field(
         default="tumour",
         description=(

@@ -325,3 +325,11 @@ def save_virtual_population(cohort: str, table, record: dict) -> Path:
     table.to_csv(path, index=False, float_format="%.6g")
     path.with_suffix(".json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def training_rows():
+    """The public trial outcomes the tumour cohorts are calibrated on
+    (``data/reference/clinical_training.csv``, one endpoint a row; README beside it)."""
+    import pandas as pd
+
+    return pd.read_csv(DATA_DIR / "reference" / "clinical_training.csv", dtype={"id": str})

@@ -2,6 +2,7 @@
 published response rates (Allen et al. 2016), parallel and resumable cohort runs (Dask), and
 responses by RECIST 1.1 with toxicity grades."""
 
+from il2sim.cohort._compare import compare_arms, hazard_ratio, logrank_p
 from il2sim.cohort._recist import (
     Assessment,
     Rate,
@@ -19,8 +20,15 @@ from il2sim.cohort._run import (
     check_request,
     run_cohort,
 )
-from il2sim.cohort._sample import POPULATIONS, correlation_matrix, draw_patients, sample_patients
+from il2sim.cohort._sample import (
+    POPULATIONS,
+    correlation_matrix,
+    draw_patients,
+    perturb_patients,
+    sample_patients,
+)
 from il2sim.cohort._select import Selection, calibrate, select_virtual_population
+from il2sim.cohort._validate import Validation, check_rows, compare, validate
 
 __all__ = [
     "POPULATIONS",
@@ -30,17 +38,25 @@ __all__ = [
     "Rate",
     "SchedulerError",
     "Selection",
+    "Validation",
     "assess",
     "build_arm",
     "calibrate",
     "check_request",
+    "check_rows",
+    "compare",
+    "compare_arms",
     "correlation_matrix",
     "draw_patients",
+    "hazard_ratio",
     "kaplan_meier",
+    "logrank_p",
+    "perturb_patients",
     "rate",
     "response_rates",
     "run_cohort",
     "sample_patients",
     "select_virtual_population",
     "sld_mm",
+    "validate",
 ]

@@ -92,13 +92,15 @@ def rate(k: int, n: int) -> Rate:
 
 
 def response_rates(bors: list[str] | np.ndarray) -> dict[str, Rate]:
-    """ORR (CR + PR), CR and disease-control rate (CR + PR + SD)."""
+    """ORR (CR + PR), CR, disease-control rate (CR + PR + SD) and progressive disease as best
+    response (PD)."""
     b = np.asarray(bors)
     n = b.size
     return {
         "ORR": rate(int(np.isin(b, ["CR", "PR"]).sum()), n),
         "CR": rate(int((b == "CR").sum()), n),
         "DCR": rate(int(np.isin(b, ["CR", "PR", "SD"]).sum()), n),
+        "PD": rate(int((b == "PD").sum()), n),
     }
 
 

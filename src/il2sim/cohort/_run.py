@@ -124,8 +124,7 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         for p in model.populations
         if p.location in ("central", "peripheral") and f"N0_{p.id}" in net.parameters
     }
-    interval_d = spec.response.scan_interval_weeks * 7.0
-    scans = tuple(float(d) for d in np.arange(interval_d, spec.duration_days + 1e-9, interval_d))
+    scans = spec.response.scan_days(spec.duration_days)
     return ArmModel(
         cohort=spec.name,
         arm=arm.name,
@@ -193,33 +192,36 @@ def simulate_chunk(
     not treated (without, every patient with a tumour at baseline is treated, as a
     sensitivity analysis needs).
 
+    Follow-up stops at progression, as treatment does in the trials: each patient is solved to
+    the second scan first and only one without progression by then is solved to the end of
+    follow-up (same responses and PFS; 3-5x fewer solver steps where most progress early).
     Patients from a shipped virtual population (column ``vp``) were selected as plausible, and
-    without ``screen`` almost everyone is treated: one solve covers run-in and treatment.
+    without ``screen`` almost everyone is treated: their first solve covers the run-in too.
     Otherwise the run-in is solved first and only eligible patients are treated."""
     sim = _simulator(arm)
     t0 = arm.run_in_h
     n_days = round(arm.duration_h / 24.0)
-    t_days = t0 + 24.0 * np.arange(n_days + 1)
     t_screen = np.array([0.0, t0 - 28 * 24.0, t0]) if t0 > 28 * 24 else np.array([0.0, t0])
-    t_all = np.concatenate([t_screen, t_days[1:]])
+    early = round(arm.scan_days[1]) if len(arm.scan_days) > 1 else n_days
     one_solve = not screen or "vp" in patients.columns
     sel = [arm.tumour, *arm.toxicity.values()]
     P = immune_parameters()
-    plaus = spec.plausibility
     rows, traces = [], []
-    weekly = np.arange(0, n_days + 1, 7)
     for patient in patients.to_dict("records"):
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
+
+        def treat(days: int, with_run_in: bool, values=values):
+            return _treat(sim, sel, values, t0, t_screen, days, with_run_in)
+
         try:
-            vals, failure = None, None
+            vals, pre, failure = None, None, None
             if one_solve:
                 try:
-                    vals = sim.run_tolerant(t_all, sel, values, TOLERANCES).values
-                    pre, vals = vals[: t_screen.size, 0], vals[t_screen.size - 1 :]
+                    vals, pre = treat(early, True)
                 except SimulationError as err:  # the run-in alone then tells whether it matters
                     failure = err
-            if vals is None:
+            if pre is None:
                 pre = sim.run_tolerant(t_screen, [arm.tumour], values, TOLERANCES).values[:, 0]
             # screening: the untreated run-in must leave measurable, non-regressing disease
             baseline, before = float(pre[-1]), float(pre[-2])
@@ -227,27 +229,30 @@ def simulate_chunk(
                 baseline_cells=baseline,
                 untreated_growth=baseline / before if before > 0 else 0.0,
             )
-            reason = _ineligible(baseline, row["untreated_growth"], plaus)
+            reason = _ineligible(baseline, row["untreated_growth"], spec.plausibility)
             if reason and (screen or baseline <= 0):
                 rows.append({**row, "status": "ineligible", "error": reason})
                 continue
             if failure is not None:
                 raise failure
             if vals is None:
-                vals = sim.run_tolerant(np.concatenate([[0.0], t_days]), sel, values, TOLERANCES)
-                vals = vals.values[1:]
+                vals, _ = treat(early, False)
+            a = _assess(arm, vals[:, 0], baseline, spec)
+            if not a.progressed and early < n_days:
+                vals, _ = treat(n_days, False)
+                a = _assess(arm, vals[:, 0], baseline, spec)
         except SimulationError as err:
             rows.append({**row, "status": "failed", "error": str(err)})
             continue
         tumour = vals[:, 0]
-        row.update(status="ok", error="")
-        scan_idx = [round(d) for d in arm.scan_days]
-        a = assess(np.asarray(arm.scan_days), tumour[scan_idx], baseline, spec.response)
         row.update(
+            status="ok",
+            error="",
             bor=a.bor,
             progressed=a.progressed,
             pfs_days=a.pfs_days,
             best_change_pct=a.best_change_pct,
+            followed_days=float(len(tumour) - 1),
             final_change_pct=float(100.0 * (np.cbrt(max(tumour[-1], 0.0) / baseline) - 1.0)),
         )
         for j, name in enumerate(arm.toxicity, start=1):
@@ -257,19 +262,37 @@ def simulate_chunk(
             row[f"{name}_grade3"] = bool(daily.max() >= thr)  # above threshold: severe
             row[f"{name}_any"] = bool(daily.max() >= 0.5 * thr)
         rows.append(row)
+        weekly = np.arange(0, len(tumour), 7)
         sld = 100.0 * (np.cbrt(np.clip(tumour[weekly], 0, None) / baseline) - 1.0)
-        traces.append((row["patient"], sld))
+        traces.append((row["patient"], weekly, sld))
     out = pd.DataFrame(rows)
     if not traces:
         return out, _empty_traces()
     return out, pd.DataFrame(
         {
-            "patient": np.repeat([p for p, _ in traces], weekly.size),
+            "patient": np.concatenate([np.full(w.size, p) for p, w, _ in traces]),
             "arm": arm.arm,
-            "day": np.tile(weekly.astype(float), len(traces)),
-            "sld_change_pct": np.concatenate([t for _, t in traces]),
+            "day": np.concatenate([w for _, w, _ in traces]).astype(float),
+            "sld_change_pct": np.concatenate([t for _, _, t in traces]),
         }
     )
+
+
+def _treat(sim, sel, values, t0_h, t_screen, days: int, with_run_in: bool):
+    """Daily values over ``days`` of treatment (row 0 = its start), and the run-in's tumour
+    at ``t_screen`` when ``with_run_in``."""
+    t_days = t0_h + 24.0 * np.arange(days + 1)
+    if with_run_in:
+        v = sim.run_tolerant(np.concatenate([t_screen, t_days[1:]]), sel, values, TOLERANCES)
+        return v.values[t_screen.size - 1 :], v.values[: t_screen.size, 0]
+    v = sim.run_tolerant(np.concatenate([[0.0], t_days]), sel, values, TOLERANCES)
+    return v.values[1:], None
+
+
+def _assess(arm: ArmModel, tumour_daily: np.ndarray, baseline: float, spec: CohortSpec):
+    """RECIST on the scans the daily values cover."""
+    days = np.array([d for d in arm.scan_days if round(d) < len(tumour_daily)])
+    return assess(days, tumour_daily[[round(d) for d in days]], baseline, spec.response)
 
 
 def _ineligible(baseline: float, growth: float, plaus) -> str:
@@ -303,17 +326,29 @@ class CohortResult:
     traces: pd.DataFrame  # weekly SLD change per patient and arm
 
     def summary(self) -> dict:
-        """Per arm: response rates (exact 95% CI), PFS, toxicity, unevaluable patients."""
+        """Per arm: response rates (exact 95% CI), PFS, toxicity, unevaluable patients; with
+        several arms, each compared with the first."""
         from il2sim.cohort._summary import summarise_arm
 
-        interval = self.spec.response.scan_interval_weeks * 7.0
-        scans = [float(d) for d in np.arange(interval, self.spec.duration_days + 1e-9, interval)]
+        scans = list(self.spec.response.scan_days(self.spec.duration_days))
         arms = list(dict.fromkeys(self.outcomes.arm))
-        return {
+        out = {
             "cohort": self.spec.name,
             "n_patients": len(self.patients),
             "arms": {a: summarise_arm(self.outcomes, a, scans) for a in arms},
         }
+        if len(arms) > 1 and out["arms"][arms[0]]["n_evaluable"]:
+            out["comparison"] = self.comparison().to_dict("records")
+        return out
+
+    def comparison(self, reference: str | None = None) -> pd.DataFrame:
+        """Every arm against ``reference`` (default: the first arm): ORR difference, PFS
+        hazard ratio and log-rank test (see :func:`il2sim.cohort.compare_arms`)."""
+        from il2sim.cohort._compare import compare_arms
+
+        return compare_arms(
+            self.outcomes, reference or next(iter(dict.fromkeys(self.outcomes.arm)))
+        )
 
     def arm(self, name: str) -> pd.DataFrame:
         sel = self.outcomes[self.outcomes.arm == name]

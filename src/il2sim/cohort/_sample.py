@@ -108,9 +108,10 @@ def draw_patients(
     defaults: Mapping[str, float],
     population: str | None = None,
 ) -> pd.DataFrame:
-    """``n`` patients of a cohort. ``vpop``: drawn with replacement from the cohort's shipped
-    virtual population (column ``vp`` names the virtual patient); ``distribution``: from its
-    parameter distributions; ``plausible``: across the plausible ranges. ``None`` picks
+    """``n`` patients of a cohort. ``vpop``: drawn from the cohort's shipped virtual
+    population (column ``vp`` names the virtual patient), n distinct patients while it has
+    them, beyond that every patient once more before any a third time; ``distribution``: from
+    its parameter distributions; ``plausible``: across the plausible ranges. ``None`` picks
     ``vpop`` when the cohort ships one, else ``distribution``. ``n=None`` with ``vpop``: every
     virtual patient once, in order."""
     from il2sim.catalog import virtual_population
@@ -136,9 +137,61 @@ def draw_patients(
         n = len(rows)
     elif n < 1:
         raise ValueError(f"n must be at least 1 (got {n})")
-    else:
+    else:  # distinct patients while the population has them, then each again, and so on
         rng = np.random.default_rng(seed)
-        rows = vpop.iloc[rng.integers(0, len(vpop), size=n)].reset_index(drop=True)
+        whole, rest = divmod(n, len(vpop))
+        idx = [rng.permutation(len(vpop)) for _ in range(whole)]
+        idx.append(rng.choice(len(vpop), size=rest, replace=False))
+        rows = vpop.iloc[np.concatenate(idx)].reset_index(drop=True)
     rows = rows.rename(columns={"patient": "vp"})
     rows.insert(0, "patient", np.arange(n))
     return rows
+
+
+def _plausible_range(v: Variation, median: float) -> tuple[float, float, bool]:
+    """(low, high, logit scale) of a varied parameter's plausible range."""
+    if v.distribution == "lognormal":
+        lo, hi = (median * f for f in v.fold_range)  # type: ignore[union-attr]
+        return lo, hi, False
+    lo, hi = v.bounds  # type: ignore[misc]
+    return lo, hi, True
+
+
+def perturb_patients(
+    spec: CohortSpec,
+    donors: pd.DataFrame,
+    n: int,
+    *,
+    seed: int,
+    first_id: int,
+    defaults: Mapping[str, float],
+    step: float = 0.15,
+) -> pd.DataFrame:
+    """``n`` new plausible patients near ``donors`` (rows of a patients table): each a donor
+    moved by a normal step of ``step`` of its plausible range's width on the log (or logit)
+    scale in every varied parameter, kept inside the range. For enriching a plausible set
+    where published outcomes are rare (Allen 2016 searched for plausible patients with
+    simulated annealing; this is a simpler local search)."""
+    if donors.empty:
+        raise ValueError("no donor patients to perturb")
+    rng = np.random.default_rng(seed)
+    picks = donors.iloc[rng.integers(0, len(donors), size=n)].reset_index(drop=True)
+    cols: dict[str, np.ndarray] = {"patient": first_id + np.arange(n)}
+    w = spec.weight
+    if w is not None and "weight_kg" in picks:
+        jitter = step * (w.upper_kg - w.lower_kg) * rng.standard_normal(n)
+        cols["weight_kg"] = np.clip(picks.weight_kg.to_numpy() + jitter, w.lower_kg, w.upper_kg)
+    for v in spec.variability:
+        median = v.median if v.median is not None else float(defaults[v.parameter])
+        lo, hi, logit = _plausible_range(v, median)
+        x = picks[v.parameter].to_numpy(float)
+        if logit:
+            eps = 1e-6
+            u = _logit(np.clip((x - lo) / (hi - lo), eps, 1 - eps))
+            width = _logit(1 - 1e-3) - _logit(1e-3)
+            u = u + step * width * rng.standard_normal(n)
+            cols[v.parameter] = lo + (hi - lo) * np.clip(special.expit(u), 1e-3, 1 - 1e-3)
+        else:
+            y = np.log(x) + step * (np.log(hi) - np.log(lo)) * rng.standard_normal(n)
+            cols[v.parameter] = np.exp(np.clip(y, np.log(lo), np.log(hi)))
+    return pd.DataFrame(cols)

@@ -7,12 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from il2sim.cohort._recist import kaplan_meier, rate, response_rates
+from il2sim.catalog import DAYS_PER_MONTH
+from il2sim.cohort._endpoints import median_survival_days
+from il2sim.cohort._recist import Rate, kaplan_meier, rate, response_rates
 
 
-def _median_survival(t: np.ndarray, s: np.ndarray) -> float | None:
-    below = np.nonzero(s <= 0.5)[0]
-    return float(t[below[0]]) if below.size else None  # None: not reached
+def _bounded(r: Rate, n_distinct: int) -> dict:
+    """A rate over n patients of whom only ``n_distinct`` differ: the point estimate over all,
+    the exact CI over the distinct ones (repeats add no information)."""
+    if n_distinct >= r.n:
+        return r.as_dict()
+    k = round(r.value * n_distinct)
+    narrow = rate(k, n_distinct)
+    return {**r.as_dict(), "ci95": [narrow.ci_low, narrow.ci_high], "n_distinct": n_distinct}
 
 
 def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> dict:
@@ -32,11 +39,20 @@ def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> d
     if ok.empty:
         out["note"] = "no evaluable patient"
         return out
-    out.update({k: v.as_dict() for k, v in response_rates(ok.bor.to_numpy()).items()})
+    n_distinct = int(ok.vp.nunique()) if "vp" in ok.columns else len(ok)
+    out["n_distinct"] = n_distinct
+    if n_distinct < len(ok):
+        out["note"] = (
+            f"{len(ok)} patients drawn from {n_distinct} distinct virtual patients: confidence "
+            f"intervals are those of {n_distinct} patients"
+        )
+    out.update({k: _bounded(v, n_distinct) for k, v in response_rates(ok.bor.to_numpy()).items()})
     out["best_overall_response"] = {c: int((ok.bor == c).sum()) for c in ("CR", "PR", "SD", "PD")}
     t, s = kaplan_meier(ok.pfs_days.to_numpy(), ok.progressed.to_numpy())
+    median = median_survival_days(ok.pfs_days.to_numpy(), ok.progressed.to_numpy())
     out["pfs"] = {
-        "median_days": _median_survival(t, s),
+        "median_days": median,
+        "median_months": None if median is None else median / DAYS_PER_MONTH,
         **{f"at_day_{d:g}": float(s[np.searchsorted(t, d, side="right") - 1]) for d in scan_days},
     }
     out["best_change_pct_median"] = float(ok.best_change_pct.median())

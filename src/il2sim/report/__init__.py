@@ -1,6 +1,8 @@
 """What a person reads: figures and tables built from the public entry points below."""
 
 from il2sim.report._cohort import (
+    comparison_table,
+    forest_figure,
     km_figure,
     response_table,
     waterfall_spider_figure,
@@ -24,6 +26,7 @@ from il2sim.report._therapy import (
     therapy_figure,
     write_report,
 )
+from il2sim.report._validation import validation_table, write_validation_report
 
 __all__ = [
     "DEMO_CELLS",
@@ -31,7 +34,9 @@ __all__ = [
     "compare_dose_response_figure",
     "compare_potency",
     "comparison_figure",
+    "comparison_table",
     "fit_figure",
+    "forest_figure",
     "km_figure",
     "parameter_table",
     "pk_comparison",
@@ -44,10 +49,12 @@ __all__ = [
     "summary_table",
     "therapy_figure",
     "tornado",
+    "validation_table",
     "waterfall_spider_figure",
     "write_cohort_report",
     "write_design_report",
     "write_fit_report",
     "write_report",
     "write_sensitivity_report",
+    "write_validation_report",
 ]

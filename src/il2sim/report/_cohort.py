@@ -21,23 +21,28 @@ from il2sim.simulate import atomic_write_bytes, write_results
 _COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027"}
 
 
-def response_table(summary: dict) -> pd.DataFrame:
+def response_table(summary: dict, spec=None) -> pd.DataFrame:
+    """Per arm: patients, ORR/CR/DCR/PD with 95% CIs, median PFS, severe toxicity; with the
+    cohort ``spec``, whether the arm was calibrated on training rows or is a prediction."""
     rows = []
     for arm, s in summary["arms"].items():
-        row = {
-            "arm": arm,
+        row = {"arm": arm}
+        if spec is not None:
+            trained = sorted({t.row or t.endpoint for t in spec.targets if t.arm == arm})
+            row["basis"] = f"calibrated ({', '.join(trained)})" if trained else "prediction"
+        row |= {
             "evaluable": s["n_evaluable"],
             "ineligible": s["n_ineligible"],
             "failed": s["n_failed"],
         }
         if "ORR" in s:
-            for k in ("ORR", "CR", "DCR"):
+            for k in ("ORR", "CR", "DCR", "PD"):
                 lo, hi = s[k]["ci95"]
                 row[f"{k} % (95% CI)"] = (
                     f"{100 * s[k]['value']:.1f} ({100 * lo:.1f}-{100 * hi:.1f})"
                 )
-            med = s["pfs"]["median_days"]
-            row["median PFS (days)"] = "not reached" if med is None else f"{med:g}"
+            med = s["pfs"].get("median_months")
+            row["median PFS (months)"] = "not reached" if med is None else f"{med:.1f}"
             for name, t in s["toxicity"].items():
                 row[f"{name} severe %"] = f"{100 * t['severe']['value']:.1f}"
         rows.append(row)
@@ -81,20 +86,102 @@ def waterfall_spider_figure(result: CohortResult, arm: str) -> plt.Figure:
 
 
 def km_figure(result: CohortResult) -> plt.Figure:
-    """Kaplan-Meier progression-free survival, one curve per arm."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for arm in dict.fromkeys(result.outcomes.arm):
+    """Kaplan-Meier progression-free survival per arm in months: 95% confidence band
+    (Greenwood, log-log), censoring ticks and the numbers at risk below."""
+    import warnings
+
+    from scipy import stats
+
+    from il2sim.catalog import DAYS_PER_MONTH
+
+    arms = [a for a in dict.fromkeys(result.outcomes.arm)]
+    fig = plt.figure(figsize=(7.5, 4.6 + 0.22 * len(arms)))
+    ax = fig.add_axes((0.1, 0.1 + 0.05 * len(arms), 0.86, 0.8 - 0.05 * len(arms)))
+    end = result.spec.duration_days / DAYS_PER_MONTH
+    ticks = np.arange(0.0, end + 1e-9, 3.0 if end <= 30 else 6.0)
+    at_risk = []
+    for k, arm in enumerate(arms):
         ok = result.arm(arm)
         ok = ok[ok.status == "ok"]
         if ok.empty:
             continue
-        t, s = kaplan_meier(ok.pfs_days.to_numpy(), ok.progressed.to_numpy())
-        ax.step(t, s, where="post", label=arm)
-    ax.set_xlabel("days of treatment")
+        days, ev = ok.pfs_days.to_numpy(float), ok.progressed.to_numpy(bool)
+        t, s = kaplan_meier(days, ev)
+        colour = f"C{k}"
+        ax.step(t / DAYS_PER_MONTH, s, where="post", label=arm, color=colour)
+        if ev.any():
+            sf = stats.ecdf(stats.CensoredData(uncensored=days[ev], right=days[~ev])).sf
+            with warnings.catch_warnings():  # undefined at S = 0 or 1: drawn as the curve
+                warnings.simplefilter("ignore", RuntimeWarning)
+                band = sf.confidence_interval(0.95, method="log-log")
+            q = np.concatenate([[0.0], sf.quantiles]) / DAYS_PER_MONTH
+            lo = np.concatenate([[1.0], np.nan_to_num(band.low.probabilities)])
+            hi = np.concatenate([[1.0], np.nan_to_num(band.high.probabilities, nan=1.0)])
+            ax.fill_between(q, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
+        cens = days[~ev]
+        if cens.size:
+            ax.plot(
+                cens / DAYS_PER_MONTH,
+                s[np.searchsorted(t, cens, side="right") - 1],
+                "|",
+                color=colour,
+                ms=7,
+            )
+        at_risk.append((arm, colour, [int((days >= m * DAYS_PER_MONTH).sum()) for m in ticks]))
+    ax.set_xticks(ticks)
+    ax.set_xlim(0, end)
+    ax.set_xlabel("months since the start of treatment")
     ax.set_ylabel("progression-free")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
-    ax.set_title("Progression-free survival (Kaplan-Meier)", fontsize=10)
+    ax.set_title("Progression-free survival (Kaplan-Meier, 95% band; | censored)", fontsize=10)
+    for k, (arm, colour, counts) in enumerate(at_risk):
+        y = -0.2 - 0.075 * k
+        ax.text(-0.01, y, arm, transform=ax.transAxes, ha="right", fontsize=7, color=colour)
+        for m, c in zip(ticks, counts, strict=True):
+            ax.text(m, y, str(c), transform=ax.get_xaxis_transform(), ha="center", fontsize=7)
+    if at_risk:
+        ax.text(-0.01, -0.13, "at risk", transform=ax.transAxes, ha="right", fontsize=7)
+    return fig
+
+
+def comparison_table(summary: dict) -> pd.DataFrame:
+    """Each arm against the first: ORR difference, PFS hazard ratio, log-rank p."""
+    rows = []
+    for c in summary.get("comparison", []):
+        rows.append(
+            {
+                "arm": c["arm"],
+                "vs": c["reference"],
+                "n / n ref": f"{c['n']} / {c['n_reference']}",
+                "ORR difference, points (95% CI)": f"{c['ORR_difference_pp']:+.1f} "
+                f"({c['ORR_difference_low_pp']:+.1f} to {c['ORR_difference_high_pp']:+.1f})",
+                "PFS hazard ratio (95% CI)": (
+                    f"{c['PFS_hazard_ratio']:.2f} "
+                    f"({c['PFS_hazard_ratio_low']:.2f}-{c['PFS_hazard_ratio_high']:.2f})"
+                    if np.isfinite(c["PFS_hazard_ratio"])
+                    else "not estimable"
+                ),
+                "log-rank p": f"{c['logrank_p']:.2g}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def forest_figure(summary: dict) -> plt.Figure | None:
+    """Hazard ratios of progression against the first arm, with 95% CIs (log scale)."""
+    comp = [c for c in summary.get("comparison", []) if np.isfinite(c["PFS_hazard_ratio"])]
+    if not comp:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.4 * len(comp)))
+    for k, c in enumerate(comp):
+        ax.plot([c["PFS_hazard_ratio_low"], c["PFS_hazard_ratio_high"]], [k, k], color="k")
+        ax.plot(c["PFS_hazard_ratio"], k, "s", color="C0")
+    ax.axvline(1.0, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(comp)), [c["arm"] for c in comp])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"PFS hazard ratio vs {comp[0]['reference']} (95% CI; < 1 favours the arm)")
     fig.tight_layout()
     return fig
 
@@ -110,12 +197,26 @@ def write_cohort_report(result: CohortResult, out: str | Path) -> list[Path]:
     parts = [
         f"<h1>il2sim cohort: {html.escape(spec.name)}</h1><p>{html.escape(spec.description)}</p>",
         f"<p>{summary['n_patients']} virtual patients, the same on every arm; "
-        f"{spec.duration_days:g} days of treatment, scans every "
-        f"{spec.response.scan_interval_weeks:g} weeks, RECIST 1.1 from the simulated tumour "
-        "burden (sum of diameters ~ cube root of tumour cells).</p>",
-        response_table(summary).to_html(index=False),
+        f"{spec.duration_days:g} days of follow-up, scans on days "
+        f"{', '.join(f'{d:g}' for d in spec.response.scan_days(spec.duration_days))}, "
+        "RECIST 1.1 from the simulated tumour burden (sum of diameters ~ cube root of tumour "
+        "cells).</p>",
+        "<p>Arms marked <i>calibrated</i> reproduce the training rows named (the virtual "
+        "population was selected on them); every other arm is a <b>prediction</b>.</p>",
+        response_table(summary, spec).to_html(index=False),
         img(png_base64(km_figure(result)), "Kaplan-Meier"),
     ]
+    if summary.get("comparison"):
+        parts.append(
+            "<h2>Arms compared</h2><p>Each arm against the first, as a trial compares them "
+            "(independent samples; repeated virtual patients counted once): difference in "
+            "objective response rate (Newcombe 95% CI), Cox hazard ratio of progression and "
+            "the log-rank test.</p>"
+        )
+        parts.append(comparison_table(summary).to_html(index=False))
+        forest = forest_figure(summary)
+        if forest is not None:
+            parts.append(img(png_base64(forest), "forest plot"))
     for arm in summary["arms"]:
         a = spec.arm(arm)
         abs_ = "; ".join(f"{d.antibody} {d.regimen}" for d in a.antibodies)

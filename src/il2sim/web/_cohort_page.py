@@ -96,8 +96,14 @@ def _run(req: CohortRequest) -> None:
 def _show(result: cohort.CohortResult) -> None:
     summary = result.summary()
     st.subheader(f"{result.spec.name}: {summary['n_patients']} virtual patients")
-    st.table(report.response_table(summary).set_index("arm"))
+    st.caption(
+        "Arms marked calibrated reproduce the training rows named; every other arm is a prediction."
+    )
+    st.table(report.response_table(summary, result.spec).set_index("arm"))
     st.image(png(report.km_figure(result)), width="content")
+    if summary.get("comparison"):
+        st.markdown("**Arms compared** (each against the first)")
+        st.table(report.comparison_table(summary).set_index("arm"))
     for arm, s in summary["arms"].items():
         if s["n_evaluable"]:
             st.image(png(report.waterfall_spider_figure(result, arm)), width="stretch")

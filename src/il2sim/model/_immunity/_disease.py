@@ -1,15 +1,26 @@
-"""Motif: the disease's own dynamics. A tumour grows logistically and is killed by CD8 T
-cells with the ratio-dependent law of de Pillis et al. 2005 (Cancer Res 65:7950) and by NK
-cells; a persistent virus replicates logistically and is cleared by CD8 T cells."""
+"""Motif: the disease's own dynamics.
+
+A tumour is two clones sharing one logistic capacity: antigen-presenting cells (the count
+state of the catalog's tumour cells, the source of antigen) that CD8 T cells kill with the
+ratio-dependent law of de Pillis et al. 2005 (Cancer Res 65:7950), and an escape clone
+(antigen- or MHC-low, as in acquired resistance to PD-1 blockade: Zaretsky JM et al. 2016
+N Engl J Med 375:819) that T cells cannot kill, so that a response can be partial and relapse.
+The T-cell-to-tumour ratio counts every tumour cell, so killing does not run away while the
+escape clone grows. NK cells kill both clones at a rate that saturates (IL-2-activated NK
+cells add little against established tumours: Rosenberg SA et al. 1993 J Natl Cancer Inst
+85:622). A persistent virus replicates logistically and is cleared by CD8 T cells.
+"""
 
 from __future__ import annotations
 
 from il2sim.model._body import sid
 from il2sim.model._immunity._context import ONE, Context
+from il2sim.model._network import Species
 
 
 def disease_dynamics(cx: Context) -> None:
-    """The burden's rate rule (and, for a tumour, the event that removes its last cell)."""
+    """The burden's rate rules (and, for a tumour, the events that remove a clone's last
+    cell)."""
     im = cx.im
     if im.burden is None:
         return
@@ -26,29 +37,62 @@ def disease_dynamics(cx: Context) -> None:
 
 
 def _tumour(cx: Context, ctl: str) -> None:
-    net, model, T, par = cx.net, cx.model, cx.im.burden, cx.par
-    tp = next(p for p in cx.sites if f"N_{p.id}" == T)
-    ratio = f"({ctl} / max({T}, 1 item))"  # finite as the tumour goes
+    """Antigen-presenting clone ``N_<tumour>`` and escape clone ``tumour_escape_<site>``;
+    the burden becomes their sum, ``tumour_burden_<site>``."""
+    net, par, site = cx.net, cx.par, sid(cx.site_loc)
+    A = cx.im.burden
+    tp = next(p for p in cx.sites if f"N_{p.id}" == A)
+    f_esc = par("tumour_escape_fraction", per_day=False)
+    E = net.add_species(
+        Species(
+            f"tumour_escape_{site}",
+            net.species[A].compartment,
+            0.0,
+            "item",
+            "escape-clone tumour cells (not killed by T cells)",
+            amount_only=True,
+        )
+    )
+    net.species[E].initial_assignment = f"N0_{tp.id} * {f_esc} / ({ONE} - {f_esc})"
+    total = net.rule(
+        f"tumour_burden_{site}",
+        f"{A} + {E}",
+        "item",
+        "tumour cells of both clones",
+    )
+    cx.im.burden = total
+    ratio = f"({ctl} / max({total}, 1 item))"  # finite as the tumour goes
     lam = par("depillis_lambda", per_day=False)
     s_ = par("depillis_s", per_day=False)
-    kill = f"{par('depillis_d_per_day')} * {ratio}^{lam} / ({s_} + {ratio}^{lam})"
+    ctl_kill = f"{par('depillis_d_per_day')} * {ratio}^{lam} / ({s_} + {ratio}^{lam})"
+    nk_kill = _nk_kill(cx)
+    room = f"({ONE} - {total} / {par('tumour_capacity_cells', per_day=False, units='item')})"
+    growth = par("tumour_growth_per_day")
+    for clone, what, killed in ((A, "antigen-presenting", ctl_kill), (E, "escape", None)):
+        net.event(
+            f"{clone}_eradicated" if clone == E else f"tumour_eradicated_{site}",
+            f"{clone} < 1 item",
+            {clone: "0 item"},
+            f"{what} tumour clone eradicated (fewer than one cell)",
+        )
+        kills = f"{killed} + {nk_kill}" if killed else nk_kill
+        net.rate_rule(clone, f"{growth} * {clone} * {room} - ({kills}) * {clone}")
+
+
+def _nk_kill(cx: Context) -> str:
+    """Per-cell NK killing rate of tumour cells: per NK cell and IL-2-activated, saturating at
+    ``nk_kill_max_per_day``."""
     nk = next((p for p in cx.sites if cx.role(p) == "nk" and p.location == cx.site_loc), None)
-    nk_term = (
-        f" - {par('nk_kill_per_cell_per_day', units='per_item_per_h')} * N_{nk.id}"
-        f" * ({ONE} + {par('il2_cytotoxicity_gain', per_day=False)}"
-        f" * {f'g_{nk.id}' if nk.id in model.pstat5 else '0 dimensionless'}) * {T}"
-        if nk
-        else ""
+    if nk is None:
+        return "0 per_h"
+    par = cx.par
+    g = f"g_{nk.id}" if nk.id in cx.model.pstat5 else "0 dimensionless"
+    raw = cx.net.rule(
+        f"nk_kill_unbounded_{sid(cx.site_loc)}",
+        f"{par('nk_kill_per_cell_per_day', units='per_item_per_h')} * N_{nk.id}"
+        f" * ({ONE} + {par('il2_cytotoxicity_gain', per_day=False)} * {g})",
+        "per_h",
+        "NK killing of tumour cells before saturation",
     )
-    cap = par("tumour_capacity_fold", per_day=False)
-    net.event(
-        f"tumour_eradicated_{sid(cx.site_loc)}",
-        f"{T} < 1 item",
-        {T: "0 item"},
-        "tumour eradicated (fewer than one cell)",
-    )
-    net.rate_rule(
-        T,
-        f"{par('tumour_growth_per_day')} * {T} * ({ONE} - {T} / ({cap} * N0_{tp.id}))"
-        f" - {kill} * {T}{nk_term}",
-    )
+    kmax = par("nk_kill_max_per_day")
+    return f"({raw} * {kmax} / ({raw} + {kmax}))"

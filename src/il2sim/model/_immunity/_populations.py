@@ -142,10 +142,12 @@ def antigen_specific_chain(cx: Context) -> None:
     )
     fmax = cx.par("max_fold_expansion", per_day=False)
     gE = f"g_{E.id}" if E.id in model.pstat5 else "0 dimensionless"
+    share = cx.par("pd1_il2_brake_share", per_day=False)
+    il2_brake = f"({ONE} - {share} * ({ONE} - {fE}))"
     supE = f" * {cx.supp[cx.site_loc]}" if cx.site_loc in cx.supp else ""
     net.rate_rule(
         nE,
-        f"{flux_se} + {cx.par('effector_prolif_max_per_day')} * {gE} * {fE}{supE} * {nE}"
+        f"{flux_se} + {cx.par('effector_prolif_max_per_day')} * {gE} * {il2_brake}{supE} * {nE}"
         f" * ({ONE} + {gain} * min(cis_{E.id}, {ONE})) / ({ONE} + {gain})"
         f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
         f" + {cx.par('effector_antigen_prolif_per_day')} * expansion_programme_{site}"

@@ -1,0 +1,41 @@
+"""Trial endpoints of one arm's evaluable patients, as the training rows name them: response
+rates by best overall response and the Kaplan-Meier median of progression-free survival."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from il2sim.catalog import DAYS_PER_MONTH, RATE_ENDPOINTS
+from il2sim.cohort._recist import kaplan_meier
+
+_BORS = {"ORR": ("CR", "PR"), "CR": ("CR",), "DCR": ("CR", "PR", "SD"), "PD": ("PD",)}
+assert set(_BORS) == set(RATE_ENDPOINTS)
+
+
+def median_survival_days(days: np.ndarray, events: np.ndarray) -> float | None:
+    """Kaplan-Meier median: the first time S(t) <= 0.5 (None: not reached)."""
+    t, s = kaplan_meier(np.asarray(days, float), np.asarray(events, bool))
+    below = np.nonzero(s <= 0.5)[0]
+    return float(t[below[0]]) if below.size else None
+
+
+def endpoint_value(ok: pd.DataFrame, endpoint: str) -> float | None:
+    """The value of ``endpoint`` over evaluable patients ``ok`` (columns bor, progressed,
+    pfs_days): a fraction for rates, months for median PFS (None when not reached)."""
+    if endpoint in _BORS:
+        return float(ok.bor.isin(_BORS[endpoint]).mean())
+    if endpoint == "median_PFS_months":
+        m = median_survival_days(ok.pfs_days.to_numpy(), ok.progressed.to_numpy())
+        return None if m is None else m / DAYS_PER_MONTH
+    raise ValueError(f"endpoint must be one of {', '.join((*_BORS, 'median_PFS_months'))}")
+
+
+def in_class(ok: pd.DataFrame, endpoint: str) -> np.ndarray:
+    """Per patient, whether it counts towards a rate endpoint."""
+    return ok.bor.isin(_BORS[endpoint]).to_numpy()
+
+
+def progression_free_at(ok: pd.DataFrame, day: float) -> np.ndarray:
+    """Per patient, whether it is alive without progression at ``day`` (follow-up covers it)."""
+    return ~(ok.progressed.to_numpy(bool) & (ok.pfs_days.to_numpy(float) <= day))

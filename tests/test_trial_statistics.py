@@ -1,0 +1,165 @@
+"""Trial statistics a reader trusts: distinct virtual patients, confidence intervals bounded
+by them, arms compared by ORR difference, Cox hazard ratio and log-rank test, training rows
+accounted for, and the joint selection of a virtual population against them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from il2sim import catalog
+from il2sim.catalog import DAYS_PER_MONTH
+from il2sim.cohort import (
+    check_rows,
+    compare_arms,
+    draw_patients,
+    hazard_ratio,
+    logrank_p,
+    select_virtual_population,
+)
+from il2sim.cohort._summary import summarise_arm
+
+SPEC = catalog.get_cohort("melanoma")
+
+
+def test_scan_schedule_follows_checkmate_067():
+    """Week 12, then every 6 weeks to week 49, then every 12 weeks (Larkin 2015)."""
+    days = SPEC.response.scan_days(728)
+    assert days[:3] == (84.0, 126.0, 168.0)
+    assert days[days.index(336.0) + 1] == 378.0  # week 54 after week 48
+    assert np.diff(days)[-1] == 84.0 and days[-1] <= 728
+
+
+def test_hazard_ratio_and_logrank_recover_a_known_difference():
+    """Exponential PFS with hazards in ratio 1:2: Cox HR 0.5 inside its CI, log-rank
+    significant; identical arms give HR ~1 and a large p."""
+    rng = np.random.default_rng(1)
+    n = 3000
+    a, b = rng.exponential(200, n), rng.exponential(100, n)
+    ev = np.ones(n, bool)
+    hr, lo, hi = hazard_ratio(a, ev, b, ev)
+    assert lo < hr < hi and lo < 0.5 < hi and hi / lo < 1.2
+    assert logrank_p(a, ev, b, ev) < 1e-10
+    c = rng.exponential(100, n)
+    assert logrank_p(c, ev, b, ev) > 0.01
+
+
+def _outcomes(arm, bors, pfs, progressed, vp=None):
+    n = len(bors)
+    out = pd.DataFrame(
+        {
+            "patient": np.arange(n),
+            "arm": arm,
+            "status": "ok",
+            "bor": bors,
+            "pfs_days": pfs,
+            "progressed": progressed,
+            "best_change_pct": 0.0,
+        }
+    )
+    if vp is not None:
+        out["vp"] = vp
+    return out
+
+
+def test_orr_difference_has_newcombe_interval_and_repeats_count_once():
+    ref = _outcomes("a", ["PR"] * 20 + ["PD"] * 80, [84.0] * 100, [True] * 100)
+    arm = _outcomes("b", ["PR"] * 40 + ["PD"] * 60, [126.0] * 100, [True] * 100)
+    c = compare_arms(pd.concat([ref, arm]), "a").iloc[0]
+    assert c.ORR_difference_pp == pytest.approx(20.0)
+    assert 7 < c.ORR_difference_low_pp < 20 < c.ORR_difference_high_pp < 33
+    # the same 10 virtual patients drawn ten times each: statistics of 10 patients
+    vp = np.repeat(np.arange(10), 10)
+    rep = _outcomes("b", ["PR"] * 40 + ["PD"] * 60, [126.0] * 100, [True] * 100, vp=vp)
+    c10 = compare_arms(pd.concat([ref, rep]), "a").iloc[0]
+    assert c10.n == 10
+
+
+def test_rate_intervals_are_bounded_by_distinct_patients():
+    """1,000 draws of 100 virtual patients: ORR is the draws' but its CI is that of 100."""
+    vp = np.tile(np.arange(100), 10)
+    bors = np.where(vp < 30, "PR", "SD")
+    o = _outcomes("x", bors, np.full(1000, 210.0), np.zeros(1000, bool), vp=vp)
+    s = summarise_arm(o, "x", [84.0, 210.0])
+    assert s["ORR"]["value"] == pytest.approx(0.3) and s["ORR"]["n_distinct"] == 100
+    lo, hi = s["ORR"]["ci95"]
+    assert (lo, hi) == pytest.approx((0.2124, 0.3998), abs=1e-3)  # exact CI of 30/100
+    assert "100 distinct virtual patients" in s["note"]
+
+
+def test_vpop_draws_are_distinct_while_the_population_has_them():
+    vpop, _ = catalog.virtual_population("melanoma")
+    defaults: dict = {}
+    some = draw_patients(SPEC, len(vpop) - 1, seed=3, defaults=defaults)
+    assert not some.vp.duplicated().any()
+    more = draw_patients(SPEC, len(vpop) + 5, seed=3, defaults=defaults)
+    counts = more.vp.value_counts()
+    assert set(counts.index) == set(vpop.patient) and counts.max() == 2
+
+
+def test_every_training_row_is_a_target_or_says_why_not():
+    """Every row of clinical_training.csv for a modelled disease is either a cohort target with
+    the row's value, or listed as untargeted with its reason: no row is silently dropped."""
+    rows = catalog.training_rows()
+    specs = [catalog.get_cohort(c) for c in ("melanoma", "rcc")]
+    covered = {t.row for s in specs for t in s.targets} | {
+        u.row for s in specs for u in s.untargeted
+    }
+    assert set(rows.id) == covered
+    for s in specs:
+        check_rows(s)
+        for t in s.targets:
+            mine = rows[rows.id == t.row]
+            name = {"median_PFS_months": "median PFS", "PD": "best response progressive disease"}
+            name = {**name, "DCR": "disease control rate"}.get(t.endpoint, t.endpoint)
+            row = mine[mine.endpoint == name]
+            assert len(row) == 1, (t.row, t.endpoint)
+            scale = 1.0 if t.endpoint == "median_PFS_months" else 100.0
+            assert t.value * scale == pytest.approx(float(row.value.iloc[0]), abs=0.5), t
+
+
+def test_bad_training_rows_are_refused_by_name():
+    base = SPEC.model_dump()
+    bad_arm = {**base, "targets": [{**base["targets"][0], "arm": "placebo"}]}
+    with pytest.raises(ValidationError, match="target arm 'placebo' is not one of the arms"):
+        catalog.CohortSpec(**bad_arm)
+    bad_end = {**base, "targets": [{**base["targets"][0], "endpoint": "OS"}]}
+    with pytest.raises(ValidationError, match="'ORR', 'CR', 'DCR', 'PD' or 'median_PFS_months'"):
+        catalog.CohortSpec(**bad_end)
+    pct = {**base, "targets": [{**base["targets"][0], "value": 16, "ci_low": 12, "ci_high": 21}]}
+    with pytest.raises(ValidationError, match="is not a fraction; give rates between 0 and 1"):
+        catalog.CohortSpec(**pct)
+    ghost = catalog.CohortSpec(**{**base, "targets": [{**base["targets"][0], "row": "T99"}]})
+    with pytest.raises(ValueError, match="names training row 'T99', which clinical_training"):
+        check_rows(ghost)
+
+
+def test_joint_selection_meets_every_training_row_with_distinct_patients():
+    """Synthetic plausible patients on the four calibration arms, with response and PFS
+    loosely linked: the selected population meets every target (rates inside their
+    intervals, Kaplan-Meier medians inside theirs or at the nearest scan) and no patient is
+    selected twice."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    scans = np.array(SPEC.response.scan_days(SPEC.duration_days))
+    frames = []
+    for arm, p in {
+        "gp100_vaccine": [0.01, 0.02, 0.17, 0.8],
+        "hd_aldesleukin": [0.08, 0.12, 0.3, 0.5],
+        "nivolumab": [0.12, 0.35, 0.2, 0.33],
+        "ipilimumab": [0.03, 0.17, 0.3, 0.5],
+    }.items():
+        bor = rng.choice(["CR", "PR", "SD", "PD"], size=n, p=p)
+        k = np.where(bor == "PD", 0, rng.integers(1, len(scans), size=n))
+        progressed = (bor == "PD") | (rng.random(n) < 0.7)
+        pfs = np.where(progressed, scans[k], scans[-1])
+        frames.append(_outcomes(arm, bor, pfs, progressed))
+    sel = select_virtual_population(SPEC, pd.concat(frames), seed=1)
+    within = sel.within_ci()
+    # no scan falls inside CheckMate 067's ipilimumab median-PFS CI (2.8-3.4 months): the
+    # selection puts the median on the nearest scan, week 12 (2.76 months)
+    assert not within.pop("ipilimumab:median_PFS_months")
+    assert sel.achieved["ipilimumab"]["median_PFS_months"] == pytest.approx(84 / DAYS_PER_MONTH)
+    assert all(within.values()), (sel.achieved, sel.note)
+    chosen = sel.selected
+    assert len(chosen) == len(set(chosen)) >= 150
