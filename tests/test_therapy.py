@@ -50,13 +50,15 @@ def test_every_arm_model_passes_libsbml_checks():
 
 
 def test_run_in_reaches_the_persistent_state(default):
-    """After the run-in, untreated disease is at its chronic state: viral load, exhausted CD8
-    T cells and the tumour stay where they are (within a few percent over 28 days)."""
+    """After the run-in, untreated chronic infection is at its persistent state: viral load and
+    exhausted CD8 T cells stay where they are (within a few percent over 28 days); the
+    untreated human tumour keeps growing (it is not held in an immune equilibrium: untreated
+    metastatic melanoma progresses within about three months, Hodi 2010, median PFS 2.8)."""
     assert _burden(default, MOUSE, "untreated", 28) == pytest.approx(1.0, abs=0.02)
     assert _fold(
         default, MOUSE, "untreated", "mouse_cd8_effector_like_spleen", 28
     ) == pytest.approx(1.0, abs=0.1)
-    assert _burden(default, HUMAN, "untreated", 28) == pytest.approx(1.0, abs=0.05)
+    assert 1.05 < _burden(default, HUMAN, "untreated", 28) < 1.6
 
 
 def test_pd_l1_blockade_rescues_exhausted_cd8_and_lowers_virus(default):
