@@ -27,8 +27,8 @@ from il2sim.cohort._endpoints import endpoint_value, in_class, progression_free_
 #: Largest Lagrange multiplier of a target: where targets cannot all be met, the solution
 #: stops here instead of emptying every class but one.
 LAMBDA_MAX = 30.0
-#: Population sizes tried, largest first: each class may give at most all its patients.
-SIZES = (400, 300, 250, 200, 160, 130, 100, 80, 60, 40)
+#: Population sizes tried, largest first (5% steps): each class gives at most all its patients.
+SIZES = tuple(sorted({round(400 * 0.95**k) for k in range(40)}, reverse=True))
 #: Rates are kept this far (as a share of the interval's half-width) inside their interval,
 #: and Kaplan-Meier survival this far from one half, so that rounding cannot push them out.
 MARGIN = 0.25
@@ -179,6 +179,32 @@ def _solve_capped(
     return q if ok else None
 
 
+def _allocate(q: np.ndarray, size: int, counts: np.ndarray) -> np.ndarray:
+    """Whole patients per class: ``size`` x q by largest remainders, none above its count."""
+    exact = q * size
+    take = np.minimum(np.floor(exact).astype(int), counts)
+    for c in np.argsort(-(exact - np.floor(exact))):
+        if take.sum() >= size:
+            break
+        if take[c] < counts[c] and exact[c] > take[c]:
+            take[c] += 1
+    return take
+
+
+def _meets(A: np.ndarray, take: np.ndarray, cons: list[tuple]) -> bool:
+    """Whether whole patients ``take`` per class meet every constraint's own interval (a rate
+    inside its published one; survival above or at most one half)."""
+    if take.sum() == 0:
+        return False
+    got = A @ take / take.sum()
+    for g, (_, kind, _value, a, b) in zip(got, cons, strict=True):
+        if (kind == "rate" and not a <= g <= b) or (kind == "above" and g <= 0.5):
+            return False
+        if kind == "below" and g > 0.5:
+            return False
+    return True
+
+
 def select_virtual_population(
     spec: CohortSpec,
     outcomes: pd.DataFrame,
@@ -212,13 +238,17 @@ def select_virtual_population(
     A, lo, hi = A[reach], lo[reach], hi[reach]
     cons = [c for c, r in zip(cons, reach, strict=True) if r]
     counts = classes.to_numpy()
-    q, n_sel, note = None, 0, ""
-    for size in SIZES:  # the largest population whose classes the plausible patients can fill
+    q, take, note = None, None, ""
+    # the largest population whose classes the plausible patients can fill and whose whole
+    # patients (not only the class frequencies) meet every reachable target
+    for size in SIZES:
         if size <= len(feats):
             q = _solve_capped(p, A, lo, hi, counts / size)
             if q is not None:
-                n_sel = size
-                break
+                take = _allocate(q, size, counts)
+                if _meets(A, take, cons):
+                    break
+            q, take = None, None
     if q is None:  # no mix meets every target: the nearest compromise, as large as it allows
         q = _solve(p, A, lo, hi)
         got = A @ q
@@ -233,12 +263,12 @@ def select_virtual_population(
         )
         with np.errstate(divide="ignore"):
             n_sel = int(np.floor(np.min(np.where(q > 1e-9, counts / q, np.inf))))
+        take = _allocate(q, n_sel, counts)
     if unreachable:
         note = (
             f"no plausible patient reaches {', '.join(unreachable)}: left out of the selection"
             + (f"; {note}" if note else "")
         )
-    take = np.minimum(np.round(q * n_sel).astype(int), counts)
     rng = np.random.default_rng(seed)
     chosen: list[int] = []
     for cls, k in zip(classes.index, take, strict=True):
