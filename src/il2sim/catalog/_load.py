@@ -322,7 +322,7 @@ def save_virtual_population(cohort: str, table, record: dict) -> Path:
     import json
 
     path = virtual_population_path(cohort)
-    table.to_csv(path, index=False, float_format="%.6g")
+    table.to_csv(path, index=False, float_format="%.17g")  # exact: the patients as simulated
     path.with_suffix(".json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return path
 
