@@ -4,7 +4,8 @@ and compiled), and the cohort's 10,000-patient nivolumab run drawn from its dist
 the given workers (screening included, as `il2sim cohort` runs it). Prints markdown tables;
 the README quotes them.
 
-Run: `.venv/bin/python benchmarks/bench_trial_arms.py [COHORT] [N_LARGE] [WORKERS]`.
+Run: `.venv/bin/python benchmarks/bench_trial_arms.py [COHORT] [N_LARGE] [WORKERS] [ARMS]`
+(ARMS: comma-separated arms for the per-arm table, default every arm; `none` skips it).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from il2sim.cohort import build_arm, draw_patients, run_cohort
 from il2sim.cohort._run import simulate_chunk
 
 
-def main(cohort: str, n_large: int, workers: int) -> None:
+def main(cohort: str, n_large: int, workers: int, arms: list[str] | None = None) -> None:
     spec = catalog.get_cohort(cohort)
     print(
         f"machine: {os.cpu_count()} CPUs; cohort {cohort}, {spec.duration_days:g} days of "
@@ -27,6 +28,8 @@ def main(cohort: str, n_large: int, workers: int) -> None:
     print("| arm | patients | states | wall (s) | ms per patient | median days followed |")
     print("|---|---:|---:|---:|---:|---:|")
     for a in spec.arms:
+        if arms is not None and a.name not in arms:
+            continue
         arm = build_arm(spec, a.name)
         patients = draw_patients(spec, None, defaults=arm.defaults)
         varied = [c for c in patients.columns if c not in ("patient", "weight_kg", "vp")]
@@ -56,4 +59,5 @@ if __name__ == "__main__":
         sys.argv[1] if len(sys.argv) > 1 else "melanoma",
         int(sys.argv[2]) if len(sys.argv) > 2 else 10_000,
         int(sys.argv[3]) if len(sys.argv) > 3 else 2,
+        sys.argv[4].split(",") if len(sys.argv) > 4 else None,
     )
