@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 
 from il2sim.catalog import DAYS_PER_MONTH, RATE_ENDPOINTS
+from il2sim.cohort._recist import RATE_CLASSES as _BORS
 from il2sim.cohort._recist import kaplan_meier
 
-_BORS = {"ORR": ("CR", "PR"), "CR": ("CR",), "DCR": ("CR", "PR", "SD"), "PD": ("PD",)}
 assert set(_BORS) == set(RATE_ENDPOINTS)
 
 

@@ -91,17 +91,15 @@ def rate(k: int, n: int) -> Rate:
     return Rate(int(k), int(n), k / n, float(ci.low), float(ci.high))
 
 
+#: The best overall responses each response-rate endpoint counts.
+RATE_CLASSES = {"ORR": ("CR", "PR"), "CR": ("CR",), "DCR": ("CR", "PR", "SD"), "PD": ("PD",)}
+
+
 def response_rates(bors: list[str] | np.ndarray) -> dict[str, Rate]:
     """ORR (CR + PR), CR, disease-control rate (CR + PR + SD) and progressive disease as best
     response (PD)."""
     b = np.asarray(bors)
-    n = b.size
-    return {
-        "ORR": rate(int(np.isin(b, ["CR", "PR"]).sum()), n),
-        "CR": rate(int((b == "CR").sum()), n),
-        "DCR": rate(int(np.isin(b, ["CR", "PR", "SD"]).sum()), n),
-        "PD": rate(int((b == "PD").sum()), n),
-    }
+    return {k: rate(int(np.isin(b, c).sum()), b.size) for k, c in RATE_CLASSES.items()}
 
 
 def kaplan_meier(days: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

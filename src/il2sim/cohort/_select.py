@@ -3,10 +3,11 @@ row of its disease jointly (Allen RJ, Rieger TR, Musante CJ 2016 CPT Pharmacomet
 Pharmacol 5:140, with the prevalence weights found by optimisation as in MAPEL-like weighted
 selection).
 
-Each plausible patient simulated on every target arm falls in one class: its best overall
-response on each arm and, for each median-PFS target, whether it is progression-free at the
-scans around the published median. The class frequencies q of the selected population are
-those closest to the plausible patients' own (least Kullback-Leibler divergence) that put
+Each plausible patient simulated on every target arm falls in one class: whether it counts
+towards each rate target (its best overall response on that arm) and, for each median-PFS
+target, whether it is progression-free at the scans around the published median. The
+class frequencies q of the selected population are those closest to the plausible
+patients' own (least Kullback-Leibler divergence) that put
 every rate inside its published interval (aimed at its value) and every Kaplan-Meier median
 inside its interval (or, where no scan falls inside, at the scan nearest the value).
 Patients are then drawn without replacement, class by class, in those proportions: every
@@ -147,11 +148,16 @@ def _solve(p: np.ndarray, A: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.n
 
 
 def _solve_capped(
-    p: np.ndarray, A: np.ndarray, lo: np.ndarray, hi: np.ndarray, cap: np.ndarray
+    p: np.ndarray,
+    A: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    cap: np.ndarray,
+    uncapped: np.ndarray,
 ) -> np.ndarray | None:
     """As :func:`_solve`, with no class above ``cap`` (its patients over the population size
-    wanted), by SLSQP from the uncapped solution; None when no such mix exists."""
-    start = np.minimum(_solve(p, A, lo, hi), cap)
+    wanted), by SLSQP from the ``uncapped`` solution; None when no such mix exists."""
+    start = np.minimum(uncapped, cap)
     if start.sum() <= 0 or cap.sum() < 1.0:
         return None
 
@@ -239,18 +245,19 @@ def select_virtual_population(
     cons = [c for c, r in zip(cons, reach, strict=True) if r]
     counts = classes.to_numpy()
     q, take, note = None, None, ""
+    uncapped = _solve(p, A, lo, hi)
     # the largest population whose classes the plausible patients can fill and whose whole
     # patients (not only the class frequencies) meet every reachable target
     for size in SIZES:
         if size <= len(feats):
-            q = _solve_capped(p, A, lo, hi, counts / size)
+            q = _solve_capped(p, A, lo, hi, counts / size, uncapped)
             if q is not None:
                 take = _allocate(q, size, counts)
                 if _meets(A, take, cons):
                     break
             q, take = None, None
     if q is None:  # no mix meets every target: the nearest compromise, as large as it allows
-        q = _solve(p, A, lo, hi)
+        q = uncapped
         got = A @ q
         missed = [
             c[0]
