@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from il2sim import catalog
-from il2sim.catalog import DAYS_PER_MONTH
 from il2sim.cohort import (
     check_rows,
     compare_arms,
@@ -17,6 +16,7 @@ from il2sim.cohort import (
     logrank_p,
     select_virtual_population,
 )
+from il2sim.cohort._recist import patient_scan_days
 from il2sim.cohort._summary import summarise_arm
 
 SPEC = catalog.get_cohort("melanoma")
@@ -136,12 +136,18 @@ def test_bad_training_rows_are_refused_by_name():
 
 def test_joint_selection_meets_every_training_row_with_distinct_patients():
     """Synthetic plausible patients on the four calibration arms, with response and PFS
-    loosely linked: the selected population meets every target (rates inside their
-    intervals, Kaplan-Meier medians inside theirs or at the nearest scan) and no patient is
-    selected twice."""
+    loosely linked and scans within their +-7-day visit windows: the selected population
+    meets every target (rates and Kaplan-Meier medians inside their intervals, ipilimumab's
+    2.8-3.4 months included, which no scheduled scan day falls in) and no patient is selected
+    twice."""
     rng = np.random.default_rng(0)
     n = 4000
-    scans = np.array(SPEC.response.scan_days(SPEC.duration_days))
+    scheduled = SPEC.response.scan_days(SPEC.duration_days)
+    window = SPEC.response.scan_window_days
+    assert window == 7
+    scans = np.array(
+        [patient_scan_days(scheduled, window, i, SPEC.duration_days) for i in range(n)]
+    )
     frames = []
     for arm, p in {
         "gp100_vaccine": [0.01, 0.02, 0.17, 0.8],
@@ -150,16 +156,25 @@ def test_joint_selection_meets_every_training_row_with_distinct_patients():
         "ipilimumab": [0.03, 0.17, 0.3, 0.5],
     }.items():
         bor = rng.choice(["CR", "PR", "SD", "PD"], size=n, p=p)
-        k = np.where(bor == "PD", 0, rng.integers(1, len(scans), size=n))
+        k = np.where(bor == "PD", 0, rng.integers(1, len(scheduled), size=n))
         progressed = (bor == "PD") | (rng.random(n) < 0.7)
-        pfs = np.where(progressed, scans[k], scans[-1])
+        pfs = np.where(progressed, scans[np.arange(n), k], scans[:, -1])
         frames.append(_outcomes(arm, bor, pfs, progressed))
     sel = select_virtual_population(SPEC, pd.concat(frames), seed=1)
     within = sel.within_ci()
-    # no scan falls inside CheckMate 067's ipilimumab median-PFS CI (2.8-3.4 months): the
-    # selection puts the median on the nearest scan, week 12 (2.76 months)
-    assert not within.pop("ipilimumab:median_PFS_months")
-    assert sel.achieved["ipilimumab"]["median_PFS_months"] == pytest.approx(84 / DAYS_PER_MONTH)
+    assert 2.8 <= sel.achieved["ipilimumab"]["median_PFS_months"] <= 3.4
     assert all(within.values()), (sel.achieved, sel.note)
     chosen = sel.selected
     assert len(chosen) == len(set(chosen)) >= 150
+
+
+def test_scans_fall_within_their_visit_window_the_same_for_a_patient_in_every_arm():
+    """Each scan is within +-7 days of its scheduled day, drawn from the patient's number (the
+    same in every arm and run), different between patients, spread over the whole window."""
+    scheduled = SPEC.response.scan_days(SPEC.duration_days)
+    days = [patient_scan_days(scheduled, 7.0, i, 728) for i in range(400)]
+    assert np.array_equal(days[3], patient_scan_days(scheduled, 7.0, 3, 728))
+    shift = np.array([d - np.array(scheduled) for d in days])
+    assert np.abs(shift).max() <= 7 and set(np.unique(shift[:, 0])) == set(range(-7, 8))
+    assert all(np.all(np.diff(d) > 0) for d in days)
+    assert np.array_equal(patient_scan_days(scheduled, 0.0, 5, 728), np.array(scheduled))

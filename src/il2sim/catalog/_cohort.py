@@ -97,7 +97,9 @@ class Response(BaseModel):
     """RECIST 1.1 from the simulated tumour burden: the sum of diameters scales with the cube
     root of the tumour cell number from its baseline value. Scans follow the trials' schedule:
     the first at ``first_scan_weeks``, then every ``scan_interval_weeks``, every
-    ``late_scan_interval_weeks`` after ``late_after_weeks``."""
+    ``late_scan_interval_weeks`` after ``late_after_weeks``, each within a visit window of
+    ``scan_window_days`` (so that progression times spread as in a trial's Kaplan-Meier
+    curves instead of stepping on the scheduled days)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,6 +111,13 @@ class Response(BaseModel):
         default=None, gt=0, description="from here on scans are late_scan_interval_weeks apart"
     )
     late_scan_interval_weeks: float | None = Field(default=None, gt=0)
+    scan_window_days: float = Field(
+        default=0.0,
+        ge=0,
+        le=21,
+        description="each scan falls uniformly within +- this many days of its scheduled day "
+        "(the protocol's visit window), drawn per patient and scan",
+    )
     baseline_sld_mm: float = Field(
         default=100.0, gt=0, description="sum of target-lesion diameters at baseline"
     )

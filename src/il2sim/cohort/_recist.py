@@ -23,6 +23,20 @@ def sld_mm(cells: np.ndarray, baseline_cells: float, response: Response) -> np.n
     return response.baseline_sld_mm * np.cbrt(ratio)
 
 
+def patient_scan_days(
+    scheduled: tuple[float, ...], window_days: float, patient: int, last_day: int
+) -> np.ndarray:
+    """One patient's scan days (whole days after the start of treatment): each scheduled day
+    moved uniformly within +-``window_days``, the same for a patient in every arm (drawn from
+    its number), increasing, within 1..``last_day``."""
+    days = np.asarray(scheduled, dtype=float)
+    if window_days > 0 and days.size:
+        rng = np.random.default_rng((0x5CA4, int(patient)))
+        days = days + rng.uniform(-window_days, window_days, days.size)
+    out = np.clip(np.rint(days), 1, last_day).astype(int)
+    return np.unique(out)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """One patient's response: best overall response, progression and its time, best change."""

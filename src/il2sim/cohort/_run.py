@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters, parse_regimen
-from il2sim.cohort._recist import assess
+from il2sim.cohort._recist import assess, patient_scan_days
 from il2sim.cohort._sample import POPULATIONS, draw_patients
 from il2sim.model import Species, build_arm_model, prune, sid, to_sbml
 from il2sim.simulate import (
@@ -56,9 +56,12 @@ class ArmModel:
     sbml: str
     tumour: str
     toxicity: dict[str, str]  # index name -> its running integral over time (index x h)
+    dose_counter: str | None  # doses of the IL-2 drug given (None: the arm has none)
+    dose_times_h: tuple[float, ...]  # when the IL-2 drug's doses are due
     run_in_h: float
     duration_h: float
-    scan_days: tuple[float, ...]
+    scan_days: tuple[float, ...]  # scheduled
+    scan_window_days: float
     ref_weight_kg: float
     dose_scales: dict[str, str]  # dose_scale parameter -> "flat" | "kg" | "m2"
     clearances: tuple[str, ...]
@@ -112,6 +115,7 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         )
         toxicity[name] = net.rate_rule(auc, rule)
     # a trial reads tumour size and toxicity only: fewer states and readouts per solver step
+    counter = model.dose_counters.get(arm.drug) if arm.drug else None
     net = prune(net, [im.burden, *toxicity.values()])
     scales: dict[str, str] = {}
     if arm.drug is not None:
@@ -131,9 +135,12 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         sbml=to_sbml(net),
         tumour=im.burden,
         toxicity=toxicity,
+        dose_counter=counter,
+        dose_times_h=tuple(e.time_h for e in model.doses.get(arm.drug, ())) if arm.drug else (),
         run_in_h=spec.run_in_days * 24.0,
         duration_h=spec.duration_days * 24.0,
         scan_days=scans,
+        scan_window_days=spec.response.scan_window_days,
         ref_weight_kg=model.weight_kg,
         dose_scales=scales,
         clearances=tuple(p for p in net.parameters if p.startswith(("CL_", "Q_"))),
@@ -202,14 +209,15 @@ def simulate_chunk(
     t0 = arm.run_in_h
     n_days = round(arm.duration_h / 24.0)
     t_screen = np.array([0.0, t0 - 28 * 24.0, t0]) if t0 > 28 * 24 else np.array([0.0, t0])
-    early = round(arm.scan_days[1]) if len(arm.scan_days) > 1 else n_days
     one_solve = not screen or "vp" in patients.columns
-    sel = [arm.tumour, *arm.toxicity.values()]
+    sel = [arm.tumour, *arm.toxicity.values(), *([arm.dose_counter] if arm.dose_counter else [])]
     P = immune_parameters()
     rows, traces = [], []
     for patient in patients.to_dict("records"):
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
+        scans = patient_scan_days(arm.scan_days, arm.scan_window_days, row["patient"], n_days)
+        early = int(scans[1]) if len(scans) > 1 else n_days
 
         def treat(days: int, with_run_in: bool, values=values):
             return _treat(sim, sel, values, t0, t_screen, days, with_run_in)
@@ -237,10 +245,10 @@ def simulate_chunk(
                 raise failure
             if vals is None:
                 vals, _ = treat(early, False)
-            a = _assess(arm, vals[:, 0], baseline, spec)
+            a = _assess(scans, vals[:, 0], baseline, spec)
             if not a.progressed and early < n_days:
                 vals, _ = treat(n_days, False)
-                a = _assess(arm, vals[:, 0], baseline, spec)
+                a = _assess(scans, vals[:, 0], baseline, spec)
         except SimulationError as err:
             rows.append({**row, "status": "failed", "error": str(err)})
             continue
@@ -255,6 +263,10 @@ def simulate_chunk(
             followed_days=float(len(tumour) - 1),
             final_change_pct=float(100.0 * (np.cbrt(max(tumour[-1], 0.0) / baseline) - 1.0)),
         )
+        if arm.dose_counter:  # doses withheld at severe toxicity, up to the end of follow-up
+            end_h = t0 + 24.0 * (len(tumour) - 1)
+            row["doses_received"] = float(vals[-1, -1])
+            row["doses_scheduled"] = float(sum(t <= end_h for t in arm.dose_times_h))
         for j, name in enumerate(arm.toxicity, start=1):
             daily = np.diff(vals[:, j]) / 24.0  # daily means of the index
             thr = P[name.replace("_index", "_threshold")].value
@@ -289,10 +301,10 @@ def _treat(sim, sel, values, t0_h, t_screen, days: int, with_run_in: bool):
     return v.values[1:], None
 
 
-def _assess(arm: ArmModel, tumour_daily: np.ndarray, baseline: float, spec: CohortSpec):
-    """RECIST on the scans the daily values cover."""
-    days = np.array([d for d in arm.scan_days if round(d) < len(tumour_daily)])
-    return assess(days, tumour_daily[[round(d) for d in days]], baseline, spec.response)
+def _assess(scans: np.ndarray, tumour_daily: np.ndarray, baseline: float, spec: CohortSpec):
+    """RECIST on the scans (whole days) the daily values cover."""
+    days = scans[scans < len(tumour_daily)]
+    return assess(days.astype(float), tumour_daily[days], baseline, spec.response)
 
 
 def _ineligible(baseline: float, growth: float, plaus) -> str:

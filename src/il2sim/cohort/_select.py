@@ -5,11 +5,11 @@ selection).
 
 Each plausible patient simulated on every target arm falls in one class: whether it counts
 towards each rate target (its best overall response on that arm) and, for each median-PFS
-target, whether it is progression-free at the scans around the published median. The
-class frequencies q of the selected population are those closest to the plausible
-patients' own (least Kullback-Leibler divergence) that put
-every rate inside its published interval (aimed at its value) and every Kaplan-Meier median
-inside its interval (or, where no scan falls inside, at the scan nearest the value).
+target, whether it is progression-free at the two ends of the published median's interval.
+The class frequencies q of the selected population are those closest to the plausible
+patients' own (least Kullback-Leibler divergence) that put every rate inside its published
+interval (aimed at its value) and every Kaplan-Meier median inside its interval (scans fall
+within their visit windows, so progression times are spread between scheduled days).
 Patients are then drawn without replacement, class by class, in those proportions: every
 virtual patient is distinct.
 """
@@ -59,23 +59,14 @@ class Selection:
         return out
 
 
-def _median_scans(t: Target, scans: list[float]) -> tuple[float | None, float]:
-    """The scans whose survival decides a median target: S(before) > 1/2 and S(at) <= 1/2
-    put the Kaplan-Meier median in (before, at]."""
+def _median_bounds(t: Target) -> tuple[float | None, float]:
+    """The days whose survival decides a median target: S(lo) > 1/2 and S(hi) <= 1/2 put
+    the Kaplan-Meier median (the first day with S <= 1/2) in (lo, hi]."""
     lo, hi = (x * DAYS_PER_MONTH for x in t.interval)
-    inside = [d for d in scans if lo <= d <= hi]
-    if inside:  # median on any scan inside the interval
-        at = inside[-1]
-        before_lo = [d for d in scans if d < lo]
-        return (before_lo[-1] if before_lo else None), at
-    at = min(scans, key=lambda d: abs(d - t.value * DAYS_PER_MONTH))
-    before = [d for d in scans if d < at]
-    return (before[-1] if before else None), at
+    return (lo if lo > 0 else None), hi
 
 
-def _features(
-    ok: pd.DataFrame, targets: list[Target], scans: list[float]
-) -> tuple[pd.DataFrame, list[tuple]]:
+def _features(ok: pd.DataFrame, targets: list[Target]) -> tuple[pd.DataFrame, list[tuple]]:
     """Per patient (index), the class features; and the linear constraints on them:
     (feature, kind, value, lo, hi)."""
     arms = sorted({t.arm for t in targets})
@@ -89,7 +80,7 @@ def _features(
                 feats[col] = pd.Series(in_class(x, t.endpoint), index=x.index)
                 cons.append((col, "rate", t.value, *t.interval))
                 continue
-            before, at = _median_scans(t, scans)
+            before, at = _median_bounds(t)
             for day, side in ((before, "above"), (at, "below")):
                 if day is None:
                     continue
@@ -227,8 +218,7 @@ def select_virtual_population(
     missing = [a for a in arms if a not in set(ok.arm)]
     if missing:
         raise ValueError(f"outcomes lack the target arms {missing}")
-    scans = list(spec.response.scan_days(spec.duration_days))
-    feats, cons = _features(ok, list(spec.targets), scans)
+    feats, cons = _features(ok, list(spec.targets))
     if feats.empty:
         raise ValueError("no plausible patient is evaluable on every target arm")
     key = feats.astype(str).apply("|".join, axis=1)
@@ -302,9 +292,7 @@ def scarce(spec: CohortSpec, outcomes: pd.DataFrame) -> dict[str, np.ndarray]:
     plausible set around."""
     arms = sorted({t.arm for t in spec.targets})
     ok = outcomes[(outcomes.status == "ok") & outcomes.arm.isin(arms)]
-    feats, cons = _features(
-        ok, list(spec.targets), list(spec.response.scan_days(spec.duration_days))
-    )
+    feats, cons = _features(ok, list(spec.targets))
     lo, hi = _bounds(cons)
     out = {}
     for (col, *_), a, b in zip(cons, lo, hi, strict=True):

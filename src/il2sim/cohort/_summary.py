@@ -66,4 +66,12 @@ def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> d
                 "max_median": float(ok[f"{name}_max"].median()),
             }
     out["toxicity"] = tox
+    if "doses_received" in ok.columns and ok.doses_scheduled.notna().any():
+        got, due = ok.doses_received.dropna(), ok.doses_scheduled.dropna()
+        out["doses"] = {
+            "received_median": float(got.median()),
+            "scheduled_median": float(due.median()),
+            "share_given": float(got.sum() / due.sum()) if due.sum() > 0 else None,
+            "patients_with_a_dose_withheld": rate(int((got < due).sum()), len(got)).as_dict(),
+        }
     return out

@@ -122,6 +122,7 @@ class BodyModel:
     occupancy: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, pop) -> rule
     cis_pstat5: dict[str, str] = field(default_factory=dict)  # pop -> CD25/arm-assisted pSTAT5
     accumulators: dict[str, list[str]] = field(default_factory=dict)
+    dose_counters: dict[str, str] = field(default_factory=dict)  # IL-2 drug -> doses given
 
 
 def form_amounts(model: BodyModel, form_id: str) -> dict[str, str]:
@@ -433,7 +434,8 @@ def build_body_model(
             )
             ev = _shift(ev, dose_offset_h)
             dosed = [f for f in forms if f.dose_fraction > 0 and f.counts_as_drug]
-            _add_doses(net, sid(drug_obj.name), ev, dosed)
+            _add_doses(net, sid(drug_obj.name), ev, dosed, withholdable=True)
+            model.dose_counters[drug_obj.name] = f"doses_given_{sid(drug_obj.name)}"
             doses[drug_obj.name] = ev
         drug_forms = [f for f in forms if f.counts_as_drug]
         expr = " + ".join(f"L_{f.id}_central * mw_{f.id}" for f in drug_forms)
@@ -798,7 +800,7 @@ def _add_population(
                     {src: 1, r: 1},
                     {prod: 1},
                     f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {src} * {r}"
-                    f" * items_per_nmol / {n}",
+                    f" * items_per_nmol / max({n}, 1 item)",
                     sbo="SBO:0000177",
                 )
                 net.reaction(
@@ -849,10 +851,14 @@ def _add_population(
             sbo="SBO:0000185",
         )
         bound[ab.target].append(cx)
+    # Per-cell counts are bounded: a population dying out (after its antigen is gone) has
+    # complexes of the order of the solver's absolute tolerance, whose ratio to a vanishing
+    # cell count would be noise of any size or sign (A near -k_half made pSTAT5 singular).
+    per_cell = f"items_per_nmol / max({n}, 1 item)"
     if signaling_terms and SIGNALING_KIND in rec:
         a = net.rule(
             f"A_{pid}",
-            f"({' + '.join(signaling_terms)}) * items_per_nmol / {n}",
+            f"max({' + '.join(signaling_terms)}, 0 nmol) * {per_cell}",
             "dimensionless",
             f"engaged IL-2Rbeta/gamma-c complexes per {site.cell.name} cell ({site.location})",
         )
@@ -865,7 +871,7 @@ def _add_population(
     if cis_terms and SIGNALING_KIND in rec:
         a = net.rule(
             f"Acis_{pid}",
-            f"({' + '.join(cis_terms)}) * items_per_nmol / {n}",
+            f"max({' + '.join(cis_terms)}, 0 nmol) * {per_cell}",
             "dimensionless",
             f"engaged IL-2Rbeta/gamma-c complexes also held by CD25 or a targeting arm, per "
             f"{site.cell.name} cell ({site.location})",
@@ -915,7 +921,18 @@ def _count_source(cell: Cell, kind: str) -> str:
     return num.source if num is not None else "catalog"
 
 
-def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Sequence[Form]) -> None:
+def _add_doses(
+    net: Network,
+    key: str,
+    events: Sequence[DoseEvent],
+    forms: Sequence[Form],
+    *,
+    withholdable: bool = False,
+) -> None:
+    """One event per dose (SC depot, IV bolus, or the start and end of an infusion). A
+    ``withholdable`` drug's doses are given only while ``dose_withheld_<key>`` is 0 (a layer
+    above may replace it in the events by a condition: toxicity at the time of the dose) and
+    counted in ``doses_given_<key>``."""
     scale = net.parameter(
         f"dose_scale_{key}",
         1.0,
@@ -923,6 +940,26 @@ def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Seque
         f"multiplier on every dose of {key}",
         "1 = the regimen as written",
     )
+    given = ""
+    counter: dict[str, str] = {}
+    if withholdable:
+        held = net.parameter(
+            f"dose_withheld_{key}",
+            0.0,
+            "dimensionless",
+            f"1 while doses of {key} are withheld",
+            "0 = every dose given; the immunity layer puts its toxicity condition in its place",
+        )
+        n = net.parameter(
+            f"doses_given_{key}",
+            0.0,
+            "dimensionless",
+            f"doses of {key} given",
+            "counted",
+            constant=False,
+        )
+        given = f" * (1 dimensionless - {held})"
+        counter = {n: f"{n} + 1 dimensionless - {held}"}
     for k, ev in enumerate(events):
         t = net.parameter(
             f"t_{key}_dose{k}", ev.time_h, "hour", f"time of dose {k + 1} of {key}", "regimen"
@@ -936,18 +973,22 @@ def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Seque
         )
         if ev.route == "sc":
             assign = {
-                f"depot_{f.id}": f"depot_{f.id} + {scale} * F_{f.id} * {_frac(f)}{amt}"
+                f"depot_{f.id}": f"depot_{f.id} + {scale} * F_{f.id} * {_frac(f)}{amt}{given}"
                 for f in forms
             }
-            net.event(f"dose_{key}_{k}", f"time >= {t}", assign, f"SC dose {k + 1} of {key}")
+            net.event(
+                f"dose_{key}_{k}", f"time >= {t}", assign | counter, f"SC dose {k + 1} of {key}"
+            )
         elif ev.duration_h <= 0:
             assign = {
                 f"L_{f.id}_central": (
-                    f"L_{f.id}_central + {scale} * {_frac(f)}{amt} / central_{f.id}"
+                    f"L_{f.id}_central + {scale} * {_frac(f)}{amt}{given} / central_{f.id}"
                 )
                 for f in forms
             }
-            net.event(f"dose_{key}_{k}", f"time >= {t}", assign, f"IV bolus {k + 1} of {key}")
+            net.event(
+                f"dose_{key}_{k}", f"time >= {t}", assign | counter, f"IV bolus {k + 1} of {key}"
+            )
         else:
             dur = net.parameter(
                 f"duration_{key}_dose{k}",
@@ -966,7 +1007,8 @@ def _add_doses(net: Network, key: str, events: Sequence[DoseEvent], forms: Seque
             net.event(
                 f"dose_{key}_{k}",
                 f"time >= {t}",
-                {f"infusion_{f.id}": f"{scale} * {_frac(f)}{amt} / {dur}" for f in forms},
+                {f"infusion_{f.id}": f"{scale} * {_frac(f)}{amt}{given} / {dur}" for f in forms}
+                | counter,
                 f"start of infusion {k + 1} of {key}",
             )
             net.event(

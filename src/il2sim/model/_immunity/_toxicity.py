@@ -1,6 +1,6 @@
 """Motif: toxicity indices read off the cells IL-2 reaches: vascular leak (CD25+ endothelium
 signaling plus peripheral NK activation) and cytokine release (activated NK and CD8 T
-cells)."""
+cells), and the dose holds they set."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ ACTIVATED = ("nk", "cd8_memory", "effector")
 def toxicity_indices(cx: Context) -> None:
     """``vascular_leak_index`` (0 where no IL-2 form binds these cells) and
     ``cytokine_release_index`` (fold x normalised pSTAT5, summed), recorded in
-    ``ImmuneModel.toxicity``."""
+    ``ImmuneModel.toxicity``; each IL-2 drug's doses are withheld while the vascular leak
+    index is severe (catalog ``dose_withhold_at_severe_leak``)."""
     net, model, im = cx.net, cx.model, cx.im
     endothelium = [p for p in model.populations if "endothelium" in p.cell.name]
     endo = next((p for p in endothelium if p.id in model.pstat5), None)
@@ -31,6 +32,7 @@ def toxicity_indices(cx: Context) -> None:
             "dimensionless",
             "CD25+ endothelium signaling plus NK activation",
         )
+        _withhold_at_severe_leak(cx, im.toxicity["vascular_leak_index"])
     act = [
         f"fold_{p.id} * s_{p.id}"
         for p in cx.sites
@@ -43,3 +45,33 @@ def toxicity_indices(cx: Context) -> None:
             "dimensionless",
             "activated NK and CD8 T cells (fold x normalised pSTAT5), summed",
         )
+
+
+def _withhold_at_severe_leak(cx: Context, leak: str) -> None:
+    """``leak_severe``: 1 while ``leak`` is at or above its severe threshold (set by two
+    events at the crossings, which the solver locates); each IL-2 drug's dose events give the
+    dose only while it is 0 (or withholding is off): ``dose_withheld_<drug>`` in their
+    assignments becomes that flag."""
+    net = cx.net
+    if not cx.model.dose_counters:
+        return
+    on = cx.par("dose_withhold_at_severe_leak", per_day=False)
+    thr = cx.par("vascular_leak_threshold", per_day=False)
+    flag = net.parameter(
+        "leak_severe",
+        0.0,
+        "dimensionless",
+        "1 while the vascular leak index is at or above its severe threshold",
+        "set by events",
+        constant=False,
+    )
+    net.event("leak_severe_on", f"{leak} >= {thr}", {flag: "1 dimensionless"}, "leak severe")
+    net.event("leak_severe_off", f"{leak} < {thr}", {flag: "0 dimensionless"}, "leak not severe")
+    for counter in cx.model.dose_counters.values():
+        held = counter.replace("doses_given_", "dose_withheld_", 1)
+        net.parameters.pop(held)
+        for ev in net.events.values():
+            if any(held in f for f in ev.assignments.values()):
+                ev.assignments = {
+                    k: f.replace(held, f"{on} * {flag}") for k, f in ev.assignments.items()
+                }
