@@ -178,3 +178,20 @@ def test_scans_fall_within_their_visit_window_the_same_for_a_patient_in_every_ar
     assert np.abs(shift).max() <= 7 and set(np.unique(shift[:, 0])) == set(range(-7, 8))
     assert all(np.all(np.diff(d) > 0) for d in days)
     assert np.array_equal(patient_scan_days(scheduled, 0.0, 5, 728), np.array(scheduled))
+
+
+def test_doses_withheld_are_summarised_and_shown_per_arm():
+    """An arm with an IL-2 drug reports the doses given of those due: median per patient, the
+    share given and how many patients had a dose withheld; the response table shows them."""
+    from il2sim.report import response_table
+
+    o = _outcomes("hd", ["PD"] * 4, [84.0] * 4, [True] * 4)
+    o["doses_received"], o["doses_scheduled"] = [14.0, 14.0, 16.0, 28.0], 28.0
+    s = summarise_arm(o, "hd", [84.0])
+    assert s["doses"]["received_median"] == 15.0 and s["doses"]["scheduled_median"] == 28.0
+    assert s["doses"]["share_given"] == pytest.approx(72 / 112)
+    assert s["doses"]["patients_with_a_dose_withheld"]["value"] == 0.75
+    s["toxicity"] = {}
+    table = response_table({"arms": {"hd": s}})
+    assert table["IL-2 doses given (median / due)"].iloc[0] == "15 / 28"
+    assert "doses" not in summarise_arm(_outcomes("n", ["PD"], [84.0], [True]), "n", [84.0])

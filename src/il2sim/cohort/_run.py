@@ -238,7 +238,7 @@ def simulate_chunk(
                 untreated_growth=baseline / before if before > 0 else 0.0,
             )
             reason = _ineligible(baseline, row["untreated_growth"], spec.plausibility)
-            if reason and (screen or baseline <= 0):
+            if reason and (screen or baseline < 1.0):
                 rows.append({**row, "status": "ineligible", "error": reason})
                 continue
             if failure is not None:
@@ -309,7 +309,7 @@ def _assess(scans: np.ndarray, tumour_daily: np.ndarray, baseline: float, spec: 
 
 def _ineligible(baseline: float, growth: float, plaus) -> str:
     """Why a patient is not a trial patient at the start of treatment ('' if eligible)."""
-    if baseline <= 0:
+    if baseline < 1.0:  # less than one cell
         return "no tumour at the start of treatment (eradicated during the untreated run-in)"
     if not plaus.tumour_cells_min <= baseline <= plaus.tumour_cells_max:
         return (

@@ -283,7 +283,6 @@ def build_body_model(
     bsa = float(bsa_m2 if bsa_m2 is not None else body_obj.bsa_m2.value)
     if not w > 0:
         raise ValueError(f"weight_kg must be > 0 (got {weight_kg})")
-    p = params or signaling_params()
     drug_obj = get_drug(drug) if drug is not None else None
     net = Network(
         id=sid(f"il2sim_{drug_obj.name if drug_obj else 'no_drug'}_{body_obj.name}"),
@@ -295,6 +294,39 @@ def build_body_model(
             "source."
         ),
     )
+    _add_constants(net, params or signaling_params())
+    tissue_vol = _add_compartments(net, body_obj, w)
+    ab_objs = [
+        (get_antibody(a), parse_regimen(rg) if isinstance(rg, str) else rg) for a, rg in antibodies
+    ]
+    forms, releases = _forms(drug_obj, endogenous_il2, ab_objs)
+    doses: dict[str, list[DoseEvent]] = {}
+    model = BodyModel(net, drug_obj, body_obj, w, bsa, tuple(forms), (), doses)
+    for form in forms:
+        _add_form_pk(net, model, form, body_obj, w, tissue_vol, ab_objs)
+    for rel in releases:
+        _add_release(net, rel, _locations(body_obj))
+
+    pops = _populations(body_obj, w)
+    kept = []
+    for site in pops:
+        binds = [
+            f
+            for f in forms
+            if f.id != ENDOGENOUS_IL2
+            or endogenous_il2_sites is None
+            or site.location in endogenous_il2_sites
+        ]
+        if _add_population(endogenous_il2, net, model, site, binds, ab_objs):
+            kept.append(site)
+    model.populations = tuple(kept)
+
+    _add_dosing(model, regimen, ab_objs, horizon_h, dose_offset_h)
+    return model
+
+
+def _add_constants(net: Network, p: SignalingParams) -> None:
+    """Binding, signalling and internalisation constants every network shares."""
     net.parameter(
         "items_per_nmol",
         AVOGADRO_PER_NMOL,
@@ -346,10 +378,11 @@ def build_body_model(
         f"{_FALLON}: ke 0.04 /min",
     )
 
-    locs = _locations(body_obj)
-    tissue_vol = {
-        t.name: t.volume_L.value * t.interstitial_fraction.value for t in body_obj.tissues
-    }
+
+def _add_compartments(net: Network, body: Body, w: float) -> dict[str, float]:
+    """Plasma, lymphoid/tissue interstitium and each tissue's interstitium; returns the
+    tissues' interstitial volumes (L)."""
+    tissue_vol = {t.name: t.volume_L.value * t.interstitial_fraction.value for t in body.tissues}
     net.compartment(
         "central",
         0.043 * w,
@@ -362,7 +395,7 @@ def build_body_model(
         "interstitium of lymphoid organs and tissues",
         "assumption: extracellular fluid ~0.2 L/kg; holds tissue cells' bound molecules",
     )
-    for t in body_obj.tissues:
+    for t in body.tissues:
         net.compartment(
             sid(t.name),
             tissue_vol[t.name],
@@ -370,12 +403,16 @@ def build_body_model(
             f"volume {t.volume_L.value} L ({t.volume_L.source}) x interstitial fraction "
             f"{t.interstitial_fraction.value} ({t.interstitial_fraction.source})",
         )
+    return tissue_vol
 
+
+def _forms(drug: Drug | None, endogenous_il2: bool, ab_objs) -> tuple[list[Form], list[Release]]:
+    """The molecular forms a network carries (the drug's, endogenous IL-2, each antibody) and
+    the releases between the drug's forms."""
     forms: list[Form] = []
     releases: list[Release] = []
-    doses: dict[str, list[DoseEvent]] = {}
-    if drug_obj is not None:
-        f, r = _drug_forms(drug_obj)
+    if drug is not None:
+        f, r = _drug_forms(drug)
         forms += f
         releases += r
     if endogenous_il2:
@@ -391,80 +428,61 @@ def build_body_model(
                 counts_as_drug=False,
             )
         )
-    ab_objs = [
-        (get_antibody(a), parse_regimen(rg) if isinstance(rg, str) else rg) for a, rg in antibodies
-    ]
     for ab, _ in ab_objs:
         forms.append(
             Form(sid(ab.name), ab.label, None, f"antibody:{ab.name}", ab.mw_kDa.value, 1.0, False)
         )
+    return forms, releases
 
-    model = BodyModel(net, drug_obj, body_obj, w, bsa, tuple(forms), (), doses)
-    for form in forms:
-        _add_form_pk(net, model, form, body_obj, w, tissue_vol, ab_objs)
-    for rel in releases:
-        _add_release(net, rel, locs)
 
-    pops = _populations(body_obj, w)
-    kept = []
-    for site in pops:
-        binds = [
-            f
-            for f in forms
-            if f.id != ENDOGENOUS_IL2
-            or endogenous_il2_sites is None
-            or site.location in endogenous_il2_sites
-        ]
-        if _add_population(endogenous_il2, net, model, site, binds, ab_objs):
-            kept.append(site)
-    model.populations = tuple(kept)
-
-    if drug_obj is not None:
+def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: float) -> None:
+    """Dose events of the drug (withholdable) and of each antibody, and plasma readouts."""
+    drug = model.drug
+    if drug is not None:
         reg = parse_regimen(regimen) if isinstance(regimen, str) else regimen
         if reg is not None:
-            disp = disposition_for(drug_obj)
-            mw = drug_obj.mw_kDa.value if drug_obj.mw_kDa is not None else disp.mw_kDa.value
+            disp = disposition_for(drug)
+            mw = drug.mw_kDa.value if drug.mw_kDa is not None else disp.mw_kDa.value
             ev = dose_events(
                 reg.doses(horizon_h),
-                weight_kg=w,
-                bsa_m2=bsa,
+                weight_kg=model.weight_kg,
+                bsa_m2=model.bsa_m2,
                 mw_kDa=mw,
-                iu_per_mg=drug_obj.iu_per_mg.value if drug_obj.iu_per_mg else None,
-                drug_name=drug_obj.name,
+                iu_per_mg=drug.iu_per_mg.value if drug.iu_per_mg else None,
+                drug_name=drug.name,
             )
-            ev = _shift(ev, dose_offset_h)
-            dosed = [f for f in forms if f.dose_fraction > 0 and f.counts_as_drug]
-            _add_doses(net, sid(drug_obj.name), ev, dosed, withholdable=True)
-            model.dose_counters[drug_obj.name] = f"doses_given_{sid(drug_obj.name)}"
-            doses[drug_obj.name] = ev
-        drug_forms = [f for f in forms if f.counts_as_drug]
+            ev = _shift(ev, offset_h)
+            dosed = [f for f in model.forms if f.dose_fraction > 0 and f.counts_as_drug]
+            _add_doses(model.network, sid(drug.name), ev, dosed, withholdable=True)
+            model.dose_counters[drug.name] = f"doses_given_{sid(drug.name)}"
+            model.doses[drug.name] = ev
+        drug_forms = [f for f in model.forms if f.counts_as_drug]
         expr = " + ".join(f"L_{f.id}_central * mw_{f.id}" for f in drug_forms)
-        model.plasma_ng_per_mL[drug_obj.name] = net.rule(
-            sid(f"Cp_{drug_obj.name}_ng_per_mL"),
+        model.plasma_ng_per_mL[drug.name] = model.network.rule(
+            sid(f"Cp_{drug.name}_ng_per_mL"),
             expr,
             "ng_per_mL",
-            f"plasma concentration of {drug_obj.label} (all active forms)",
+            f"plasma concentration of {drug.label} (all active forms)",
         )
     for ab, reg in ab_objs:
         ev = dose_events(
             reg.doses(horizon_h),
-            weight_kg=w,
-            bsa_m2=bsa,
+            weight_kg=model.weight_kg,
+            bsa_m2=model.bsa_m2,
             mw_kDa=ab.mw_kDa.value,
             iu_per_mg=None,
             drug_name=ab.name,
         )
-        ev = _shift(ev, dose_offset_h)
-        form = next(f for f in forms if f.id == sid(ab.name))
-        _add_doses(net, sid(ab.name), ev, [form])
-        doses[ab.name] = ev
-        model.plasma_ng_per_mL[ab.name] = net.rule(
+        ev = _shift(ev, offset_h)
+        form = next(f for f in model.forms if f.id == sid(ab.name))
+        _add_doses(model.network, sid(ab.name), ev, [form])
+        model.doses[ab.name] = ev
+        model.plasma_ng_per_mL[ab.name] = model.network.rule(
             sid(f"Cp_{ab.name}_ng_per_mL"),
             f"L_{form.id}_central * mw_{form.id}",
             "ng_per_mL",
             f"plasma concentration of {ab.label}",
         )
-    return model
 
 
 def _pk_params(form: Form, w: float, ab_objs) -> tuple[object, Disposition | Antibody]:
@@ -563,6 +581,13 @@ def _add_form_pk(
             f"from_{tid}_{f}", {lt: 1}, {lc1: 1}, f"kex_{f} * {tid} * {lt}", sbo="SBO:0000185"
         )
     model.accumulators.setdefault(f, []).append(elim)
+    _add_dose_routes(net, form, src, lc1)
+
+
+def _add_dose_routes(net: Network, form: Form, src, lc1: str) -> None:
+    """The SC depot (absorption rate and bioavailability) and IV infusion into the central
+    volume, which dosing events fill."""
+    f = form.id
     if isinstance(src, Disposition):
         net.parameter(
             f"ka_{f}",
@@ -646,6 +671,39 @@ def _add_release(net: Network, rel: Release, locs: list[str]) -> None:
             )
 
 
+@dataclass
+class _Binding:
+    """What one population's binding motifs share: where its molecules live, its receptor
+    species, and the complexes that signal, signal in cis, or occupy each receptor kind."""
+
+    net: Network
+    model: BodyModel
+    site: PopulationSite
+    comp: str  # compartment holding the population's bound molecules
+    loc: str  # its location's id (ligand species L_<form>_<loc>)
+    rec: dict[str, str] = field(default_factory=dict)  # receptor kind -> free species
+    signaling: list[str] = field(default_factory=list)
+    cis: list[str] = field(default_factory=list)
+    bound: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> str:
+        return self.site.id
+
+    def where(self) -> str:
+        return f"{self.site.cell.name} ({self.site.location})"
+
+    def accumulator(self, f: str, name: str = "") -> str:
+        """The species collecting what ``f``'s complexes on this population internalise."""
+        acc = self.net.add_species(
+            Species(
+                f"internalised_{f}_{self.pid}", self.comp, units="nmol", amount_only=True, name=name
+            )
+        )
+        self.model.accumulators.setdefault(f, []).append(acc)
+        return acc
+
+
 def _add_population(
     keep: bool,
     net: Network,
@@ -654,13 +712,9 @@ def _add_population(
     forms: list[Form],
     ab_objs,
 ) -> bool:
+    """A population's receptors, its binding of every form and antibody that finds one, and
+    its signalling readouts; False (nothing added) when nothing binds it and not ``keep``."""
     counts = _receptors(site.cell)
-    loc = sid(site.location)
-    comp = (
-        "central"
-        if site.location == "central"
-        else ("peripheral" if site.location == "peripheral" else loc)
-    )
     schemes: list[tuple[Form, BindingScheme]] = []
     needed: set[str] = set()
     for form in forms:
@@ -668,230 +722,225 @@ def _add_population(
             continue
         sch = binding_scheme(form.design)
         usable = {k for k in sch.kinds if counts.get(k, 0) > 0}
-        if not usable:
-            continue
-        schemes.append((form, sch))
-        needed |= usable
-    for ab, _ in ab_objs:
-        if counts.get(ab.target, 0) > 0:
-            needed.add(ab.target)
+        if usable:
+            schemes.append((form, sch))
+            needed |= usable
+    needed |= {ab.target for ab, _ in ab_objs if counts.get(ab.target, 0) > 0}
     if not needed and not keep:
         return False
-    pid = site.id
-    n = net.parameter(
-        f"N_{pid}", site.count, "item", f"{site.cell.label} cells in {site.location}", site.source
+    loc = sid(site.location)
+    comp = site.location if site.location in ("central", "peripheral") else loc
+    b = _Binding(net, model, site, comp, loc)
+    net.parameter(
+        f"N_{site.id}",
+        site.count,
+        "item",
+        f"{site.cell.label} cells in {site.location}",
+        site.source,
     )
-    rec: dict[str, str] = {}
     for kind in sorted(needed):
-        r0 = net.parameter(
-            f"R0_{kind}_{pid}",
-            counts[kind],
-            "dimensionless",
-            f"{kind} per {site.cell.name} cell",
-            _count_source(site.cell, kind),
-        )
-        rid = net.add_species(
-            Species(
-                f"R_{kind}_{pid}",
-                comp,
-                units="nmol",
-                amount_only=True,
-                name=f"free {kind} on {site.cell.name} ({site.location})",
-                initial=counts[kind] * site.count / AVOGADRO_PER_NMOL,
-                initial_assignment=f"{r0} * {n} / items_per_nmol",
-                sbo="SBO:0000252",
-            )
-        )
-        rec[kind] = rid
-        net.reaction(
-            f"synthesis_{kind}_{pid}",
-            {},
-            {rid: 1},
-            f"{_kint(net, kind)} * {r0} * {n} / items_per_nmol",
-            sbo="SBO:0000393",
-        )
-        net.reaction(
-            f"turnover_{kind}_{pid}", {rid: 1}, {}, f"{_kint(net, kind)} * {rid}", sbo="SBO:0000179"
-        )
-    signaling_terms: list[str] = []
-    cis_terms: list[str] = []
-    bound: dict[str, list[str]] = {k: [] for k in rec}
+        _add_receptor(b, kind, counts[kind])
+    b.bound = {k: [] for k in b.rec}
     for form, sch in schemes:
-        f = form.id
-        lig = f"L_{f}_{loc}"
-        ok = [c for c in sch.complexes if all(k in rec for k in sch.receptor_bonds[c])]
-        cid = {c: f"C_{f}_{pid}_{i}" for i, c in enumerate(ok)}
-        acc = f"internalised_{f}_{pid}"
+        _add_form_binding(b, form, sch)
+    for ab, _ in ab_objs:
+        if ab.target in b.rec:
+            _add_antibody_binding(b, ab)
+    _add_signal_readouts(b)
+    return True
+
+
+def _add_receptor(b: _Binding, kind: str, per_cell: float) -> None:
+    """Free ``kind`` on the population: made in proportion to its cells, turned over."""
+    net, pid, n = b.net, b.pid, f"N_{b.pid}"
+    r0 = net.parameter(
+        f"R0_{kind}_{pid}",
+        per_cell,
+        "dimensionless",
+        f"{kind} per {b.site.cell.name} cell",
+        _count_source(b.site.cell, kind),
+    )
+    rid = net.add_species(
+        Species(
+            f"R_{kind}_{pid}",
+            b.comp,
+            units="nmol",
+            amount_only=True,
+            name=f"free {kind} on {b.where()}",
+            initial=per_cell * b.site.count / AVOGADRO_PER_NMOL,
+            initial_assignment=f"{r0} * {n} / items_per_nmol",
+            sbo="SBO:0000252",
+        )
+    )
+    b.rec[kind] = rid
+    kint = _kint(net, kind)
+    net.reaction(
+        f"synthesis_{kind}_{pid}",
+        {},
+        {rid: 1},
+        f"{kint} * {r0} * {n} / items_per_nmol",
+        sbo="SBO:0000393",
+    )
+    net.reaction(f"turnover_{kind}_{pid}", {rid: 1}, {}, f"{kint} * {rid}", sbo="SBO:0000179")
+
+
+def _add_form_binding(b: _Binding, form: Form, sch: BindingScheme) -> None:
+    """The complexes ``form`` makes with the receptors the population has, their
+    internalisation, and the binding steps between them."""
+    net, f, pid = b.net, form.id, b.pid
+    ok = [c for c in sch.complexes if all(k in b.rec for k in sch.receptor_bonds[c])]
+    cid = {c: f"C_{f}_{pid}_{i}" for i, c in enumerate(ok)}
+    acc = b.accumulator(f, f"{form.label} internalised by {b.where()}")
+    for c in ok:
         net.add_species(
             Species(
-                acc,
-                comp,
+                cid[c],
+                b.comp,
                 units="nmol",
                 amount_only=True,
-                name=f"{form.label} internalised by {site.cell.name} ({site.location})",
-            )
-        )
-        model.accumulators.setdefault(f, []).append(acc)
-        for c in ok:
-            net.add_species(
-                Species(
-                    cid[c],
-                    comp,
-                    units="nmol",
-                    amount_only=True,
-                    name=f"{form.label}:{c} on {site.cell.name} ({site.location})",
-                    sbo="SBO:0000253",
-                )
-            )
-            sig = sch.signaling_bonds[c]
-            kint = (
-                "kint_active"
-                if sig > 0
-                else max(
-                    (_kint(net, k) for k in sch.receptor_bonds[c]),
-                    key=lambda pid_: net.parameters[pid_].value,
-                )
-            )
-            net.reaction(
-                f"internalise_{cid[c]}",
-                {cid[c]: 1},
-                {acc: 1},
-                f"{kint} * {cid[c]}",
-                sbo="SBO:0000185",
-            )
-            if sig:
-                signaling_terms.append(f"{_mult(sig)}{cid[c]}")
-                if any(k in CIS_KINDS for k in sch.receptor_bonds[c]):
-                    cis_terms.append(f"{_mult(sig)}{cid[c]}")
-            for kind, nb in sch.receptor_bonds[c].items():
-                bound[kind].append(f"{_mult(nb)}{cid[c]}")
-        kds: dict[str, str] = {}
-        for j, st in enumerate(sch.steps):
-            if st.product not in cid or (st.source is not None and st.source not in cid):
-                continue
-            kd_id = f"kd_{f}_{st.receptor}"
-            if st.receptor not in kds:
-                kds[st.receptor] = net.ensure_parameter(
-                    kd_id,
-                    st.kd_nM,
-                    "nM",
-                    f"Kd of {form.label} for {st.receptor}",
-                    "catalog drug Kd",
-                )
-            r = rec[st.receptor]
-            prod = cid[st.product]
-            rev = f"{_mult(st.reverse_multiplicity)}kon_il2 * {kd_id} * {prod}"
-            if st.source is None:
-                net.reaction(
-                    f"bind_{f}_{pid}_{j}",
-                    {lig: 1, r: 1},
-                    {prod: 1},
-                    f"{_mult(st.forward_multiplicity)}kon_il2 * {lig} * {r}",
-                    sbo="SBO:0000177",
-                )
-                net.reaction(
-                    f"unbind_{f}_{pid}_{j}", {prod: 1}, {lig: 1, r: 1}, rev, sbo="SBO:0000180"
-                )
-            else:
-                src = cid[st.source]
-                coop = " * coop" if st.cooperative else ""
-                net.reaction(
-                    f"bind_{f}_{pid}_{j}",
-                    {src: 1, r: 1},
-                    {prod: 1},
-                    f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {src} * {r}"
-                    f" * items_per_nmol / max({n}, 1 item)",
-                    sbo="SBO:0000177",
-                )
-                net.reaction(
-                    f"unbind_{f}_{pid}_{j}", {prod: 1}, {src: 1, r: 1}, rev, sbo="SBO:0000180"
-                )
-    for ab, _ in ab_objs:
-        if ab.target not in rec:
-            continue
-        f = sid(ab.name)
-        lig = f"L_{f}_{loc}"
-        cx = net.add_species(
-            Species(
-                f"C_{f}_{pid}",
-                comp,
-                units="nmol",
-                amount_only=True,
-                name=f"{ab.label} bound to {ab.target} on {site.cell.name} ({site.location})",
+                name=f"{form.label}:{c} on {b.where()}",
                 sbo="SBO:0000253",
             )
         )
-        acc = f"internalised_{f}_{pid}"
-        net.add_species(Species(acc, comp, units="nmol", amount_only=True))
-        model.accumulators.setdefault(f, []).append(acc)
-        net.ensure_parameter(
-            f"kon_{f}",
-            KON_ANTIBODY_PER_nM_H,
-            "per_nM_per_h",
-            f"association rate of {ab.label}",
-            "assumption: typical antibody association rate 1e6 /M/s (range 1e5-1e7)",
-        )
-        net.ensure_parameter(f"kd_{f}", ab.kd_nM.value, "nM", f"Kd of {ab.label}", ab.kd_nM.source)
-        r = rec[ab.target]
-        net.reaction(
-            f"bind_{f}_{pid}", {lig: 1, r: 1}, {cx: 1}, f"kon_{f} * {lig} * {r}", sbo="SBO:0000177"
+        sig = sch.signaling_bonds[c]
+        kint = (
+            "kint_active"
+            if sig > 0
+            else max(
+                (_kint(net, k) for k in sch.receptor_bonds[c]),
+                key=lambda pid_: net.parameters[pid_].value,
+            )
         )
         net.reaction(
-            f"unbind_{f}_{pid}",
-            {cx: 1},
-            {lig: 1, r: 1},
-            f"kon_{f} * kd_{f} * {cx}",
-            sbo="SBO:0000180",
+            f"internalise_{cid[c]}", {cid[c]: 1}, {acc: 1}, f"{kint} * {cid[c]}", sbo="SBO:0000185"
         )
+        if sig:
+            b.signaling.append(f"{_mult(sig)}{cid[c]}")
+            if any(k in CIS_KINDS for k in sch.receptor_bonds[c]):
+                b.cis.append(f"{_mult(sig)}{cid[c]}")
+        for kind, nb in sch.receptor_bonds[c].items():
+            b.bound[kind].append(f"{_mult(nb)}{cid[c]}")
+    _add_binding_steps(b, form, sch, cid)
+
+
+def _add_binding_steps(b: _Binding, form: Form, sch: BindingScheme, cid: dict) -> None:
+    """Each step of the scheme between complexes the population has: capture of free ligand
+    (per volume), or a further receptor joining on the cell surface (per cell)."""
+    net, f, pid, lig = b.net, form.id, b.pid, f"L_{form.id}_{b.loc}"
+    kds: dict[str, str] = {}
+    for j, st in enumerate(sch.steps):
+        if st.product not in cid or (st.source is not None and st.source not in cid):
+            continue
+        kd_id = f"kd_{f}_{st.receptor}"
+        if st.receptor not in kds:
+            kds[st.receptor] = net.ensure_parameter(
+                kd_id, st.kd_nM, "nM", f"Kd of {form.label} for {st.receptor}", "catalog drug Kd"
+            )
+        r, prod = b.rec[st.receptor], cid[st.product]
+        rev = f"{_mult(st.reverse_multiplicity)}kon_il2 * {kd_id} * {prod}"
+        if st.source is None:
+            reactant, rate = lig, f"{_mult(st.forward_multiplicity)}kon_il2 * {lig} * {r}"
+        else:
+            reactant = cid[st.source]
+            coop = " * coop" if st.cooperative else ""
+            rate = (
+                f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {reactant} * {r}"
+                f" * items_per_nmol / max(N_{pid}, 1 item)"
+            )
+        net.reaction(f"bind_{f}_{pid}_{j}", {reactant: 1, r: 1}, {prod: 1}, rate, sbo="SBO:0000177")
         net.reaction(
-            f"internalise_{cx}",
-            {cx: 1},
-            {acc: 1},
-            f"{_kint(net, ab.target)} * {cx}",
-            sbo="SBO:0000185",
+            f"unbind_{f}_{pid}_{j}", {prod: 1}, {reactant: 1, r: 1}, rev, sbo="SBO:0000180"
         )
-        bound[ab.target].append(cx)
+
+
+def _add_antibody_binding(b: _Binding, ab: Antibody) -> None:
+    """An antibody binding its target on the population (one site), internalised with it."""
+    net, f, pid = b.net, sid(ab.name), b.pid
+    lig = f"L_{f}_{b.loc}"
+    cx = net.add_species(
+        Species(
+            f"C_{f}_{pid}",
+            b.comp,
+            units="nmol",
+            amount_only=True,
+            name=f"{ab.label} bound to {ab.target} on {b.where()}",
+            sbo="SBO:0000253",
+        )
+    )
+    acc = b.accumulator(f)
+    net.ensure_parameter(
+        f"kon_{f}",
+        KON_ANTIBODY_PER_nM_H,
+        "per_nM_per_h",
+        f"association rate of {ab.label}",
+        "assumption: typical antibody association rate 1e6 /M/s (range 1e5-1e7)",
+    )
+    net.ensure_parameter(f"kd_{f}", ab.kd_nM.value, "nM", f"Kd of {ab.label}", ab.kd_nM.source)
+    r = b.rec[ab.target]
+    net.reaction(
+        f"bind_{f}_{pid}", {lig: 1, r: 1}, {cx: 1}, f"kon_{f} * {lig} * {r}", sbo="SBO:0000177"
+    )
+    net.reaction(
+        f"unbind_{f}_{pid}",
+        {cx: 1},
+        {lig: 1, r: 1},
+        f"kon_{f} * kd_{f} * {cx}",
+        sbo="SBO:0000180",
+    )
+    net.reaction(
+        f"internalise_{cx}",
+        {cx: 1},
+        {acc: 1},
+        f"{_kint(net, ab.target)} * {cx}",
+        sbo="SBO:0000185",
+    )
+    b.bound[ab.target].append(cx)
+
+
+def _add_signal_readouts(b: _Binding) -> None:
+    """Complexes per cell and pSTAT5 (all signalling complexes, and the share held in cis by
+    CD25 or a targeting arm), and the bound fraction of each receptor kind."""
+    net, model, pid, cell = b.net, b.model, b.pid, b.site.cell.name
     # Per-cell counts are bounded: a population dying out (after its antigen is gone) has
     # complexes of the order of the solver's absolute tolerance, whose ratio to a vanishing
     # cell count would be noise of any size or sign (A near -k_half made pSTAT5 singular).
-    per_cell = f"items_per_nmol / max({n}, 1 item)"
-    if signaling_terms and SIGNALING_KIND in rec:
+    per_cell = f"items_per_nmol / max(N_{pid}, 1 item)"
+    if b.signaling and SIGNALING_KIND in b.rec:
         a = net.rule(
             f"A_{pid}",
-            f"max({' + '.join(signaling_terms)}, 0 nmol) * {per_cell}",
+            f"max({' + '.join(b.signaling)}, 0 nmol) * {per_cell}",
             "dimensionless",
-            f"engaged IL-2Rbeta/gamma-c complexes per {site.cell.name} cell ({site.location})",
+            f"engaged IL-2Rbeta/gamma-c complexes per {cell} cell ({b.site.location})",
         )
         model.pstat5[pid] = net.rule(
             f"pSTAT5_{pid}",
             f"{a} / ({a} + k_half)",
             "dimensionless",
-            f"pSTAT5 (fraction of maximum) of {site.cell.name} ({site.location})",
+            f"pSTAT5 (fraction of maximum) of {b.where()}",
         )
-    if cis_terms and SIGNALING_KIND in rec:
+    if b.cis and SIGNALING_KIND in b.rec:
         a = net.rule(
             f"Acis_{pid}",
-            f"max({' + '.join(cis_terms)}, 0 nmol) * {per_cell}",
+            f"max({' + '.join(b.cis)}, 0 nmol) * {per_cell}",
             "dimensionless",
             f"engaged IL-2Rbeta/gamma-c complexes also held by CD25 or a targeting arm, per "
-            f"{site.cell.name} cell ({site.location})",
+            f"{cell} cell ({b.site.location})",
         )
         model.cis_pstat5[pid] = net.rule(
             f"pSTAT5cis_{pid}",
             f"{a} / (A_{pid} + k_half)",
             "dimensionless",
-            f"share of pSTAT5 from CD25- or arm-assisted (cis) complexes, {site.cell.name}",
+            f"share of pSTAT5 from CD25- or arm-assisted (cis) complexes, {cell}",
         )
-    for kind, terms in bound.items():
+    for kind, terms in b.bound.items():
         if terms:
             tot = " + ".join(terms)
             model.occupancy[(kind, pid)] = net.rule(
                 f"occupancy_{kind}_{pid}",
-                f"({tot}) / ({tot} + {rec[kind]})",
+                f"({tot}) / ({tot} + {b.rec[kind]})",
                 "dimensionless",
-                f"fraction of {kind} bound on {site.cell.name} ({site.location})",
+                f"fraction of {kind} bound on {b.where()}",
             )
-    return True
 
 
 #: Turnover of target kinds that are not recycled like cytokine receptors (per hour).

@@ -22,8 +22,9 @@ _COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027"}
 
 
 def response_table(summary: dict, spec=None) -> pd.DataFrame:
-    """Per arm: patients, ORR/CR/DCR/PD with 95% CIs, median PFS, severe toxicity; with the
-    cohort ``spec``, whether the arm was calibrated on training rows or is a prediction."""
+    """Per arm: patients, ORR/CR/DCR/PD with 95% CIs, median PFS, severe toxicity, doses of
+    an IL-2 drug given; with the cohort ``spec``, whether the arm was calibrated on training
+    rows or is a prediction."""
     rows = []
     for arm, s in summary["arms"].items():
         row = {"arm": arm}
@@ -45,6 +46,11 @@ def response_table(summary: dict, spec=None) -> pd.DataFrame:
             row["median PFS (months)"] = "not reached" if med is None else f"{med:.1f}"
             for name, t in s["toxicity"].items():
                 row[f"{name} severe %"] = f"{100 * t['severe']['value']:.1f}"
+            if "doses" in s:  # IL-2 drug doses given of those due (withheld at severe leak)
+                d = s["doses"]
+                row["IL-2 doses given (median / due)"] = (
+                    f"{d['received_median']:g} / {d['scheduled_median']:g}"
+                )
         rows.append(row)
     return pd.DataFrame(rows)
 

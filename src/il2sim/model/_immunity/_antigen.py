@@ -32,6 +32,7 @@ def antigen(cx: Context) -> None:
             "dimensionless",
             "tumour antigen drive",
         )
+        cx.antigen_gone = f"N_{tum.id} < 1 item"
         return
     acute = cx.disease == "acute_infection"
     v0 = P["virus_initial_acute" if acute else "virus_initial_chronic"]
@@ -66,6 +67,7 @@ def antigen(cx: Context) -> None:
         "dimensionless",
         "viral antigen drive",
     )
+    cx.antigen_gone = f"{im.burden} <= 0 dimensionless"
 
 
 def exhaustion_and_programme(cx: Context) -> None:

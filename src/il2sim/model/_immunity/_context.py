@@ -59,6 +59,7 @@ class Context:
     supp: dict[str, str] = field(default_factory=dict)  # location -> Treg suppression rule
     pdl1_ref: dict[str, list[str]] = field(default_factory=dict)  # location -> PD-L1 occupancy
     antigen: str | None = None  # antigen drive rule of the disease site
+    antigen_gone: str = "false"  # condition: the antigen source is eradicated
     exhaustion: str = ONE  # exhaustion programme of the site (1 without antigen)
     ctl_terms: list[str] = field(default_factory=list)  # functional cytotoxic CD8 readouts
     chain: dict[str, PopulationSite] = field(default_factory=dict)  # stem/effector/terminal

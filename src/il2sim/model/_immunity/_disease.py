@@ -5,10 +5,11 @@ state of the catalog's tumour cells, the source of antigen) that CD8 T cells kil
 ratio-dependent law of de Pillis et al. 2005 (Cancer Res 65:7950), and an escape clone
 (antigen- or MHC-low, as in acquired resistance to PD-1 blockade: Zaretsky JM et al. 2016
 N Engl J Med 375:819) that T cells cannot kill, so that a response can be partial and relapse.
-The T-cell-to-tumour ratio counts every tumour cell, so killing does not run away while the
-escape clone grows. NK cells kill both clones at a rate that saturates (IL-2-activated NK
-cells add little against established tumours: Rosenberg SA et al. 1993 J Natl Cancer Inst
-85:622). A persistent virus replicates logistically and is cleared by CD8 T cells.
+Below about one cell a clone stops dividing. The T-cell-to-tumour ratio counts every tumour
+cell, so killing does not run away while the escape clone grows. NK cells kill both clones
+at a rate that saturates (IL-2-activated NK cells add little against established tumours:
+Rosenberg SA et al. 1993 J Natl Cancer Inst 85:622). A persistent virus replicates
+logistically and is cleared by CD8 T cells.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from il2sim.model._network import Species
 
 
 def disease_dynamics(cx: Context) -> None:
-    """The burden's rate rules (and, for a tumour, the events that remove a clone's last
-    cell)."""
+    """The burden's rate rules."""
     im = cx.im
     if im.burden is None:
         return
@@ -68,15 +68,13 @@ def _tumour(cx: Context, ctl: str) -> None:
     nk_kill = _nk_kill(cx)
     room = f"({ONE} - {total} / {par('tumour_capacity_cells', per_day=False, units='item')})"
     growth = par("tumour_growth_per_day")
-    for clone, what, killed in ((A, "antigen-presenting", ctl_kill), (E, "escape", None)):
-        net.event(
-            f"{clone}_eradicated" if clone == E else f"tumour_eradicated_{site}",
-            f"{clone} < 1 item",
-            {clone: "0 item"},
-            f"{what} tumour clone eradicated (fewer than one cell)",
-        )
+    for clone, killed in ((A, ctl_kill), (E, None)):
         kills = f"{killed} + {nk_kill}" if killed else nk_kill
-        net.rate_rule(clone, f"{growth} * {clone} * {room} - ({kills}) * {clone}")
+        # below about one cell a clone stops dividing (Hill 2 at one cell), so an eradicated
+        # clone does not regrow from a continuous remnant; an event setting it to exactly 0
+        # instead made later solves of IL2v + nivolumab fail
+        divides = f"{clone}^2 / ({clone}^2 + (1 item)^2)"
+        net.rate_rule(clone, f"{growth} * {clone} * {divides} * {room} - ({kills}) * {clone}")
 
 
 def _nk_kill(cx: Context) -> str:

@@ -52,8 +52,7 @@ def endogenous_il2(cx: Context) -> None:
         present = form_amounts(cx.model, ENDOGENOUS_IL2)
         net.event(
             f"{ENDOGENOUS_IL2}_gone",
-            f"{ag} <= 0 dimensionless && "
-            f"({' + '.join(present.values())}) * items_per_nmol < 1 item",
+            f"{cx.antigen_gone} && ({' + '.join(present.values())}) * items_per_nmol < 1 item",
             {s: f"0 {net.species[s].units}" for s in present},
             "endogenous IL-2 below one molecule in the body (antigen cleared)",
         )
