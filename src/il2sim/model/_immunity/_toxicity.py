@@ -13,7 +13,7 @@ def toxicity_indices(cx: Context) -> None:
     """``vascular_leak_index`` (0 where no IL-2 form binds these cells) and
     ``cytokine_release_index`` (fold x normalised pSTAT5, summed), recorded in
     ``ImmuneModel.toxicity``; each IL-2 drug's doses are withheld while the vascular leak
-    index is severe (catalog ``dose_withhold_at_severe_leak``)."""
+    index is severe in a patient (catalog ``dose_withhold_at_severe_leak``)."""
     net, model, im = cx.net, cx.model, cx.im
     endothelium = [p for p in model.populations if "endothelium" in p.cell.name]
     endo = next((p for p in endothelium if p.id in model.pstat5), None)
@@ -48,13 +48,13 @@ def toxicity_indices(cx: Context) -> None:
 
 
 def _withhold_at_severe_leak(cx: Context, leak: str) -> None:
-    """``leak_severe``: 1 while ``leak`` is at or above its severe threshold (set by two
-    events at the crossings, which the solver locates); each IL-2 drug's dose events give the
-    dose only while it is 0 (or withholding is off): ``dose_withheld_<drug>`` in their
-    assignments becomes that flag."""
+    """In a human body, ``leak_severe``: 1 while ``leak`` is at or above its severe threshold
+    (set by two events at the crossings, which the solver locates); each IL-2 drug's dose
+    events give the dose only while it is 0 (or withholding is off): ``dose_withheld_<drug>``
+    in their assignments becomes that flag."""
     net = cx.net
-    if not cx.model.dose_counters:
-        return
+    if not cx.model.dose_counters or cx.model.body.species != "human":
+        return  # a clinical rule: animal experiments give every dose of their protocol
     on = cx.par("dose_withhold_at_severe_leak", per_day=False)
     thr = cx.par("vascular_leak_threshold", per_day=False)
     flag = net.parameter(
