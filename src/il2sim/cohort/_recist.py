@@ -27,8 +27,9 @@ def patient_scan_days(
     scheduled: tuple[float, ...], window_days: float, patient: int, last_day: int
 ) -> np.ndarray:
     """One patient's scan days (whole days after the start of treatment): each scheduled day
-    moved uniformly within +-``window_days``, the same for a patient in every arm (drawn from
-    its number), increasing, within 1..``last_day``."""
+    moved uniformly within +-``window_days``, the same for a patient in every arm and run
+    (drawn from its number: a shipped virtual patient's own, which its selection used),
+    increasing, within 1..``last_day``."""
     days = np.asarray(scheduled, dtype=float)
     if window_days > 0 and days.size:
         rng = np.random.default_rng((0x5CA4, int(patient)))

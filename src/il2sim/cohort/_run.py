@@ -216,7 +216,9 @@ def simulate_chunk(
     for patient in patients.to_dict("records"):
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         values = patient_values(arm, patient, varied)
-        scans = patient_scan_days(arm.scan_days, arm.scan_window_days, row["patient"], n_days)
+        # scan dates belong to the virtual patient: the same in selection, validation, trials
+        who = int(patient["vp"]) if "vp" in patient else row["patient"]
+        scans = patient_scan_days(arm.scan_days, arm.scan_window_days, who, n_days)
         early = int(scans[1]) if len(scans) > 1 else n_days
 
         def treat(days: int, with_run_in: bool, values=values):
