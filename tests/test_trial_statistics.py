@@ -192,6 +192,7 @@ def test_doses_withheld_are_summarised_and_shown_per_arm():
     assert s["doses"]["share_given"] == pytest.approx(72 / 112)
     assert s["doses"]["patients_with_a_dose_withheld"]["value"] == 0.75
     s["toxicity"] = {}
-    table = response_table({"arms": {"hd": s}})
-    assert table["IL-2 doses given (median / due)"].iloc[0] == "15 / 28"
+    nivo = summarise_arm(_outcomes("n", ["PD"], [84.0], [True]), "n", [84.0])
+    table = response_table({"arms": {"hd": s, "n": {**nivo, "toxicity": {}}}})
+    assert table["IL-2 doses given (median / due)"].tolist() == ["15 / 28", "-"]
     assert "doses" not in summarise_arm(_outcomes("n", ["PD"], [84.0], [True]), "n", [84.0])

@@ -52,7 +52,11 @@ def response_table(summary: dict, spec=None) -> pd.DataFrame:
                     f"{d['received_median']:g} / {d['scheduled_median']:g}"
                 )
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    doses = "IL-2 doses given (median / due)"
+    if doses in out:  # arms without an IL-2 drug
+        out[doses] = out[doses].fillna("-")
+    return out
 
 
 def waterfall_spider_figure(result: CohortResult, arm: str) -> plt.Figure:
