@@ -258,10 +258,12 @@ def test_draws_from_the_shipped_virtual_population(nivo_arm):
 @pytest.mark.slow
 def test_daily_toxicity_means_are_exact_for_q8h_infusions():
     """High-dose IL-2 every 8 h (15-min infusions, half-life ~1 h): the cohort integrates each
-    toxicity index in the model, so its daily means equal a 96-points-per-day average (1%)
-    where four samples a day (the earlier method) fall ~10% short of the peaks."""
+    toxicity index in the model, so its daily means equal a 96-points-per-day average of the
+    same solve settings within 2% (that average is itself a rectangle rule: 15-min samples of
+    15-min infusions) where four samples a day (the earlier method) fall ~10% short of the
+    peaks."""
     from il2sim.cohort import draw_patients
-    from il2sim.cohort._run import patient_values, simulate_chunk
+    from il2sim.cohort._run import TOLERANCES, patient_values, simulate_chunk
     from il2sim.simulate import Simulator
 
     arm = build_arm(SPEC, "hd_aldesleukin")
@@ -273,14 +275,14 @@ def test_daily_toxicity_means_are_exact_for_q8h_infusions():
     rows, _ = simulate_chunk(arm, pts, varied, SPEC)
     n_days = round(arm.duration_h / 24.0)
     t = arm.run_in_h + np.arange(n_days * 96 + 1) * 0.25
-    sim = Simulator(arm.sbml, rtol=1e-8, atol=1e-14)
+    sim = Simulator(arm.sbml, rtol=TOLERANCES[0][0], atol=TOLERANCES[0][1])  # the cohort's
     dense = sim.run(
         np.concatenate([[0.0], t]), list(arm.toxicity), patient_values(arm, pts.iloc[0], varied)
     )
     for j, name in enumerate(arm.toxicity):
         daily = dense.values[1:-1, j].reshape(n_days, 96).mean(axis=1).max()
         coarse = dense.values[1:-1:24, j].reshape(n_days, 4).mean(axis=1).max()
-        assert rows[f"{name}_max"].iloc[0] == pytest.approx(daily, rel=0.01)
+        assert rows[f"{name}_max"].iloc[0] == pytest.approx(daily, rel=0.02)
         assert coarse < 0.97 * daily
 
 
