@@ -111,7 +111,11 @@ def test_every_training_row_is_a_target_or_says_why_not():
         for t in s.targets:
             mine = rows[rows.id == t.row]
             name = {"median_PFS_months": "median PFS", "PD": "best response progressive disease"}
-            name = {**name, "DCR": "disease control rate"}.get(t.endpoint, t.endpoint)
+            name = {
+                **name,
+                "DCR": "disease control rate",
+                "grade34_TRAE": "grade 3-4 treatment-related adverse events",
+            }.get(t.endpoint, t.endpoint)
             row = mine[mine.endpoint == name]
             assert len(row) == 1, (t.row, t.endpoint)
             scale = 1.0 if t.endpoint == "median_PFS_months" else 100.0
@@ -124,8 +128,13 @@ def test_bad_training_rows_are_refused_by_name():
     with pytest.raises(ValidationError, match="target arm 'placebo' is not one of the arms"):
         catalog.CohortSpec(**bad_arm)
     bad_end = {**base, "targets": [{**base["targets"][0], "endpoint": "OS"}]}
-    with pytest.raises(ValidationError, match="'ORR', 'CR', 'DCR', 'PD' or 'median_PFS_months'"):
+    with pytest.raises(
+        ValidationError, match="'ORR', 'CR', 'DCR', 'PD', 'median_PFS_months' or 'grade34_TRAE'"
+    ):
         catalog.CohortSpec(**bad_end)
+    bad_pred = {**base, "predictions": [{**base["targets"][0], "arm": "placebo"}]}
+    with pytest.raises(ValidationError, match="prediction arm 'placebo' is not one of the arms"):
+        catalog.CohortSpec(**bad_pred)
     pct = {**base, "targets": [{**base["targets"][0], "value": 16, "ci_low": 12, "ci_high": 21}]}
     with pytest.raises(ValidationError, match="is not a fraction; give rates between 0 and 1"):
         catalog.CohortSpec(**pct)

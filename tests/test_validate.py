@@ -10,23 +10,48 @@ from il2sim.cli import app
 
 pytestmark = pytest.mark.slow
 
-#: Rows the model cannot reproduce, with the reason (strict: they fail today). None now: the
-#: ipilimumab median PFS (2.9 months, 95% CI 2.8-3.4, between the week-12 and week-18 scans)
-#: was one until scans fell within their visit windows.
-MISSES: dict[tuple[str, str, str], str] = {}
+#: Rows the model cannot reproduce, with the reason (strict: they fail today). No training
+#: row (the ipilimumab median PFS, between the week-12 and week-18 scans, was one until scans
+#: fell within their visit windows); two held-out predictions of CheckMate 067's nivolumab +
+#: ipilimumab arm, which no parameter was selected or tuned on.
+MISSES: dict[tuple[str, str, str], str] = {
+    ("melanoma", "nivolumab_ipilimumab", "median_PFS_months"): (
+        "prediction: CheckMate 067 nivolumab + ipilimumab median PFS 11.5 months (8.9-16.7); "
+        "the model gives 5.3, little above its nivolumab alone (4.3, itself at the lower edge "
+        "of CheckMate 067's 4.3-9.5). Not yet diagnosed; suspects: the model's CTLA-4 blockade "
+        "acts only while its four doses last (priming, intratumoral Treg depletion) and the "
+        "tumour has one lesion, so a partial response relapses as one"
+    ),
+    ("melanoma", "nivolumab_ipilimumab", "grade34_TRAE"): (
+        "prediction: CheckMate 067 nivolumab + ipilimumab grade 3-4 treatment-related events "
+        "55.0% (49.3-60.6); independent PD-1 and CTLA-4 hazards, each calibrated on its "
+        "monotherapy (16.3%, 27.3%), give 39.5%: the toxicities of the two blockades are "
+        "synergistic, which a sum of hazards cannot be"
+    ),
+}
 
-ROWS = [
-    pytest.param(
+
+def _param(c: str, t, basis: str):
+    return pytest.param(
         c,
         t.arm,
         t.endpoint,
+        basis,
         id=f"{c}-{t.row}-{t.arm}-{t.endpoint}",
         marks=[pytest.mark.xfail(strict=True, reason=MISSES[(c, t.arm, t.endpoint)])]
         if (c, t.arm, t.endpoint) in MISSES
         else [],
     )
+
+
+ROWS = [
+    _param(c, t, basis)
     for c in ("melanoma", "rcc")
-    for t in catalog.get_cohort(c).targets
+    for basis, items in (
+        ("training", catalog.get_cohort(c).targets),
+        ("prediction", catalog.get_cohort(c).predictions),
+    )
+    for t in items
 ]
 
 
@@ -40,10 +65,14 @@ def validated(tmp_path_factory):
     return r.output, pd.read_parquet(out / "validation.parquet"), out
 
 
-@pytest.mark.parametrize(("cohort", "arm", "endpoint"), ROWS)
-def test_training_row_is_reproduced_within_its_published_interval(validated, cohort, arm, endpoint):
+@pytest.mark.parametrize(("cohort", "arm", "endpoint", "basis"), ROWS)
+def test_training_row_is_reproduced_within_its_published_interval(
+    validated, cohort, arm, endpoint, basis
+):
+    """Each training row, and each held-out prediction, inside its published interval."""
     _, table, _ = validated
-    row = table[(table.cohort == cohort) & (table.arm == arm) & (table.endpoint == endpoint)]
+    mine = table[(table.cohort == cohort) & (table.basis == basis)]
+    row = mine[(mine.arm == arm) & (mine.endpoint == endpoint)]
     assert len(row) == 1
     r = row.iloc[0]
     assert r.published_low <= r.model <= r.published_high, r.to_dict()
@@ -56,14 +85,23 @@ def test_validation_matches_the_selection_record_and_reports_every_row(validated
     for cohort in ("melanoma", "rcc"):
         spec = catalog.get_cohort(cohort)
         vpop, record = catalog.virtual_population(cohort)
-        mine = table[table.cohort == cohort]
+        mine = table[(table.cohort == cohort) & (table.basis == "training")]
         assert len(mine) == len(spec.targets)
         assert (mine.n_model == len(vpop)).all()
         for r in mine.itertuples():
-            assert r.model == pytest.approx(record["achieved"][r.arm][r.endpoint])
+            if r.endpoint in catalog.SAFETY_ENDPOINTS:  # hazards calibrated on the population
+                assert r.model == pytest.approx(r.published, abs=5e-4)
+            else:
+                assert r.model == pytest.approx(record["achieved"][r.arm][r.endpoint])
+        held_out = table[(table.cohort == cohort) & (table.basis == "prediction")]
+        assert len(held_out) == len(spec.predictions)
         assert f"{cohort}: {int(mine.within.sum())}/{len(mine)} training rows" in output
     html = (out / "validation.html").read_text()
     assert "T6" in html and "dacarbazine: chemotherapy is not modelled" in html
+    assert "Predictions (held out, never tuned to)" in html
+    assert "melanoma: predictions (held out, never tuned to): 2/4 inside" in " ".join(
+        output.split()
+    )
 
 
 def test_validate_refuses_unknown_cohorts_and_workers():

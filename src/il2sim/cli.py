@@ -746,7 +746,8 @@ def validate(
     ] = Path("il2sim_validate"),
 ) -> None:
     """Re-simulate every training row (published trial outcome a cohort was calibrated on) on
-    the shipped virtual population and print model beside published, with both intervals."""
+    the shipped virtual population and print model beside published, with both intervals;
+    then the cohort's held-out outcomes beside the model's predictions."""
     from il2sim import cohort, report, simulate
 
     names = cohorts_ or [c.name for c in catalog.cohorts().values() if c.targets]
@@ -789,6 +790,13 @@ def validate(
             f"{v.cohort}: {int(v.table.within.sum())}/{len(v.table)} training rows inside the "
             f"published interval ({v.n_patients} virtual patients)",
         )
+        if not v.predictions.empty:
+            _print_frame(
+                report.validation_table(v, predictions=True),
+                f"{v.cohort}: predictions (held out, never tuned to): "
+                f"{int(v.predictions.within.sum())}/{len(v.predictions)} inside the published "
+                "interval",
+            )
     for path in report.write_validation_report(results, out):
         console.print(f"wrote {path}")
 

@@ -149,21 +149,25 @@ class Response(BaseModel):
 
 
 #: Trial endpoints a target can name: response rates (fractions of the arm) by best overall
-#: response, and median progression-free survival (months).
+#: response, median progression-free survival (months), and safety rates (fractions of the
+#: arm; not used to select virtual patients: their hazards are calibrated on them afterwards).
 RATE_ENDPOINTS = ("ORR", "CR", "DCR", "PD")
-ENDPOINTS = (*RATE_ENDPOINTS, "median_PFS_months")
+SAFETY_ENDPOINTS = ("grade34_TRAE",)
+ENDPOINTS = (*RATE_ENDPOINTS, "median_PFS_months", *SAFETY_ENDPOINTS)
+FRACTION_ENDPOINTS = (*RATE_ENDPOINTS, *SAFETY_ENDPOINTS)
 DAYS_PER_MONTH = 365.25 / 12
 
 
 class Target(BaseModel):
     """A published outcome (a training row) the selected virtual population must reproduce.
-    Rates are fractions; ``median_PFS_months`` in months. Without a published CI the accepted
+    Rates (``grade34_TRAE``: patients with a grade 3-4 treatment-related adverse event) are
+    fractions; ``median_PFS_months`` in months. Without a published CI the accepted
     range is +-25% of the value (``ci_low``/``ci_high`` left out)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     arm: str
-    endpoint: Literal["ORR", "CR", "DCR", "PD", "median_PFS_months"]
+    endpoint: Literal["ORR", "CR", "DCR", "PD", "median_PFS_months", "grade34_TRAE"]
     value: float = Field(ge=0)
     ci_low: float | None = Field(default=None, ge=0)
     ci_high: float | None = Field(default=None, ge=0)
@@ -173,7 +177,7 @@ class Target(BaseModel):
 
     @model_validator(mode="after")
     def _ranges(self) -> Target:
-        if self.endpoint in RATE_ENDPOINTS:
+        if self.endpoint in FRACTION_ENDPOINTS:
             for name in ("value", "ci_low", "ci_high"):
                 v = getattr(self, name)
                 if v is not None and v > 1:
@@ -199,7 +203,7 @@ class Target(BaseModel):
         if self.ci_low is not None and self.ci_high is not None:
             return self.ci_low, self.ci_high
         hi = 1.25 * self.value
-        return 0.75 * self.value, min(hi, 1.0) if self.endpoint in RATE_ENDPOINTS else hi
+        return 0.75 * self.value, min(hi, 1.0) if self.endpoint in FRACTION_ENDPOINTS else hi
 
     @property
     def interval_kind(self) -> str:
@@ -239,6 +243,13 @@ class CohortSpec(BaseModel):
         default_factory=list,
         description="training rows of the disease the model does not reproduce, with the reason",
     )
+    predictions: list[Target] = Field(
+        default_factory=list,
+        description=(
+            "published outcomes held out of calibration (not training rows): `il2sim validate` "
+            "reports the model's prediction beside each; nothing is selected or tuned on them"
+        ),
+    )
     endogenous_il2_binding: Literal["tumour", "everywhere"] = Field(
         default="tumour",
         description=(
@@ -265,9 +276,10 @@ class CohortSpec(BaseModel):
         dup = sorted({n for n in arms if arms.count(n) > 1})
         if dup:
             raise ValueError(f"arm names must be unique; repeated: {dup}")
-        for t in self.targets:
-            if t.arm not in arms:
-                raise ValueError(f"target arm {t.arm!r} is not one of the arms {arms}")
+        for kind, items in (("target", self.targets), ("prediction", self.predictions)):
+            for t in items:
+                if t.arm not in arms:
+                    raise ValueError(f"{kind} arm {t.arm!r} is not one of the arms {arms}")
         if self.disease != "tumour":
             raise ValueError("cohorts read tumour response (RECIST); disease must be 'tumour'")
         return self

@@ -19,9 +19,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from il2sim.catalog import CohortSpec, Setting, get_cohort, immune_parameters, parse_regimen
+from il2sim.catalog import (
+    CohortSpec,
+    Setting,
+    get_antibody,
+    get_cohort,
+    get_drug,
+    immune_parameters,
+    parse_regimen,
+)
 from il2sim.cohort._recist import assess, patient_scan_days
 from il2sim.cohort._sample import POPULATIONS, draw_patients
+from il2sim.cohort._trae import (
+    HAZARD_PARAMETERS,
+    WINDOW_PARAMETER,
+    exposure_days,
+    grade34_probability,
+    pathway_doses,
+)
 from il2sim.model import Species, build_arm_model, prune, sid, to_sbml
 from il2sim.simulate import (
     MAX_WORKERS,
@@ -58,6 +73,7 @@ class ArmModel:
     toxicity: dict[str, str]  # index name -> its running integral over time (index x h)
     dose_counter: str | None  # doses of the IL-2 drug given (None: the arm has none)
     dose_times_h: tuple[float, ...]  # when the IL-2 drug's doses are due
+    checkpoint_dose_days: dict[str, tuple[float, ...]]  # blocked pathway -> its dose days
     run_in_h: float
     duration_h: float
     scan_days: tuple[float, ...]  # scheduled
@@ -129,6 +145,13 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         if p.location in ("central", "peripheral") and f"N0_{p.id}" in net.parameters
     }
     scans = spec.response.scan_days(spec.duration_days)
+    blockers = [(get_antibody(a.antibody).target, a.antibody) for a in arm.antibodies]
+    if arm.drug is not None:
+        blockers += [(t.target, arm.drug) for t in get_drug(arm.drug).arms]
+    checkpoint = pathway_doses(
+        (target, [(e.time_h - spec.run_in_days * 24.0) / 24.0 for e in model.doses.get(name, ())])
+        for target, name in blockers
+    )
     return ArmModel(
         cohort=spec.name,
         arm=arm.name,
@@ -137,6 +160,7 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         toxicity=toxicity,
         dose_counter=counter,
         dose_times_h=tuple(e.time_h for e in model.doses.get(arm.drug, ())) if arm.drug else (),
+        checkpoint_dose_days=checkpoint,
         run_in_h=spec.run_in_days * 24.0,
         duration_h=spec.duration_days * 24.0,
         scan_days=scans,
@@ -269,6 +293,15 @@ def simulate_chunk(
             end_h = t0 + 24.0 * (len(tumour) - 1)
             row["doses_received"] = float(vals[-1, -1])
             row["doses_scheduled"] = float(sum(t <= end_h for t in arm.dose_times_h))
+        if arm.checkpoint_dose_days:  # immune-related events of checkpoint blockade
+            stop = a.pfs_days if a.progressed else float(n_days)
+            exposure = {
+                p: exposure_days(d, stop, P[WINDOW_PARAMETER].value, float(n_days))
+                for p, d in arm.checkpoint_dose_days.items()
+            }
+            hazard = {p: P[HAZARD_PARAMETERS[p]].value for p in exposure}
+            row |= {f"exposure_{p}_days": e for p, e in exposure.items()}
+            row["trae_grade34_probability"] = grade34_probability(exposure, hazard)
         for j, name in enumerate(arm.toxicity, start=1):
             daily = np.diff(vals[:, j]) / 24.0  # daily means of the index
             thr = P[name.replace("_index", "_threshold")].value

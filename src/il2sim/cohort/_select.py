@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from il2sim.catalog import DAYS_PER_MONTH, RATE_ENDPOINTS, CohortSpec, Target
+from il2sim.catalog import DAYS_PER_MONTH, RATE_ENDPOINTS, SAFETY_ENDPOINTS, CohortSpec, Target
 from il2sim.cohort._endpoints import endpoint_value, in_class, progression_free_at
 
 #: Largest Lagrange multiplier of a target: where targets cannot all be met, the solution
@@ -57,6 +57,12 @@ class Selection:
             lo, hi = t.interval
             out[f"{t.arm}:{t.endpoint}"] = v is not None and lo <= v <= hi
         return out
+
+
+def _selecting(spec: CohortSpec) -> list[Target]:
+    """The targets virtual patients are selected against: all but the safety rates, whose
+    event hazards are calibrated on the selected population afterwards."""
+    return [t for t in spec.targets if t.endpoint not in SAFETY_ENDPOINTS]
 
 
 def _median_bounds(t: Target) -> tuple[float | None, float]:
@@ -211,14 +217,14 @@ def select_virtual_population(
     """Select from plausible patients simulated on the cohort's target arms (``outcomes``: one
     row per patient and arm with ``status``, ``bor``, ``progressed``, ``pfs_days``). Only
     patients evaluable on every target arm are candidates."""
-    if not spec.targets:
+    if not _selecting(spec):
         raise ValueError(f"cohort {spec.name!r} has no targets to select against")
-    arms = sorted({t.arm for t in spec.targets})
+    arms = sorted({t.arm for t in _selecting(spec)})
     ok = outcomes[(outcomes.status == "ok") & outcomes.arm.isin(arms)]
     missing = [a for a in arms if a not in set(ok.arm)]
     if missing:
         raise ValueError(f"outcomes lack the target arms {missing}")
-    feats, cons = _features(ok, list(spec.targets))
+    feats, cons = _features(ok, _selecting(spec))
     if feats.empty:
         raise ValueError("no plausible patient is evaluable on every target arm")
     key = feats.astype(str).apply("|".join, axis=1)
@@ -278,21 +284,21 @@ def select_virtual_population(
     achieved = {
         a: {
             t.endpoint: endpoint_value(sel[sel.arm == a], t.endpoint)
-            for t in spec.targets
+            for t in _selecting(spec)
             if t.arm == a
         }
         for a in arms
     }
-    return Selection(table, achieved, list(spec.targets), note)
+    return Selection(table, achieved, _selecting(spec), note)
 
 
 def scarce(spec: CohortSpec, outcomes: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per target feature the plausible patients do not reach often enough (their share is
     below the interval the selection needs), the patients that have it: donors to enrich the
     plausible set around."""
-    arms = sorted({t.arm for t in spec.targets})
+    arms = sorted({t.arm for t in _selecting(spec)})
     ok = outcomes[(outcomes.status == "ok") & outcomes.arm.isin(arms)]
-    feats, cons = _features(ok, list(spec.targets))
+    feats, cons = _features(ok, _selecting(spec))
     lo, hi = _bounds(cons)
     out = {}
     for (col, *_), a, b in zip(cons, lo, hi, strict=True):
@@ -329,7 +335,7 @@ def calibrate(
     from il2sim.cohort._sample import draw_patients, perturb_patients
 
     spec = get_cohort(spec)
-    arms = sorted({t.arm for t in spec.targets})
+    arms = sorted({t.arm for t in _selecting(spec)})
     defaults = build_arm(spec, arms[0]).defaults
     patients = draw_patients(
         spec, n_plausible, seed=seed, defaults=defaults, population="plausible"

@@ -1,6 +1,7 @@
 """What a cohort run amounts to, per arm: response rates with exact CIs, progression-free
 survival (Kaplan-Meier), toxicity rates and the patients that could not be evaluated (with
-reasons). Never a NaN: failed and ineligible patients are counted, not averaged."""
+reasons), the expected share with a grade 3-4 treatment-related adverse event of checkpoint
+blockade. Never a NaN: failed and ineligible patients are counted, not averaged."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> d
                 "max_median": float(ok[f"{name}_max"].median()),
             }
     out["toxicity"] = tox
+    if "trae_grade34_probability" in ok.columns and ok.trae_grade34_probability.notna().any():
+        p = ok.trae_grade34_probability.fillna(0.0)  # expected share; CI of its nearest count
+        r = _bounded(rate(round(float(p.sum())), len(ok)), n_distinct)
+        out["trae_grade34"] = {**r, "value": float(p.mean())}
     if "doses_received" in ok.columns and ok.doses_scheduled.notna().any():
         got, due = ok.doses_received.dropna(), ok.doses_scheduled.dropna()
         out["doses"] = {

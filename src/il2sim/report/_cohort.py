@@ -22,9 +22,10 @@ _COLOURS = {"CR": "#1a9850", "PR": "#91cf60", "SD": "#fee08b", "PD": "#d73027"}
 
 
 def response_table(summary: dict, spec=None) -> pd.DataFrame:
-    """Per arm: patients, ORR/CR/DCR/PD with 95% CIs, median PFS, severe toxicity, doses of
-    an IL-2 drug given; with the cohort ``spec``, whether the arm was calibrated on training
-    rows or is a prediction."""
+    """Per arm: patients, ORR/CR/DCR/PD with 95% CIs, median PFS, severe toxicity, grade 3-4
+    treatment-related adverse events of checkpoint blockade, doses of an IL-2 drug given;
+    with the cohort ``spec``, whether the arm was calibrated on training rows or is a
+    prediction."""
     rows = []
     for arm, s in summary["arms"].items():
         row = {"arm": arm}
@@ -46,6 +47,8 @@ def response_table(summary: dict, spec=None) -> pd.DataFrame:
             row["median PFS (months)"] = "not reached" if med is None else f"{med:.1f}"
             for name, t in s["toxicity"].items():
                 row[f"{name} severe %"] = f"{100 * t['severe']['value']:.1f}"
+            if "trae_grade34" in s:  # checkpoint blockade's immune-related events
+                row["grade 3-4 TRAE %"] = f"{100 * s['trae_grade34']['value']:.1f}"
             if "doses" in s:  # IL-2 drug doses given of those due (withheld at severe leak)
                 d = s["doses"]
                 row["IL-2 doses given (median / due)"] = (
@@ -53,9 +56,9 @@ def response_table(summary: dict, spec=None) -> pd.DataFrame:
                 )
         rows.append(row)
     out = pd.DataFrame(rows)
-    doses = "IL-2 doses given (median / due)"
-    if doses in out:  # arms without an IL-2 drug
-        out[doses] = out[doses].fillna("-")
+    for col in ("IL-2 doses given (median / due)", "grade 3-4 TRAE %"):
+        if col in out:  # arms without an IL-2 drug or checkpoint blockade
+            out[col] = out[col].fillna("-")
     return out
 
 

@@ -1,5 +1,6 @@
-"""The validation report: every training row of each cohort, model beside published, as a
-table (printed and in ``validation.html``) and as Parquet/JSON."""
+"""The validation report: every training row of each cohort, model beside published, and the
+held-out predictions beside theirs, as tables (printed and in ``validation.html``) and as
+Parquet/JSON (column ``basis``: training or prediction)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,16 @@ def _fmt(v: float, endpoint: str) -> str:
     return f"{v:.1f}" if endpoint == "median_PFS_months" else f"{100 * v:.1f}"
 
 
-def validation_table(v: Validation) -> pd.DataFrame:
-    """One line per training row: endpoint (% or months), published (interval), model (95%
-    CI) and whether the model lies in the published interval."""
+def validation_table(v: Validation, predictions: bool = False) -> pd.DataFrame:
+    """One line per training row (or, with ``predictions``, per held-out outcome): endpoint
+    (% or months), published (interval), model (95% CI) and whether the model lies in the
+    published interval."""
     rows = []
-    for r in v.table.itertuples():
+    for r in (v.predictions if predictions else v.table).itertuples():
         unit = "months" if r.endpoint == "median_PFS_months" else "%"
-        name = "median PFS" if r.endpoint == "median_PFS_months" else r.endpoint
+        name = {"median_PFS_months": "median PFS", "grade34_TRAE": "grade 3-4 TRAE"}.get(
+            r.endpoint, r.endpoint
+        )
         rows.append(
             {
                 "row": r.row,
@@ -46,12 +50,22 @@ def validation_table(v: Validation) -> pd.DataFrame:
 def write_validation_report(validations: list[Validation], out: str | Path) -> list[Path]:
     """Write ``validation.html``, ``validation.parquet`` and ``validation.json``."""
     out = Path(out)
-    table = pd.concat([v.table.assign(cohort=v.cohort) for v in validations], ignore_index=True)
+    table = pd.concat(
+        [
+            frame.assign(cohort=v.cohort, basis=basis)
+            for v in validations
+            for basis, frame in (("training", v.table), ("prediction", v.predictions))
+            if not frame.empty
+        ],
+        ignore_index=True,
+    )
     summary = {
         v.cohort: {
             "n_virtual_patients": v.n_patients,
             "rows_within": int(v.table.within.sum()),
             "rows": len(v.table),
+            "predictions_within": int(v.predictions.within.sum()),
+            "predictions": len(v.predictions),
             "untargeted": v.untargeted.to_dict("records"),
         }
         for v in validations
@@ -66,6 +80,14 @@ def write_validation_report(validations: list[Validation], out: str | Path) -> l
             "exact binomial (rates) or from the Kaplan-Meier 95% band (medians).</p>"
         )
         parts.append(validation_table(v).to_html(index=False))
+        if not v.predictions.empty:
+            parts.append(
+                "<h3>Predictions (held out, never tuned to)</h3><p>Published outcomes of arms "
+                "no parameter was selected or calibrated on: "
+                f"{int(v.predictions.within.sum())} of {len(v.predictions)} inside the "
+                "published interval.</p>"
+            )
+            parts.append(validation_table(v, predictions=True).to_html(index=False))
         if not v.untargeted.empty:
             parts.append("<p>Training rows not reproduced by the model:</p>")
             parts.append(v.untargeted.to_html(index=False))
