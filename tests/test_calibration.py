@@ -50,3 +50,52 @@ def test_predicts_a_drug_from_its_affinities_alone() -> None:
 )
 def test_h16n_monovalent_fit(fit) -> None:
     assert prediction_r2(fit, "fc_h16n_nterm_mono") >= 0.5
+
+
+def test_measured_ec50_recovers_a_hill_curve_and_refuses_what_it_cannot_see() -> None:
+    from il2sim.binding import measured_ec50
+
+    doses = np.repeat(84.0 / 3.0 ** np.arange(12)[::-1], 3)
+    rng = np.random.default_rng(1)
+    hill = 0.9 / (1 + (0.5 / doses) ** 1.2)
+    noisy = hill + rng.normal(0, 0.02, doses.size)
+    assert np.log10(measured_ec50(doses, noisy)) == pytest.approx(np.log10(0.5), abs=0.05)
+    assert np.isnan(measured_ec50(doses, rng.normal(0.05, 0.02, doses.size)))  # no rise
+    rising = 0.9 / (1 + (500.0 / doses) ** 1.0)  # half-maximum beyond the highest dose
+    assert np.isnan(measured_ec50(doses, rising))
+
+
+@pytest.fixture(scope="module")
+def cross_validation():
+    from il2sim.binding import cross_validate
+
+    return cross_validate()
+
+
+@pytest.mark.slow
+def test_leave_one_ligand_out_predicts_ec50s_within_a_log(cross_validation) -> None:
+    """Every ligand held out in turn and predicted from its Kd values alone: measured 0.81
+    log10 RMSE over 90 identified curves (README); a bound that fails if the receptor layer
+    predicts worse. IL-15 and the bivalent R38Q fusion are predicted within 0.5 log."""
+    cv = cross_validation
+    assert set(cv.table.drug) == set(load_pstat5_data().drug)
+    assert len(cv.scored) >= 80 and cv.rmse <= 0.9
+    per = cv.by_drug().set_index("drug").rmse_log10
+    assert per["il15"] <= 0.5 and per["fc_r38q_nterm_biv"] <= 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue goal: RMSE <= 0.5 log10 over held-out ligands, weak IL-2Rbeta/gamma-c "
+    "binders no worse than the others. Measured 0.81; H16N (IL-2Rbeta/gamma-c Kd 168 nM) "
+    "1.2 (monovalent) and 1.7 (bivalent), predicted ~100-fold too weak on CD4 helpers; "
+    "monovalent R38Q and WT Fc predicted 6-100-fold too potent on Tregs (-2.0, -0.8 log)",
+)
+def test_leave_one_ligand_out_meets_the_half_log_goal(cross_validation) -> None:
+    per = cross_validation.by_drug().set_index("drug").rmse_log10
+    assert cross_validation.rmse <= 0.5
+    assert (
+        per[["fc_h16n_nterm_mono", "fc_h16n_nterm_biv"]].max()
+        <= per.drop(["fc_h16n_nterm_mono", "fc_h16n_nterm_biv"]).max()
+    )

@@ -117,3 +117,36 @@ def test_fitted_signaling_parameters_name_their_data() -> None:
     p = catalog.signaling_params()
     for num in (p.kx_nM_per_receptor, p.cooperativity, p.k_half_complexes):
         assert num.source.startswith("fitted to data/meyer_lab/pstat5_pbmc_main.csv")
+
+
+def test_meyer_relative_il2rbg_unit_is_accepted_and_converted(tmp_path) -> None:
+    """The Meyer-lab IL2RBGKD column (native IL-2 = 0.133) pasted as kd_il2rbg_meyer_relative
+    becomes nM by value / 0.133 x 1 nM; the shipped Fc fusions are given that way and match
+    the lab's table; giving both units is refused by name."""
+    import pandas as pd
+    import yaml
+
+    from il2sim import catalog
+
+    table = pd.read_csv(catalog.DATA_DIR / "meyer_lab" / "mutein_affinities_nM.csv")
+    rel = dict(zip(table.Mutein, table.IL2RBGKD, strict=True))
+    assert catalog.get_drug("fc_h16n_nterm_biv").kd_il2rbg_nM.value == pytest.approx(
+        rel["H16N N-term"] / 0.133
+    )
+    assert catalog.get_drug("fc_wt_nterm_mono").kd_il2rbg_nM.value == pytest.approx(
+        rel["WT N-term"] / 0.133
+    )
+    drug = {
+        "name": "my_mutein",
+        "valency": 2,
+        "kd_il2ra_nM": {"value": 0.71, "source": "lab table"},
+        "kd_il2rbg_meyer_relative": {"value": 22.35, "source": "lab table row R38Q/H16N"},
+    }
+    path = tmp_path / "my_mutein.yaml"
+    path.write_text(yaml.safe_dump(drug))
+    got = catalog.get_drug(str(path)).kd_il2rbg_nM
+    assert got.value == pytest.approx(168.045, rel=1e-4)
+    assert "native IL-2 = 0.133" in got.source and got.source.startswith("lab table row")
+    path.write_text(yaml.safe_dump({**drug, "kd_il2rbg_nM": 168.0}))
+    with pytest.raises(catalog.CatalogError, match="give kd_il2rbg_nM or kd_il2rbg_meyer_relative"):
+        catalog.get_drug(str(path))

@@ -85,6 +85,22 @@ def test_calibrate_writes_parameters(tmp_path: Path) -> None:
     assert "kx_nM_per_receptor" in target.read_text() and "R^2" in out.output
 
 
+@pytest.mark.slow
+def test_calibrate_cross_validates_without_touching_the_catalog(tmp_path: Path) -> None:
+    from il2sim.catalog import signaling_params_path
+
+    before = signaling_params_path().read_bytes()
+    bad = runner.invoke(app, ["calibrate", "--cross-validate", "--out", str(tmp_path / "x.yaml")])
+    assert bad.exit_code != 0 and "--out: with --cross-validate give a .csv file" in bad.output
+    target = tmp_path / "cv.csv"
+    out = runner.invoke(app, ["calibrate", "--cross-validate", "--out", str(target)])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "leave-one-ligand-out: RMSE" in text and "fc_h16n_nterm_mono" in text
+    assert len(target.read_text().splitlines()) > 100
+    assert signaling_params_path().read_bytes() == before
+
+
 def test_version_names_the_code_it_runs() -> None:
     from il2sim import __version__
     from il2sim.simulate import source_digest

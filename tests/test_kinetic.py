@@ -126,3 +126,43 @@ def _compare_with_fallon(rr: roadrunner.RoadRunner) -> None:
 def test_bad_times_are_refused() -> None:
     with pytest.raises(ValueError, match="t_min must be an increasing list"):
         simulate_kinetics("aldesleukin", "treg", 1.0, [5.0, 1.0])
+
+
+#: One dose grid for both models: an EC50 is half of the largest response on its grid, so
+#: comparing EC50s from grids of different extent compares different half-maxima.
+GRID_nM = np.logspace(-4, 2, 13)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("drug", ["aldesleukin", "fc_h16n_nterm_mono"])
+@pytest.mark.parametrize("cell", ["treg", "nk"])
+def test_unfinished_binding_makes_a_drug_look_weaker_not_stronger(drug: str, cell: str) -> None:
+    """30 min after adding a drug, binding alone (no trafficking) has not finished: pSTAT5 is
+    at most its equilibrium value at every dose and the EC50 at least the equilibrium EC50
+    (wild type and the weak IL-2Rbeta/gamma-c binder H16N). With Fallon 2000 trafficking the
+    EC50 may fall below it, but only as the mechanism says: internalisation lowers the
+    maximum (down-regulation), so the half-maximum moves left while surface signalling stays
+    at or below equilibrium at every dose."""
+    from il2sim.binding import ec50_emax
+
+    eq = dose_response([drug], [cell], GRID_nM).pstat5.to_numpy()
+    ec_eq, emax_eq = ec50_emax(GRID_nM, eq)
+
+    def at_30_min(traf: Trafficking, endosomal: bool = True) -> np.ndarray:
+        return np.array(
+            [
+                simulate_kinetics(drug, cell, c, [0.0, 30.0], trafficking=traf).pstat5(endosomal)[
+                    -1
+                ]
+                for c in GRID_nM
+            ]
+        )
+
+    binding = at_30_min(Trafficking.none())
+    assert np.all(binding <= eq * (1 + 1e-6) + 1e-12)
+    assert ec50_emax(GRID_nM, binding)[0] >= ec_eq * (1 - 1e-3)
+    surface = at_30_min(Trafficking.fallon2000(), endosomal=False)
+    assert np.all(surface <= eq * (1 + 1e-6) + 1e-12)
+    ec_tr, emax_tr = ec50_emax(GRID_nM, at_30_min(Trafficking.fallon2000()))
+    if ec_tr < ec_eq:
+        assert emax_tr < emax_eq

@@ -248,10 +248,22 @@ def calibrate(
         Path | None,
         typer.Option(help="write the fitted parameters here (default: the catalog file)"),
     ] = None,
+    cross_validate: Annotated[
+        bool,
+        typer.Option(
+            "--cross-validate",
+            help="leave each ligand out, refit, predict its EC50s; prints the errors and "
+            "writes nothing to the catalog (with --out: the per-curve table as CSV there)",
+        ),
+    ] = False,
 ) -> None:
     """Fit the signaling parameters to the Meyer-lab pSTAT5 data and store them."""
     from il2sim.binding import calibrate as fit
     from il2sim.binding import write_params
+
+    if cross_validate:
+        _cross_validate(out)
+        return
 
     with console.status("fitting cross-linking, cooperativity and transduction ..."):
         result = fit()
@@ -272,6 +284,30 @@ def calibrate(
         f"{result.cooperativity:.3g}, k_half = {result.k_half_complexes:.3g} complexes/cell"
     )
     console.print(f"written to {path}")
+
+
+def _cross_validate(out: Path | None) -> None:
+    from il2sim.binding import cross_validate
+
+    if out is not None and out.suffix.lower() != ".csv":
+        raise _fail(f"--out: with --cross-validate give a .csv file, got {out}")
+    with _progress() as bar:
+        task = bar.add_task("leave-one-ligand-out", total=None)
+
+        def tick(drug: str, i: int, n: int) -> None:
+            bar.update(task, completed=i, total=n, description=f"held out: {drug}")
+
+        cv = cross_validate(progress=tick)
+    by_drug = cv.by_drug().merge(cv.by_drug_and_cell().reset_index(), on="drug", how="left")
+    _print_frame(
+        by_drug.round(2),
+        f"leave-one-ligand-out: RMSE {cv.rmse:.2f} log10 EC50 over {len(cv.scored)} curves "
+        "(per cell type: mean log10 predicted/measured)",
+    )
+    _print_frame(cv.by_time().round(2), "by time point (the model is at equilibrium)")
+    if out is not None:
+        cv.table.to_csv(out, index=False)
+        console.print(f"wrote {out}")
 
 
 @app.command()

@@ -10,6 +10,7 @@ from il2sim.binding._calibrate import (
     prediction_r2,
     write_params,
 )
+from il2sim.binding._crossval import CrossValidation, cross_validate, measured_ec50
 from il2sim.binding._design import (
     KINDS,
     SIGNALING_KIND,
@@ -43,6 +44,7 @@ __all__ = [
     "BindingDesign",
     "BindingScheme",
     "CalibrationResult",
+    "CrossValidation",
     "EquilibriumError",
     "EquilibriumState",
     "KINETIC_DOSES_nM",
@@ -54,10 +56,12 @@ __all__ = [
     "binding_scheme",
     "calibrate",
     "cell_receptor_vector",
+    "cross_validate",
     "dose_response",
     "ec50_emax",
     "kinetic_potency",
     "load_pstat5_data",
+    "measured_ec50",
     "potency",
     "prediction_r2",
     "selectivity",

@@ -125,13 +125,56 @@ class ProdrugState(BaseModel):
     release_half_life_h: SourcedNumber | None = None
 
 
+#: The Meyer-lab affinity table (Orcutt-Jahns B et al. 2023 Sci Signal; data/meyer_lab/
+#: mutein_affinities_nM.csv, column IL2RBGKD) gives IL-2Rbeta/gamma-c binding on a relative
+#: scale on which native IL-2 is 0.133 (the lab's kinetic code rescales native IL-2's
+#: beta/gamma-c rates by IL2RBGKD / 0.133). A drug file may give that number as
+#: ``kd_il2rbg_meyer_relative``; it becomes ``kd_il2rbg_nM`` = value / 0.133 x the native
+#: IL-2Rbeta/gamma-c Kd, 1 nM (Peterson LB et al. 2018 Nat Med, introduction).
+MEYER_RELATIVE_NATIVE_IL2 = 0.133
+NATIVE_IL2RBG_KD_nM = 1.0
+
+
+def _meyer_relative_to_nM(data: object) -> object:
+    """A drug mapping's ``kd_il2rbg_meyer_relative`` as ``kd_il2rbg_nM``, the conversion
+    written into its source."""
+    if not isinstance(data, dict) or "kd_il2rbg_meyer_relative" not in data:
+        return data
+    data = dict(data)
+    rel = data.pop("kd_il2rbg_meyer_relative")
+    if data.get("kd_il2rbg_nM") is not None:
+        raise ValueError(
+            "give kd_il2rbg_nM or kd_il2rbg_meyer_relative (the Meyer-lab IL2RBGKD column), "
+            "not both"
+        )
+    rel = _bare_number_to_sourced(rel)
+    if isinstance(rel, dict):
+        rel = Sourced(**rel)
+    if not isinstance(rel, Sourced) or not rel.value > 0:
+        raise ValueError(
+            "kd_il2rbg_meyer_relative must be a positive number on the Meyer-lab relative "
+            "scale (native IL-2 = 0.133), e.g. 5.296"
+        )
+    f = NATIVE_IL2RBG_KD_nM / MEYER_RELATIVE_NATIVE_IL2
+    data["kd_il2rbg_nM"] = Sourced(
+        value=rel.value * f,
+        source=f"{rel.source}; kd_il2rbg_meyer_relative {rel.value:g} on the Meyer-lab scale "
+        f"(native IL-2 = {MEYER_RELATIVE_NATIVE_IL2}), x {NATIVE_IL2RBG_KD_nM:g} nM / "
+        f"{MEYER_RELATIVE_NATIVE_IL2} (native IL-2 IL-2Rbeta/gamma-c Kd, Peterson LB et al. "
+        "2018 Nat Med)",
+        range=None if rel.range is None else (rel.range[0] * f, rel.range[1] * f),
+        note=rel.note,
+    )
+    return data
+
+
 class Drug(BaseModel):
     """An IL-2 pathway drug as the binding layer sees it.
 
     ``valency`` IL-2 (or IL-15) units per molecule, each with an IL-2Ralpha site
     (``kd_il2ra_nM``; ``null`` when the site is blocked or abolished) and an IL-2Rbeta/gamma-c
-    site (``kd_il2rbg_nM``). ``arms`` are targeting arms that capture the drug on cells carrying
-    their target.
+    site (``kd_il2rbg_nM``, or ``kd_il2rbg_meyer_relative`` on the Meyer-lab table's scale).
+    ``arms`` are targeting arms that capture the drug on cells carrying their target.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -149,6 +192,8 @@ class Drug(BaseModel):
     iu_per_mg: SourcedNumber | None = None
     prodrug_states: list[ProdrugState] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
+
+    _meyer_relative = model_validator(mode="before")(_meyer_relative_to_nM)
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,155 @@
+"""Leave-one-ligand-out cross-validation of the signaling calibration: refit the shared
+parameters without a ligand, predict its EC50 on each cell type from its Kd values alone, and
+compare with the EC50 of its measured dose-responses at each time point.
+
+The measured EC50 comes from a Hill curve fitted to the ligand's normalised pSTAT5 (every
+experiment date pooled, each date's signal divided by its largest on that cell and time, as in
+the calibration); where the fitted curve does not reach half its top within the tested doses,
+or barely rises, the EC50 is not identified and is listed, not scored. The model EC50 is the
+equilibrium model's (the calibration's model), the same at every time point: the error's
+change with time shows what equilibrium binding misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import curve_fit
+
+from il2sim.binding._calibrate import calibrate, load_pstat5_data
+from il2sim.binding._signal import potency
+
+#: A measured curve identifies an EC50 only if its fitted rise is at least ``MIN_TOP`` of the
+#: largest signal on its cell and time, the Hill curve explains it (R^2 >= ``MIN_R2``: weak
+#: ligands' flat, noisy curves do not), and its mean at the highest dose is ``PLATEAU`` of
+#: the fitted maximum or more (otherwise the EC50 would be an extrapolation).
+MIN_TOP, MIN_R2, PLATEAU = 0.2, 0.8, 0.75
+
+
+def _hill(log_dose: np.ndarray, bottom: float, top: float, log_ec50: float, n: float):
+    return bottom + top / (1.0 + 10.0 ** (n * (log_ec50 - log_dose)))
+
+
+def measured_ec50(dose_nM: np.ndarray, y: np.ndarray) -> float:
+    """EC50 (nM) of a Hill curve (slope 0.5-4) fitted to normalised responses ``y`` at
+    ``dose_nM``; nan where the data do not identify it (no rise, half the top not reached
+    within the tested doses, or no plateau by the highest dose)."""
+    x = np.log10(np.asarray(dose_nM, float))
+    y = np.asarray(y, float)
+    lo, hi = x.min(), x.max()
+    p0 = (float(np.min(y)), float(np.ptp(y)) or 0.1, float(np.median(x)), 1.0)
+    try:
+        (bottom, top, log_ec50, n), _ = curve_fit(
+            _hill,
+            x,
+            y,
+            p0=p0,
+            bounds=([-0.05, 0.0, lo - 3.0, 0.5], [1.0, 2.0, hi + 3.0, 4.0]),
+            maxfev=20_000,
+        )
+    except RuntimeError:
+        return float("nan")
+    at_top = float(np.mean(y[x == hi]))
+    resid = y - _hill(x, bottom, top, log_ec50, n)
+    r2 = 1.0 - float(np.sum(resid**2)) / max(float(np.sum((y - y.mean()) ** 2)), 1e-300)
+    if (
+        top < MIN_TOP
+        or r2 < MIN_R2
+        or not lo <= log_ec50 <= hi
+        or at_top < PLATEAU * (bottom + top)
+    ):
+        return float("nan")
+    return float(10.0**log_ec50)
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Per held-out ligand, cell type and time point: measured and predicted EC50 (nM) and
+    the log10 error (predicted / measured); nan where the data do not identify an EC50."""
+
+    table: pd.DataFrame  # drug, cell, time_h, ec50_measured_nM, ec50_predicted_nM, log10_error
+
+    @property
+    def scored(self) -> pd.DataFrame:
+        return self.table.dropna(subset=["log10_error"])
+
+    @property
+    def rmse(self) -> float:
+        """Root mean square log10 EC50 error over every scored held-out curve."""
+        return float(np.sqrt(np.mean(self.scored.log10_error**2)))
+
+    def by_drug(self) -> pd.DataFrame:
+        """Per held-out ligand: RMSE (log10), mean error (bias), curves scored and not."""
+        rows = []
+        for drug, sub in self.table.groupby("drug", sort=True):
+            e = sub.log10_error.dropna()
+            rows.append(
+                {
+                    "drug": drug,
+                    "rmse_log10": float(np.sqrt(np.mean(e**2))) if len(e) else float("nan"),
+                    "bias_log10": float(e.mean()) if len(e) else float("nan"),
+                    "scored": len(e),
+                    "not_identified": int(sub.log10_error.isna().sum()),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def by_time(self) -> pd.DataFrame:
+        """RMSE and bias (log10) per time point, over every held-out ligand and cell."""
+        g = self.scored.groupby("time_h").log10_error
+        return pd.DataFrame(
+            {
+                "rmse_log10": g.apply(lambda e: float(np.sqrt(np.mean(e**2)))),
+                "bias_log10": g.mean(),
+                "scored": g.size(),
+            }
+        ).reset_index()
+
+    def by_drug_and_cell(self) -> pd.DataFrame:
+        """Mean log10 error per held-out ligand (rows) and cell type (columns)."""
+        return self.scored.pivot_table(
+            index="drug", columns="cell", values="log10_error", aggfunc="mean"
+        )
+
+
+def cross_validate(
+    data: pd.DataFrame | None = None,
+    *,
+    drugs: Sequence[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> CrossValidation:
+    """Leave each ligand of ``data`` (default: the shipped Meyer-lab data) out in turn,
+    refit, and predict its EC50 on each cell type; ``drugs`` limits which are held out."""
+    data = load_pstat5_data() if data is None else data
+    held = list(drugs) if drugs is not None else sorted(data.drug.unique())
+    gkey = data.date + "|" + data.cell + "|" + data.time_h.astype(str)
+    y = data.signal / data.groupby(gkey)["signal"].transform("max").clip(lower=1e-300)
+    data = data.assign(y=y.to_numpy())
+    rows = []
+    for i, drug in enumerate(held):
+        if progress is not None:
+            progress(drug, i, len(held))
+        fit = calibrate(data.drop(columns="y"), exclude_drugs=[drug])
+        mine = data[data.drug == drug]
+        pred = potency([drug], sorted(mine.cell.unique()), params=fit.to_params())
+        pred = pred.set_index("cell").ec50_nM
+        for (cell, t), sub in mine.groupby(["cell", "time_h"]):
+            meas = measured_ec50(sub.dose_nM.to_numpy(), sub.y.to_numpy())
+            p = float(pred[cell])
+            ok = np.isfinite(meas) and np.isfinite(p) and p > 0
+            rows.append(
+                {
+                    "drug": drug,
+                    "cell": cell,
+                    "time_h": float(t),
+                    "ec50_measured_nM": meas,
+                    "ec50_predicted_nM": p,
+                    "log10_error": float(np.log10(p / meas)) if ok else float("nan"),
+                }
+            )
+    if progress is not None:
+        progress("", len(held), len(held))
+    return CrossValidation(pd.DataFrame(rows))
