@@ -43,6 +43,7 @@ bench: $(STAMP)
 
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate
+	$(BIN)/il2sim calibrate --sample
 
 clean:
 	rm -rf $(VENV) demo_output test-artifacts build src/*.egg-info .pytest_cache .ruff_cache

@@ -101,6 +101,31 @@ def test_calibrate_cross_validates_without_touching_the_catalog(tmp_path: Path) 
     assert signaling_params_path().read_bytes() == before
 
 
+def test_signal_gives_ec50_intervals_over_the_posterior() -> None:
+    import json
+
+    out = runner.invoke(
+        app, ["signal", "--drug", "aldesleukin", "--cells", "treg,nk", "--uncertainty", "40"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "95% interval (40 posterior draws)" in " ".join(out.output.split())
+    js = runner.invoke(
+        app,
+        ["signal", "--drug", "aldesleukin", "--cells", "treg,nk", "--uncertainty", "40", "--json"],
+    )
+    cells = json.loads(js.output)["cells"]
+    for c in ("treg", "nk"):
+        lo, hi = cells[c]["ec50_95_interval_nM"]
+        assert lo < hi and lo <= cells[c]["ec50_nM"] <= hi
+    assert cells["treg"]["ec50_95_interval_nM"][1] < cells["nk"]["ec50_95_interval_nM"][0]
+    bad = runner.invoke(app, ["signal", "--drug", "aldesleukin", "--uncertainty", "0"])
+    assert bad.exit_code != 0 and "--uncertainty must be between 1 and 100,000" in bad.output
+    bad = runner.invoke(
+        app, ["signal", "--drug", "aldesleukin", "--uncertainty", "5", "--time-min", "30"]
+    )
+    assert bad.exit_code != 0 and "--uncertainty works at equilibrium" in bad.output
+
+
 def test_version_names_the_code_it_runs() -> None:
     from il2sim import __version__
     from il2sim.simulate import source_digest

@@ -181,12 +181,23 @@ def signal(
     plot: Annotated[
         Path | None, typer.Option(help="write dose-response curves to this PNG")
     ] = None,
+    uncertainty: Annotated[
+        int | None,
+        typer.Option(
+            help="also give each EC50's 95% interval over this many draws of the signaling "
+            "constants' posterior (equilibrium model)"
+        ),
+    ] = None,
 ) -> None:
     """EC50 (nM), Emax and selectivity of a drug on each cell type."""
     if species not in ("human", "mouse"):
         raise _fail(f"--species must be 'human' or 'mouse', got {species!r}")
     if time_min is not None and not (math.isfinite(time_min) and time_min > 0):
         raise _fail(f"--time-min must be a positive number of minutes, got {time_min}")
+    if uncertainty is not None and not 1 <= uncertainty <= 100_000:
+        raise _fail(f"--uncertainty must be between 1 and 100,000 draws, got {uncertainty}")
+    if uncertainty is not None and time_min is not None:
+        raise _fail("--uncertainty works at equilibrium: leave out --time-min")
     try:
         d = catalog.get_drug(drug)
     except catalog.CatalogError as e:
@@ -203,12 +214,22 @@ def signal(
     ref_ec50 = None
     if reference is not None:
         ref_ec50 = float(tab.loc[tab.cell == reference, "ec50_nM"].iloc[0])
+    intervals = None
+    if uncertainty is not None:
+        intervals = binding.potency_intervals(
+            [d], cell_objs, n=uncertainty, pd1_blockade=pd1_blockade
+        ).set_index("cell")
     out: dict = {"drug": d.name, "time_min": time_min, "pd1_blockade": pd1_blockade, "cells": {}}
     for row in tab.itertuples():
         entry = {
             "ec50_nM": None if not math.isfinite(row.ec50_nM) else float(f"{row.ec50_nM:.4g}"),
             "emax": float(f"{row.emax:.4g}"),
         }
+        if intervals is not None:
+            lo, hi = intervals.loc[row.cell, ["ec50_low_nM", "ec50_high_nM"]]
+            entry["ec50_95_interval_nM"] = [
+                None if not math.isfinite(v) else float(f"{v:.4g}") for v in (lo, hi)
+            ]
         if ref_ec50 is not None:
             sel = ref_ec50 / row.ec50_nM if math.isfinite(row.ec50_nM) else 0.0
             entry[f"selectivity_vs_{reference}"] = float(f"{sel:.4g}")
@@ -225,15 +246,17 @@ def signal(
     )
     table.add_column("cell")
     table.add_column("EC50 (nM)", justify="right")
+    if intervals is not None:
+        table.add_column(f"95% interval ({uncertainty} posterior draws)", justify="right")
     table.add_column("Emax", justify="right")
     if reference:
         table.add_column(f"selectivity vs {reference}", justify="right")
     for cell, e in out["cells"].items():
-        row = [
-            cell,
-            "no response" if e["ec50_nM"] is None else f"{e['ec50_nM']:.4g}",
-            f"{e['emax']:.3g}",
-        ]
+        row = [cell, "no response" if e["ec50_nM"] is None else f"{e['ec50_nM']:.4g}"]
+        if intervals is not None:
+            lo, hi = e["ec50_95_interval_nM"]
+            row.append("-" if lo is None or hi is None else f"{lo:.3g}-{hi:.3g}")
+        row.append(f"{e['emax']:.3g}")
         if reference:
             row.append(f"{e[f'selectivity_vs_{reference}']:.3g}")
         table.add_row(*row)
@@ -256,13 +279,26 @@ def calibrate(
             "writes nothing to the catalog (with --out: the per-curve table as CSV there)",
         ),
     ] = False,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample",
+            help="sample the posterior of the signaling constants (emcee, about 2 min) and "
+            "store the draws (default: the catalog's signaling_posterior.csv)",
+        ),
+    ] = False,
 ) -> None:
     """Fit the signaling parameters to the Meyer-lab pSTAT5 data and store them."""
     from il2sim.binding import calibrate as fit
     from il2sim.binding import write_params
 
+    if cross_validate and sample:
+        raise _fail("--cross-validate and --sample: give one of them")
     if cross_validate:
         _cross_validate(out)
+        return
+    if sample:
+        _sample_posterior(out)
         return
 
     with console.status("fitting cross-linking, cooperativity and transduction ..."):
@@ -283,6 +319,31 @@ def calibrate(
         f"kx = {result.kx_nM_per_receptor:.3g} nM/receptor, cooperativity = "
         f"{result.cooperativity:.3g}, k_half = {result.k_half_complexes:.3g} complexes/cell"
     )
+    console.print(f"written to {path}")
+
+
+def _sample_posterior(out: Path | None) -> None:
+    from il2sim.binding import sample_posterior, save_posterior
+    from il2sim.binding._posterior import NAMES, POSTERIOR_PATH
+
+    if out is not None and out.suffix.lower() != ".csv":
+        raise _fail(f"--out: with --sample give a .csv file, got {out}")
+    with console.status("sampling the posterior (emcee, 16 walkers x 1,500 steps) ..."):
+        post = sample_posterior()
+    path = save_posterior(post, out or POSTERIOR_PATH)
+    iv = post.interval()
+    table = Table(
+        title=f"posterior: {len(post.samples)} draws, acceptance {post.acceptance:.2f}, "
+        f"likelihood tempered by {post.tempering:.3g} (each curve counts once)"
+    )
+    for col in ("constant (log10)", "median", "95% interval"):
+        table.add_column(col)
+    import numpy as np
+
+    med = np.median(post.samples, axis=0)
+    for name, m, (lo, hi) in zip(NAMES, med, iv, strict=True):
+        table.add_row(name, f"{m:.2f}", f"{lo:.2f} to {hi:.2f}")
+    console.print(table)
     console.print(f"written to {path}")
 
 

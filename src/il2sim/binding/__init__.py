@@ -27,6 +27,14 @@ from il2sim.binding._kinetic import (
     kinetic_potency,
     simulate_kinetics,
 )
+from il2sim.binding._posterior import (
+    Posterior,
+    load_posterior,
+    potency_intervals,
+    sample_posterior,
+    save_posterior,
+    synthetic_pstat5,
+)
 from il2sim.binding._scheme import BindingScheme, binding_scheme
 from il2sim.binding._signal import (
     POTENCY_DOSES_nM,
@@ -51,6 +59,7 @@ __all__ = [
     "KineticError",
     "KineticResult",
     "POTENCY_DOSES_nM",
+    "Posterior",
     "Trafficking",
     "Transduction",
     "binding_scheme",
@@ -60,12 +69,17 @@ __all__ = [
     "dose_response",
     "ec50_emax",
     "kinetic_potency",
+    "load_posterior",
     "load_pstat5_data",
     "measured_ec50",
     "potency",
+    "potency_intervals",
     "prediction_r2",
+    "sample_posterior",
+    "save_posterior",
     "selectivity",
     "simulate_kinetics",
     "solve_equilibrium",
+    "synthetic_pstat5",
     "write_params",
 ]

@@ -49,7 +49,7 @@ KON_PER_NM_MIN = Sourced(
 
 
 #: log10 bounds of (kx_nM_per_receptor, cooperativity, k_half_complexes).
-_BOUNDS = ([-5.0, -1.0, 0.0], [3.0, 5.0, 5.0])
+LOG10_BOUNDS = ([-5.0, -1.0, 0.0], [3.0, 5.0, 5.0])
 
 
 def load_pstat5_data(data_dir: Path | None = None) -> pd.DataFrame:
@@ -132,6 +132,20 @@ def _group_scales(groups: np.ndarray, f: np.ndarray, y: np.ndarray, n_groups: in
     return np.where(ff > 0, np.maximum(fy, 0) / np.where(ff > 0, ff, 1), 0.0)
 
 
+def residual_function(prob: _Problem, train: np.ndarray | None = None):
+    """theta (log10 kx, cooperativity, k_half) -> residuals of the ``train`` rows, each group's
+    scale solved in closed form (variable projection)."""
+    train = np.ones(len(prob.y), bool) if train is None else train
+    n_groups = int(prob.groups.max()) + 1
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        f = _model_fraction(prob, theta)
+        a = _group_scales(prob.groups[train], f[train], prob.y[train], n_groups)
+        return a[prob.groups[train]] * f[train] - prob.y[train]
+
+    return residuals
+
+
 @dataclass(frozen=True)
 class CalibrationResult:
     """Fitted shared parameters, fit quality, and the data with the model's predictions."""
@@ -179,7 +193,7 @@ class CalibrationResult:
         notes = []
         names = ("kx_nM_per_receptor", "cooperativity", "k_half_complexes")
         values = (self.kx_nM_per_receptor, self.cooperativity, self.k_half_complexes)
-        for name, v, lo, hi in zip(names, values, *_BOUNDS, strict=True):
+        for name, v, lo, hi in zip(names, values, *LOG10_BOUNDS, strict=True):
             if np.isclose(np.log10(v), lo, atol=1e-3) or np.isclose(np.log10(v), hi, atol=1e-3):
                 notes.append(
                     f"{name} = {v:.3g} lies at a bound of the fit (log10 bounds [{lo}, {hi}]): "
@@ -221,15 +235,10 @@ def calibrate(
     prob = _problem(data)
     train = ~data.drug.isin(list(exclude_drugs)).to_numpy()
     n_groups = int(prob.groups.max()) + 1
-
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        f = _model_fraction(prob, theta)
-        a = _group_scales(prob.groups[train], f[train], prob.y[train], n_groups)
-        return a[prob.groups[train]] * f[train] - prob.y[train]
-
+    residuals = residual_function(prob, train)
     best = None
     for x0 in starts:
-        fit = least_squares(residuals, np.array(x0), bounds=_BOUNDS, x_scale=1.0)
+        fit = least_squares(residuals, np.array(x0), bounds=LOG10_BOUNDS, x_scale=1.0)
         if best is None or fit.cost < best.cost:
             best = fit
     assert best is not None
