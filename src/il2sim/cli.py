@@ -324,13 +324,12 @@ def calibrate(
 
 def _sample_posterior(out: Path | None) -> None:
     from il2sim.binding import sample_posterior, save_posterior
-    from il2sim.binding._posterior import NAMES, POSTERIOR_PATH
 
     if out is not None and out.suffix.lower() != ".csv":
         raise _fail(f"--out: with --sample give a .csv file, got {out}")
     with console.status("sampling the posterior (emcee, 16 walkers x 1,500 steps) ..."):
         post = sample_posterior()
-    path = save_posterior(post, out or POSTERIOR_PATH)
+    path = save_posterior(post, out)
     iv = post.interval()
     table = Table(
         title=f"posterior: {len(post.samples)} draws, acceptance {post.acceptance:.2f}, "
@@ -341,7 +340,7 @@ def _sample_posterior(out: Path | None) -> None:
     import numpy as np
 
     med = np.median(post.samples, axis=0)
-    for name, m, (lo, hi) in zip(NAMES, med, iv, strict=True):
+    for name, m, (lo, hi) in zip(post.to_frame().columns, med, iv, strict=True):
         table.add_row(name, f"{m:.2f}", f"{lo:.2f} to {hi:.2f}")
     console.print(table)
     console.print(f"written to {path}")

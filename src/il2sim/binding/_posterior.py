@@ -128,8 +128,10 @@ def synthetic_pstat5(
     return data.assign(signal=f + noise)
 
 
-def save_posterior(post: Posterior, path: Path = POSTERIOR_PATH) -> Path:
-    """Write the draws as CSV, with a header line saying how they were made."""
+def save_posterior(post: Posterior, path: Path | None = None) -> Path:
+    """Write the draws as CSV (default: the catalog's), with a header line saying how they
+    were made."""
+    path = path or POSTERIOR_PATH
     head = (
         f"# posterior draws of the signaling constants (il2sim calibrate --sample): emcee, "
         f"tempering {post.tempering:.4g}, acceptance {post.acceptance:.2f}\n"
