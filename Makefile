@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_therapy.py
 	$(BIN)/python benchmarks/bench_cohort.py
 	$(BIN)/python benchmarks/bench_trial_arms.py
+	$(BIN)/python benchmarks/bench_petab.py
 
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate

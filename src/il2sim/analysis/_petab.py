@@ -139,6 +139,66 @@ class _Observable:
 
 
 @dataclass
+class _Block:
+    """The measurement rows of one observable in one simulation: where they sit in the
+    table, which output time each reads (``k``; rows at time inf read the steady state), and
+    their observable and noise parameters by position (numbers, and names with the rows
+    that use them)."""
+
+    oid: str
+    rows: np.ndarray
+    k: np.ndarray
+    at_inf: np.ndarray
+    obs_pars: list[tuple[np.ndarray, dict[str, np.ndarray]]]
+    noise_pars: list[tuple[np.ndarray, dict[str, np.ndarray]]]
+
+
+def _by_position(entries: list[list[float | str]]) -> list[tuple[np.ndarray, dict]]:
+    """Per parameter position: the numeric values (nan where a row names a parameter or has
+    none) and, per named parameter, the mask of rows that name it."""
+    out = []
+    for n in range(max((len(e) for e in entries), default=0)):
+        col = [e[n] if n < len(e) else np.nan for e in entries]
+        const = np.array([v if isinstance(v, float) else np.nan for v in col])
+        names = {v for v in col if isinstance(v, str)}
+        out.append((const, {v: np.array([c == v for c in col]) for v in sorted(names)}))
+    return out
+
+
+def _blocks(d: pd.DataFrame, idx, times: np.ndarray, obs_pars, noise_pars) -> list[_Block]:
+    """The rows ``idx`` of one simulation, grouped by observable."""
+    idx = np.asarray(idx)
+    oids = d.observableId.to_numpy(dtype=str)[idx]
+    t = d.time.to_numpy(dtype=float)[idx]
+    out = []
+    for oid in dict.fromkeys(oids):
+        m = oids == oid
+        rows, ti = idx[m], t[m]
+        inf = np.isinf(ti)
+        k = np.where(inf, 0, np.searchsorted(times, np.where(inf, 0.0, ti)))
+        out.append(
+            _Block(
+                oid,
+                rows,
+                k,
+                inf,
+                _by_position([obs_pars[i] for i in rows]),
+                _by_position([noise_pars[i] for i in rows]),
+            )
+        )
+    return out
+
+
+def _resolve(const: np.ndarray, named: dict, pars: dict, missing: float | None) -> np.ndarray:
+    """Row values of one parameter position: numbers as given, names looked up in ``pars``
+    (``missing`` for a name it lacks; None: the name must be there)."""
+    v = const.copy()
+    for name, mask in named.items():
+        v[mask] = pars[name] if missing is None else pars.get(name, missing)
+    return v
+
+
+@dataclass
 class FitResult:
     """Best parameters (natural scale), the objective there, every start, the data with the
     fitted simulation, and notes (scales solved in closed form, estimates at a bound)."""
@@ -213,6 +273,7 @@ class PetabObjective:
                     f"observable {oid!r}: cannot use its formulas ({type(e).__name__}: {e})"
                 ) from None
         self.data = m.reset_index(drop=True).copy()
+        self._y = self.data.measurement.astype(float).to_numpy()
         self._prepare_rows()
 
         def per_row(col: str, default: str) -> np.ndarray:
@@ -328,6 +389,10 @@ class PetabObjective:
             f"[{s}]" if s in self.sim.species_ids and s not in self._amount_species else s
             for s in self._selections
         ]
+        self._blocks = {
+            key: _blocks(d, idx, self._times[key], self._obs_pars, self._noise_pars)
+            for key, idx in self._groups.items()
+        }
 
     # ---- evaluation ---------------------------------------------------------------------
     def natural(self, x: np.ndarray, names: list[str] | None = None) -> dict[str, float]:
@@ -370,7 +435,7 @@ class PetabObjective:
             return out
 
         preequilibrated: dict[str, dict[str, float]] = {}
-        for (pre, cid), idx in self._groups.items():
+        for pre, cid in self._groups:
             model_pars = condition(cid)
             start = None
             if pre:  # PEtab: the steady state under the preequilibration condition
@@ -389,22 +454,20 @@ class PetabObjective:
             if np.isinf(t_rows).any():
                 found = self.sim.steady_state(self._selection_ids, model_pars, initial=start)
                 steady = dict(zip(self._selections, found.values(), strict=True))
-            for i in idx:
-                o = self.observables[d.observableId[i]]
-                t_i = float(d.time[i])
-                if np.isinf(t_i):
-                    env = {**model_pars, **steady}
-                else:
-                    k = int(np.searchsorted(times, t_i))
-                    env = {**model_pars, **{s: state[s][k] for s in state}}
-                for n, v in enumerate(self._obs_pars[i], start=1):
-                    env[f"observableParameter{n}_{o.id}"] = (
-                        pars.get(v, np.nan) if isinstance(v, str) else v
-                    )
-                for n, v in enumerate(self._noise_pars[i], start=1):
-                    env[f"noiseParameter{n}_{o.id}"] = pars[v] if isinstance(v, str) else v
-                h[i] = o.h(*(env.get(s, pars.get(s, np.nan)) for s in o.h_symbols))
-                sigma[i] = o.sigma(*(env.get(s, pars.get(s, np.nan)) for s in o.sigma_symbols))
+            for b in self._blocks[(pre, cid)]:
+                o = self.observables[b.oid]
+                env: dict[str, float | np.ndarray] = dict(model_pars)
+                for s in set(state) | set(steady):
+                    traj = state[s][b.k] if s in state else np.nan
+                    env[s] = np.where(b.at_inf, steady.get(s, np.nan), traj)
+                for n, (const, named) in enumerate(b.obs_pars, start=1):
+                    env[f"observableParameter{n}_{o.id}"] = _resolve(const, named, pars, np.nan)
+                for n, (const, named) in enumerate(b.noise_pars, start=1):
+                    env[f"noiseParameter{n}_{o.id}"] = _resolve(const, named, pars, None)
+                h[b.rows] = o.h(*(env.get(s, pars.get(s, np.nan)) for s in o.h_symbols))
+                sigma[b.rows] = o.sigma(
+                    *(env.get(s, pars.get(s, np.nan)) for s in o.sigma_symbols)
+                )
         return h, sigma
 
     def _evaluate(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
@@ -414,7 +477,7 @@ class PetabObjective:
         values = self.natural(x)
         unit = {k: 1.0 for k in self.hierarchical}
         h, sigma = self._rows({**values, **unit})
-        y = self.data.measurement.astype(float).to_numpy()
+        y = self._y
         for k in self.hierarchical:
             rows = self._scale_rows[k]
             w = 1.0 / sigma[rows] ** 2
@@ -436,7 +499,7 @@ class PetabObjective:
         except SimulationError as e:
             return f"the model cannot be simulated ({e})"
         d = self.data
-        y = d.measurement.astype(float).to_numpy()
+        y = self._y
         obs = self.problem.observable_df
         logged = self._transform != "lin"
         for i in range(len(d)):
@@ -462,7 +525,7 @@ class PetabObjective:
             _, h, sigma = self._evaluate(np.asarray(x, dtype=float))
         except SimulationError:
             return np.inf
-        y = self.data.measurement.astype(float).to_numpy()
+        y = self._y
         if np.any(~np.isfinite(h)) or np.any(~(sigma > 0)):
             return np.inf
         with np.errstate(divide="ignore", invalid="ignore"):
