@@ -1026,7 +1026,11 @@ def _add_doses(
                 for f in forms
             }
             net.event(
-                f"dose_{key}_{k}", f"time >= {t}", assign | counter, f"SC dose {k + 1} of {key}"
+                f"dose_{key}_{k}",
+                f"time >= {t}",
+                assign | counter,
+                f"SC dose {k + 1} of {key}",
+                values_at_trigger=False,
             )
         elif ev.duration_h <= 0:
             assign = {
@@ -1036,7 +1040,11 @@ def _add_doses(
                 for f in forms
             }
             net.event(
-                f"dose_{key}_{k}", f"time >= {t}", assign | counter, f"IV bolus {k + 1} of {key}"
+                f"dose_{key}_{k}",
+                f"time >= {t}",
+                assign | counter,
+                f"IV bolus {k + 1} of {key}",
+                values_at_trigger=False,
             )
         else:
             dur = net.parameter(
@@ -1053,18 +1061,34 @@ def _add_doses(
                 f"end of infusion {k + 1} of {key}",
                 "regimen",
             )
+            # infusions add up while they overlap: each start adds its rate, and its end takes
+            # off what that start added (kept per dose: a hold may change in between)
+            start, stop = dict(counter), {}
+            for f in forms:
+                rate = f"{scale} * {_frac(f)}{amt}{given} / {dur}"
+                kept = net.parameter(
+                    f"infusion_rate_{key}_dose{k}_{f.id}",
+                    0.0,
+                    "nmol_per_h",
+                    f"rate infusion {k + 1} of {key} adds to {f.id}",
+                    "set at its start",
+                    constant=False,
+                )
+                start |= {f"infusion_{f.id}": f"infusion_{f.id} + {rate}", kept: rate}
+                stop[f"infusion_{f.id}"] = f"infusion_{f.id} - {kept}"
             net.event(
                 f"dose_{key}_{k}",
                 f"time >= {t}",
-                {f"infusion_{f.id}": f"{scale} * {_frac(f)}{amt}{given} / {dur}" for f in forms}
-                | counter,
+                start,
                 f"start of infusion {k + 1} of {key}",
+                values_at_trigger=False,
             )
             net.event(
                 f"dose_{key}_{k}_end",
                 f"time >= {end}",
-                {f"infusion_{f.id}": "0 nmol_per_h" for f in forms},
+                stop,
                 f"end of infusion {k + 1} of {key}",
+                values_at_trigger=False,
             )
 
 

@@ -72,6 +72,9 @@ class Event:
     trigger: str
     assignments: dict[str, str]
     name: str = ""
+    # False: assignments use the values when the event executes, so simultaneous events add
+    # up (two doses at one time); True: the values when the trigger turned true
+    values_at_trigger: bool = True
 
 
 @dataclass
@@ -181,9 +184,17 @@ class Network:
             Species(parameter_id, compartment, p.value, p.units, name or p.name, amount_only=True)
         )
 
-    def event(self, id_: str, trigger: str, assignments: dict[str, str], name: str = "") -> str:
+    def event(
+        self,
+        id_: str,
+        trigger: str,
+        assignments: dict[str, str],
+        name: str = "",
+        *,
+        values_at_trigger: bool = True,
+    ) -> str:
         self._check_new(id_)
-        self.events[id_] = Event(id_, trigger, dict(assignments), name or id_)
+        self.events[id_] = Event(id_, trigger, dict(assignments), name or id_, values_at_trigger)
         return id_
 
     def summary(self) -> str:

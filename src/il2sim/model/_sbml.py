@@ -127,20 +127,25 @@ def to_sbml(net: Network) -> str:
         kl = rx.createKineticLaw()
         _ok(kl.setMath(_math(r.rate, f"rate of reaction {r.id}")), r.id)
     for e in net.events.values():
-        _add_event(model, e.id, e.trigger, e.assignments, e.name)
+        _add_event(model, e.id, e.trigger, e.assignments, e.name, e.values_at_trigger)
     return libsbml.writeSBMLToString(doc)
 
 
 def _add_event(
-    model: libsbml.Model, eid: str, trigger: str, assignments: dict[str, str], name: str = ""
+    model: libsbml.Model,
+    eid: str,
+    trigger: str,
+    assignments: dict[str, str],
+    name: str = "",
+    values_at_trigger: bool = True,
 ) -> None:
     """An event that fires once its trigger turns true (also at t = 0), assigning values
-    computed at trigger time."""
+    computed at trigger time (or, without ``values_at_trigger``, when it executes)."""
     ev = model.createEvent()
     ev.setId(eid)
     if name:
         ev.setName(name)
-    ev.setUseValuesFromTriggerTime(True)
+    ev.setUseValuesFromTriggerTime(values_at_trigger)
     trig = ev.createTrigger()
     trig.setInitialValue(False)
     trig.setPersistent(True)

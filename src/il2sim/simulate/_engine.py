@@ -112,24 +112,34 @@ class Simulator:
         self.rr.integrator.absolute_tolerance = atol
         self.rr.integrator.maximum_num_steps = max_steps
         self.parameter_ids = set(self.rr.model.getGlobalParameterIds())
+        self._defaults: dict[str, float] = {}  # the model's initial values of what was set
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
         self.compartment_ids = set(self.rr.model.getCompartmentIds())
 
     def _apply(
         self, values: Mapping[str, float], initial: Mapping[str, float] | None = None
     ) -> None:
-        """Reset, set parameters (initial assignments follow them), then any species amounts
-        given in ``initial`` (a previous state, e.g. a steady state to start from)."""
-        self.rr.resetAll()
-        for k, v in values.items():
+        """Set parameters as initial values, then reset once (initial assignments follow
+        them, and events at t = 0 fire once), then any species amounts given in ``initial``
+        (a previous state, e.g. a steady state to start from). Initial values set by an
+        earlier run and not given now return to the model's."""
+        for k in values:
             if k not in self.parameter_ids and k not in self.compartment_ids:
                 raise KeyError(
                     f"unknown parameter {k!r} for model {self.name!r} (set parameters or "
                     "compartment volumes, not species; initial amounts follow from parameters)"
                 )
-            self.rr[k] = float(v)
-        if values:
-            self.rr.reset()
+        for k in set(self._defaults) - set(values):
+            self.rr[f"init({k})"] = self._defaults.pop(k)
+        for k, v in values.items():
+            self._defaults.setdefault(k, self.rr[f"init({k})"])
+            self.rr[f"init({k})"] = float(v)
+        # one reset: a second one would fire events at t = 0 again on top of the first
+        # (their effect on non-constant parameters, an infusion rate or a dose counter, adds)
+        self.rr.resetAll()
+        for k, v in values.items():
+            if k in self.parameter_ids:  # also where the model assigns it initially
+                self.rr[k] = float(v)
         for k, v in (initial or {}).items():
             if k not in self.species_ids:
                 raise KeyError(f"unknown species {k!r} for model {self.name!r}")
