@@ -299,3 +299,51 @@ def test_event_tables_the_reader_would_get_wrong_are_refused(tmp_path, content, 
         regimen_from_event_table(f)
     f.write_text("ID,TIME,AMT,EVID,SS\n7,0,1,1,0\n7,12,0,0,.\n")
     assert len(regimen_from_event_table(f).explicit) == 1  # one ID, plain doses: accepted
+
+
+@pytest.mark.parametrize("command", ["signal", "pk"])
+def test_plot_must_be_a_writable_png_file(tmp_path, command):
+    """--plot DIR used to write DIR.png beside the folder; now a folder, another suffix or a
+    missing folder is refused before anything is computed."""
+    extra = ["--regimen", "1 mg once"] if command == "pk" else []
+    for target, message in (
+        (tmp_path, "--plot: give a file name ending in .png"),
+        (tmp_path / "curves.txt", "--plot: give a file name ending in .png"),
+        (tmp_path / "missing" / "curves.png", "does not exist"),
+    ):
+        out = CliRunner().invoke(
+            app, [command, "--drug", "aldesleukin", *extra, "--plot", str(target)]
+        )
+        assert out.exit_code == 2 and message in " ".join(out.output.split()), out.output
+    assert (
+        list(tmp_path.iterdir()) == [] and not (tmp_path.parent / f"{tmp_path.name}.png").exists()
+    )
+
+
+def test_prodrug_and_logit_bounds_that_make_negative_signals_are_refused():
+    """A negative release half-life gave negative pSTAT5; logit bounds outside [0, 1] gave
+    negative PD-1 inhibition: both are refused by field."""
+    from pydantic import ValidationError
+
+    from il2sim import catalog
+
+    drug = catalog.get_drug("bempegaldesleukin").model_dump()
+    drug["prodrug_states"][0]["release_half_life_h"] = {"value": -5, "source": "my lab"}
+    with pytest.raises(ValidationError, match="release_half_life_h must be > 0"):
+        catalog.Drug(**drug)
+    drug = catalog.get_drug("bempegaldesleukin").model_dump()
+    drug["prodrug_states"][0]["fraction_of_dose"] = {"value": 1.5, "source": "my lab"}
+    with pytest.raises(ValidationError, match=re.escape("fraction_of_dose must be in [0, 1]")):
+        catalog.Drug(**drug)
+    spec = catalog.get_cohort("melanoma").model_dump()
+    logit = next(v for v in spec["variability"] if v["distribution"] == "logitnormal")
+    logit["bounds"] = [-0.5, 1.5]
+    with pytest.raises(ValidationError, match="0 <= lower < upper <= 1"):
+        catalog.CohortSpec(**spec)
+
+
+def test_nonmem_addl_beyond_the_dose_limit_is_refused(tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("TIME,AMT,CMT,II,ADDL\n0,1,2,24,1000000000\n")
+    out = CliRunner().invoke(app, ["pk", "--drug", "aldesleukin", "--event-table", str(path)])
+    assert out.exit_code == 2 and "at most 10,000 doses in all" in " ".join(out.output.split())

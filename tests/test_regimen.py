@@ -56,7 +56,13 @@ def test_parts_and_start_day():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("600,000 IU/kg q0h", "the dosing interval must be longer than 0; write e.g. 'q8h'"),
+        ("600,000 IU/kg q0h", "the dosing interval must be at least 15 min; write e.g. 'q8h'"),
+        ("1 mg q0.001h", "the dosing interval must be at least 15 min"),
+        ("1 mg q1h x 1000000000 doses", "'x N' needs N from 1 to 10,000"),
+        ("1e30 mg once", "a dose of 1e+30 is beyond any regimen (at most 1e+10 in its unit)"),
+        ("1_000 IU once", "'1_000' is not a number; write digits 0-9"),
+        ("\u0661\u0660 mg once", "start with an amount and a unit"),
+        ("nan mg once", "start with an amount and a unit"),
         ("-5 mg/kg q3w", "the dose must be a positive number (got -5)"),
         ("5 IU/lb q8h", "unknown dose unit 'IU/lb'; allowed: IU, IU/kg"),
         ("5 mg/kg q8h over 10 h", "an infusion of 10 h is longer than its 8 h dosing interval"),
@@ -68,6 +74,13 @@ def test_bad_regimens_say_what_to_write(text, message):
     with pytest.raises(RegimenError, match=None) as err:
         parse_regimen(text)
     assert message in str(err.value)
+
+
+def test_a_regimen_with_too_many_doses_in_the_simulated_time_is_refused():
+    reg = parse_regimen("1 mg q0.25h")
+    assert len(reg.doses(24.0)) == 96
+    with pytest.raises(RegimenError, match="more than 10,000 doses within 1825 days"):
+        reg.doses(24.0 * 365 * 5)
 
 
 def test_iu_dose_of_a_drug_without_iu_per_mg():

@@ -91,6 +91,21 @@ def _check_out(out: Path) -> None:
         raise _fail(str(e)) from None
 
 
+def _check_plot(plot: Path | None) -> None:
+    """Refuse a --plot path that is not a writable .png file before anything is computed."""
+    if plot is None:
+        return
+    import os
+
+    if plot.is_dir() or plot.suffix.lower() != ".png":
+        raise _fail(f"--plot: give a file name ending in .png, got {plot}")
+    parent = plot.parent if str(plot.parent) else Path(".")
+    if not parent.is_dir():
+        raise _fail(f"--plot: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (plot.exists() and not os.access(plot, os.W_OK)):
+        raise _fail(f"--plot: cannot write {plot} (permission denied)")
+
+
 def _say(message: str) -> None:
     err_console.print(f"note: {message}")
 
@@ -202,6 +217,7 @@ def signal(
         d = catalog.get_drug(drug)
     except catalog.CatalogError as e:
         raise _fail(f"--drug: {e}") from None
+    _check_plot(plot)
     cell_objs = _parse_cells(cells, species)
     if reference is not None and reference not in [c.name for c in cell_objs]:
         raise _fail(
@@ -465,6 +481,7 @@ def pk(
     ):
         if v is not None and not (math.isfinite(v) and v > 0):
             raise _fail(f"{flag} must be a positive number, got {v}")
+    _check_plot(plot)
     d = None
     if drug is not None:
         try:

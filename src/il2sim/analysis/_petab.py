@@ -465,9 +465,7 @@ class PetabObjective:
                 for n, (const, named) in enumerate(b.noise_pars, start=1):
                     env[f"noiseParameter{n}_{o.id}"] = _resolve(const, named, pars, None)
                 h[b.rows] = o.h(*(env.get(s, pars.get(s, np.nan)) for s in o.h_symbols))
-                sigma[b.rows] = o.sigma(
-                    *(env.get(s, pars.get(s, np.nan)) for s in o.sigma_symbols)
-                )
+                sigma[b.rows] = o.sigma(*(env.get(s, pars.get(s, np.nan)) for s in o.sigma_symbols))
         return h, sigma
 
     def _evaluate(self, x: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:

@@ -46,9 +46,10 @@ class Variation(BaseModel):
             if self.sd is None or self.bounds is None:
                 raise ValueError("a logitnormal variation needs sd and bounds")
             lo, hi = self.bounds
-            if not lo < hi:
+            if not 0.0 <= lo < hi <= 1.0:
                 raise ValueError(
-                    f"bounds must be (lower, upper) with lower < upper, got {self.bounds}"
+                    f"bounds must be (lower, upper) with 0 <= lower < upper <= 1 (a logitnormal "
+                    f"parameter is a fraction), got {self.bounds}"
                 )
             if self.median is not None and not lo < self.median < hi:
                 raise ValueError(f"median {self.median:g} must lie inside bounds {self.bounds}")
@@ -103,14 +104,14 @@ class Response(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scan_interval_weeks: float = Field(default=6.0, gt=0)
+    scan_interval_weeks: float = Field(default=6.0, ge=1, le=52)
     first_scan_weeks: float | None = Field(
-        default=None, gt=0, description="first scan (default: one scan interval)"
+        default=None, ge=1, le=52, description="first scan (default: one scan interval)"
     )
     late_after_weeks: float | None = Field(
         default=None, gt=0, description="from here on scans are late_scan_interval_weeks apart"
     )
-    late_scan_interval_weeks: float | None = Field(default=None, gt=0)
+    late_scan_interval_weeks: float | None = Field(default=None, ge=1, le=52)
     scan_window_days: float = Field(
         default=0.0,
         ge=0,

@@ -97,6 +97,11 @@ class Regimen:
         out = [d for d in self.explicit if d.time_h < horizon_h]
         for p in self.parts:
             out += _part_doses(p, horizon_h)
+            if len(out) > MAX_DOSES:
+                raise RegimenError(
+                    f"regimen {self.text!r}: more than {MAX_DOSES:,} doses within "
+                    f"{horizon_h / 24:g} days; dose less often or simulate a shorter time"
+                )
         out.sort(key=lambda d: d.time_h)
         return _merge_continuous(out)
 
@@ -114,11 +119,22 @@ def _check_regimen_text(text: str) -> str:
 RegimenText = Annotated[str, AfterValidator(_check_regimen_text)]
 
 
+#: A number as a regimen writes one: ASCII digits, thousands commas, a decimal point and an
+#: exponent (not Python's '1_000' nor other scripts' digits, which float() also reads).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?", re.IGNORECASE)
+#: Largest dose amount in its unit (HD IL-2 for 150 kg is ~1e8 IU), fewest hours between
+#: doses, and most doses one regimen may give within the simulated time.
+MAX_AMOUNT, MIN_INTERVAL_H, MAX_DOSES = 1e10, 0.25, 10_000
+
+
 def _number(text: str, where: str) -> float:
-    try:
-        return float(text.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise RegimenError(f"{where}: {text!r} is not a number") from None
+    plain = text.replace(",", "")
+    if not _NUMBER.fullmatch(plain):
+        raise RegimenError(
+            f"{where}: {text!r} is not a number; write digits 0-9 with an optional decimal "
+            "point, thousands commas or exponent (e.g. 600,000 or 6e5)"
+        )
+    return float(plain)
 
 
 #: Longest regimen text read (the longest written in the catalog is under 100 characters).
@@ -169,6 +185,11 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
             f"regimen {part!r}: the dose must be a positive number (got {m['amount']}); "
             "write e.g. '600,000 IU/kg'"
         )
+    if amount > MAX_AMOUNT:
+        raise RegimenError(
+            f"regimen {part!r}: a dose of {amount:g} is beyond any regimen (at most "
+            f"{MAX_AMOUNT:g} in its unit); write e.g. '600,000 IU/kg'"
+        )
     unit = _canonical_unit(m["unit"], part)
     rest = m["rest"].lower()
     consumed: list[tuple[int, int]] = []
@@ -215,8 +236,8 @@ def _parse_part(part: str, whole: str) -> RegimenPart:
     n_doses = n_cycles = None
     if mm := take(r"\bx\s*([0-9]+)\s*(doses?|cycles?|days?)?\b"):
         n = int(mm[1])
-        if n < 1:
-            raise RegimenError(f"regimen {part!r}: 'x N' needs N >= 1")
+        if not 1 <= n <= MAX_DOSES:
+            raise RegimenError(f"regimen {part!r}: 'x N' needs N from 1 to {MAX_DOSES:,}")
         kind = mm[2] or "doses"
         if kind.startswith("cycle"):
             if cycle_days is None:
@@ -280,12 +301,13 @@ def _dosing_interval(take, part: str, default_h: float | None) -> float | None:
     None), else ``default_h``; ``take`` finds a pattern in the part and marks it read."""
     if mm := take(r"\bq" + _EVERY) or take(r"\bevery\s" + _EVERY):
         value = _number(mm[1], f"regimen {part!r}")
-        if not value > 0:
+        hours = value * {"h": 1.0, "d": 24.0, "w": 168.0}[mm[2][0]]
+        if not hours >= MIN_INTERVAL_H:
             raise RegimenError(
-                f"regimen {part!r}: the dosing interval must be longer than 0; write e.g. "
-                "'q8h', 'q1d' or 'q3w'"
+                f"regimen {part!r}: the dosing interval must be at least {MIN_INTERVAL_H * 60:g} "
+                "min; write e.g. 'q8h', 'q1d' or 'q3w', or 'continuous' for an infusion"
             )
-        return value * {"h": 1.0, "d": 24.0, "w": 168.0}[mm[2][0]]
+        return hours
     if word := next((h for pattern, h in _INTERVAL_WORDS if take(pattern)), None):
         return word
     if take(r"\b(once|single dose)\b"):
@@ -521,6 +543,13 @@ def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
         if addl > 0 and dur > ii:
             raise RegimenError(
                 f"{where}: an infusion of {dur:g} h is longer than its II of {ii:g} h"
+            )
+        if addl > 0 and ii < MIN_INTERVAL_H:
+            raise RegimenError(f"{where}: II must be at least {MIN_INTERVAL_H:g} h, got {ii:g}")
+        if len(doses) + addl + 1 > MAX_DOSES or amt > MAX_AMOUNT:
+            raise RegimenError(
+                f"{where}: at most {MAX_DOSES:,} doses in all (ADDL = {addl}) and AMT at most "
+                f"{MAX_AMOUNT:g}"
             )
         for k in range(addl + 1):
             doses.append(Dose(t + k * ii, amt, unit, _CMT_ROUTE[cmt], dur))

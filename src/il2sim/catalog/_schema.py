@@ -124,6 +124,18 @@ class ProdrugState(BaseModel):
     kd_il2rbg_fold_weaker: SourcedNumber
     release_half_life_h: SourcedNumber | None = None
 
+    @field_validator("kd_il2ra_fold_weaker", "kd_il2rbg_fold_weaker", "release_half_life_h")
+    @classmethod
+    def _positive_field(cls, v: Sourced | None, info) -> Sourced | None:
+        return _positive(v, info.field_name)
+
+    @field_validator("fraction_of_dose")
+    @classmethod
+    def _fraction(cls, v: Sourced) -> Sourced:
+        if not 0.0 <= v.value <= 1.0:
+            raise ValueError(f"fraction_of_dose must be in [0, 1] (got {v.value})")
+        return v
+
 
 #: The Meyer-lab affinity table (Orcutt-Jahns B et al. 2023 Sci Signal; data/meyer_lab/
 #: mutein_affinities_nM.csv, column IL2RBGKD) gives IL-2Rbeta/gamma-c binding on a relative

@@ -77,6 +77,26 @@ class Trajectory:
         return pd.DataFrame(self.values, columns=list(self.columns)).assign(time=self.time)
 
 
+def _event_set_parameters(text: str) -> dict[str, float]:
+    """Initial values of the non-constant global parameters events assign (without an
+    initial assignment or rule of their own): what a second reset must restore."""
+    import libsbml
+
+    model = libsbml.readSBMLFromString(text).getModel()
+    if model is None:
+        return {}
+    assigned = {
+        ea.getVariable() for ev in model.getListOfEvents() for ea in ev.getListOfEventAssignments()
+    }
+    ruled = {r.getVariable() for r in model.getListOfRules()}
+    ruled |= {ia.getSymbol() for ia in model.getListOfInitialAssignments()}
+    return {
+        p.getId(): p.getValue()
+        for p in model.getListOfParameters()
+        if not p.getConstant() and p.getId() in assigned - ruled and p.isSetValue()
+    }
+
+
 class Simulator:
     """A compiled model. ``run`` and ``run_batch`` reset it to its initial state first, so runs
     are independent; parameters given for one run apply to that run only."""
@@ -112,34 +132,31 @@ class Simulator:
         self.rr.integrator.absolute_tolerance = atol
         self.rr.integrator.maximum_num_steps = max_steps
         self.parameter_ids = set(self.rr.model.getGlobalParameterIds())
-        self._defaults: dict[str, float] = {}  # the model's initial values of what was set
+        self._event_set = _event_set_parameters(text)
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
         self.compartment_ids = set(self.rr.model.getCompartmentIds())
 
     def _apply(
         self, values: Mapping[str, float], initial: Mapping[str, float] | None = None
     ) -> None:
-        """Set parameters as initial values, then reset once (initial assignments follow
-        them, and events at t = 0 fire once), then any species amounts given in ``initial``
-        (a previous state, e.g. a steady state to start from). Initial values set by an
-        earlier run and not given now return to the model's."""
-        for k in values:
+        """Reset, set parameters, reset again so initial assignments follow them, then any
+        species amounts given in ``initial`` (a previous state, e.g. a steady state to start
+        from). Each reset fires the events at t = 0; before the second, the parameters events
+        change (an infusion rate, a dose counter) go back to the model's initial values, so
+        those events act once."""
+        self.rr.resetAll()
+        for k, v in values.items():
             if k not in self.parameter_ids and k not in self.compartment_ids:
                 raise KeyError(
                     f"unknown parameter {k!r} for model {self.name!r} (set parameters or "
                     "compartment volumes, not species; initial amounts follow from parameters)"
                 )
-        for k in set(self._defaults) - set(values):
-            self.rr[f"init({k})"] = self._defaults.pop(k)
-        for k, v in values.items():
-            self._defaults.setdefault(k, self.rr[f"init({k})"])
-            self.rr[f"init({k})"] = float(v)
-        # one reset: a second one would fire events at t = 0 again on top of the first
-        # (their effect on non-constant parameters, an infusion rate or a dose counter, adds)
-        self.rr.resetAll()
-        for k, v in values.items():
-            if k in self.parameter_ids:  # also where the model assigns it initially
-                self.rr[k] = float(v)
+            self.rr[k] = float(v)
+        if values:
+            for k, v0 in self._event_set.items():
+                if k not in values:
+                    self.rr[k] = v0
+            self.rr.reset()
         for k, v in (initial or {}).items():
             if k not in self.species_ids:
                 raise KeyError(f"unknown species {k!r} for model {self.name!r}")

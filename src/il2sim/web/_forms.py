@@ -171,7 +171,7 @@ def check_regimen(text: str, drug: catalog.Drug | str, field: str = "regimen") -
     try:
         drug_obj = catalog.get_drug(drug)
         reg = catalog.parse_regimen(text)
-        doses = reg.doses(1e6)
+        doses = reg.doses(24.0 * 1100)  # the longest run a scenario may ask for
         mw = (
             drug_obj.mw_kDa.value
             if drug_obj.mw_kDa is not None
