@@ -77,7 +77,9 @@ def test_libroadrunner_and_scipy_agree_on_the_body_model(drug, regimen, hours):
 def test_bad_scenario_file_names_the_field(tmp_path):
     bad = tmp_path / "s.yaml"
     bad.write_text("name: x\ndrug: aldesleukin\nregimen: '600,000 IU/kg q0h'\n")
-    with pytest.raises(catalog.CatalogError, match=r"field 'regimen'.*interval must be longer"):
+    with pytest.raises(
+        catalog.CatalogError, match=r"field 'regimen'.*interval must be at least 15 min"
+    ):
         catalog.get_scenario(str(bad))
 
 
@@ -107,7 +109,10 @@ def test_cli_pk_json(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--drug", "aldesleukin", "--regimen", "600,000 IU/kg q0h"], "interval must be longer"),
+        (
+            ["--drug", "aldesleukin", "--regimen", "600,000 IU/kg q0h"],
+            "interval must be at least 15 min",
+        ),
         (["--drug", "aldesleukin", "--regimen", "-1 mg/kg"], "dose must be a positive number"),
         (["--drug", "aldesleukin", "--regimen", "1 mg/lb"], "unknown dose unit 'mg/lb'"),
         (["--drug", "aldesleukin", "--regimen", "1 mg/kg q8h over 9 h"], "longer than its 8 h"),
