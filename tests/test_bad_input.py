@@ -347,3 +347,11 @@ def test_nonmem_addl_beyond_the_dose_limit_is_refused(tmp_path):
     path.write_text("TIME,AMT,CMT,II,ADDL\n0,1,2,24,1000000000\n")
     out = CliRunner().invoke(app, ["pk", "--drug", "aldesleukin", "--event-table", str(path)])
     assert out.exit_code == 2 and "at most 10,000 doses in all" in " ".join(out.output.split())
+
+
+def test_petab_signaling_out_that_is_a_file_is_named(tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    out = CliRunner().invoke(app, ["petab-signaling", "--out", str(target)])
+    assert out.exit_code == 2 and "is a file; give a folder for the outputs" in out.output
+    assert target.read_text() == "x"

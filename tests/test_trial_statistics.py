@@ -205,3 +205,22 @@ def test_doses_withheld_are_summarised_and_shown_per_arm():
     table = response_table({"arms": {"hd": s, "n": {**nivo, "toxicity": {}}}})
     assert table["IL-2 doses given (median / due)"].tolist() == ["15 / 28", "-"]
     assert "doses" not in summarise_arm(_outcomes("n", ["PD"], [84.0], [True]), "n", [84.0])
+
+
+def test_a_cohort_file_named_like_a_built_in_keeps_its_population_only_with_its_patients():
+    """A user's cohort named 'melanoma' that adds an arm runs on the shipped population; one
+    whose variability differs cannot take it (it used to, silently)."""
+    from il2sim.cohort._sample import draw_patients, shipped_population
+
+    base = SPEC.model_dump()
+    more_arms = catalog.CohortSpec(
+        **{**base, "arms": [*base["arms"], {"name": "nivo_extra", "antibodies": []}]}
+    )
+    vpop, mismatch = shipped_population(more_arms)
+    assert vpop is not None and mismatch == []
+    changed = [dict(v) for v in base["variability"]]
+    changed[0]["cv"] = 0.1
+    other = catalog.CohortSpec(**{**base, "variability": changed})
+    assert shipped_population(other) == (None, ["variability"])
+    with pytest.raises(ValueError, match="variability differ from it; rename the cohort"):
+        draw_patients(other, 5, defaults={}, population="vpop")

@@ -1068,6 +1068,7 @@ def petab_signaling(
     def split(text: str | None) -> list[str] | None:
         return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
+    _check_out(out)
     try:
         path = analysis.signaling_petab(
             out, drugs=split(drugs), cells=split(cells), dates=split(dates)

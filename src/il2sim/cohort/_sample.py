@@ -100,6 +100,36 @@ def sample_patients(
 POPULATIONS = ("vpop", "distribution", "plausible")
 
 
+#: The fields of a cohort that decide who its patients are: a cohort file whose fields differ
+#: from the built-in cohort of the same name cannot use that cohort's virtual population
+#: (arms, targets and predictions may differ: new arms run on the same patients).
+PATIENT_FIELDS = (
+    "body",
+    "disease",
+    "run_in_days",
+    "variability",
+    "correlations",
+    "weight",
+    "plausibility",
+    "endogenous_il2_binding",
+)
+
+
+def shipped_population(spec: CohortSpec) -> tuple[pd.DataFrame | None, list[str]]:
+    """The virtual population shipped for the built-in cohort of ``spec``'s name (None when
+    there is none or ``spec`` defines its patients differently), and the patient-defining
+    fields in which ``spec`` differs from that built-in."""
+    from il2sim.catalog import cohorts, virtual_population
+
+    builtin = cohorts().get(spec.name)
+    if builtin is None:
+        return None, []
+    mismatch = [f for f in PATIENT_FIELDS if getattr(builtin, f) != getattr(spec, f)]
+    if mismatch:
+        return None, mismatch
+    return virtual_population(spec.name)[0], []
+
+
 def draw_patients(
     spec: CohortSpec,
     n: int | None,
@@ -114,13 +144,17 @@ def draw_patients(
     its parameter distributions; ``plausible``: across the plausible ranges. ``None`` picks
     ``vpop`` when the cohort ships one, else ``distribution``. ``n=None`` with ``vpop``: every
     virtual patient once, in order."""
-    from il2sim.catalog import virtual_population
-
-    vpop, _ = virtual_population(spec.name)
+    vpop, mismatch = shipped_population(spec)
     if population is None:
         population = "vpop" if vpop is not None else "distribution"
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {', '.join(POPULATIONS)}; got {population!r}")
+    if population == "vpop" and mismatch:
+        raise ValueError(
+            f"population: the shipped virtual population of {spec.name!r} belongs to the "
+            f"built-in cohort, and this cohort's {', '.join(mismatch)} differ from it; rename "
+            "the cohort, or use population 'distribution'"
+        )
     if population != "vpop":
         if n is None:
             raise ValueError("give n (number of patients) to draw from a distribution")
