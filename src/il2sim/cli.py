@@ -482,24 +482,7 @@ def pk(
         if v is not None and not (math.isfinite(v) and v > 0):
             raise _fail(f"{flag} must be a positive number, got {v}")
     _check_plot(plot)
-    d = None
-    if drug is not None:
-        try:
-            d = catalog.get_drug(drug)
-        except catalog.CatalogError as e:
-            raise _fail(f"--drug: {e}") from None
-    reg = None
-    if regimen is not None and event_table is not None:
-        raise _fail("give --regimen or --event-table, not both")
-    try:
-        if regimen is not None:
-            reg = catalog.parse_regimen(regimen)
-        elif event_table is not None:
-            reg = catalog.regimen_from_event_table(event_table)
-    except catalog.RegimenError as e:
-        raise _fail(f"{'--regimen' if regimen is not None else '--event-table'}: {e}") from None
-    if (d is None) != (reg is None):
-        raise _fail("--drug and --regimen (or --event-table) go together")
+    d, reg = _pk_drug_and_regimen(drug, regimen, event_table)
     abs_ = _antibody_pairs(antibody or [], antibody_regimen or [])
     if d is None and not abs_:
         raise _fail(
@@ -519,6 +502,44 @@ def pk(
         raise _fail(str(e)) from None
     except simulate.SimulationError as e:
         raise _fail(f"simulation failed: {e}") from None
+    out = _pk_summary(res, d)
+    if plot is not None:
+        report.plot_pk(res, plot)
+    if as_json:
+        print(json.dumps(out, indent=2, default=float))
+        return
+    _print_pk_tables(out, f"il2sim pk ({res.model.body.name}, {res.model.weight_kg:g} kg)")
+    if plot is not None:
+        console.print(f"wrote {plot}")
+
+
+def _pk_drug_and_regimen(drug: str | None, regimen: str | None, event_table: Path | None):
+    """The --drug and its --regimen or --event-table (both or neither), each named in its
+    error."""
+    d = None
+    if drug is not None:
+        try:
+            d = catalog.get_drug(drug)
+        except catalog.CatalogError as e:
+            raise _fail(f"--drug: {e}") from None
+    reg = None
+    if regimen is not None and event_table is not None:
+        raise _fail("give --regimen or --event-table, not both")
+    try:
+        if regimen is not None:
+            reg = catalog.parse_regimen(regimen)
+        elif event_table is not None:
+            reg = catalog.regimen_from_event_table(event_table)
+    except catalog.RegimenError as e:
+        raise _fail(f"{'--regimen' if regimen is not None else '--event-table'}: {e}") from None
+    if (d is None) != (reg is None):
+        raise _fail("--drug and --regimen (or --event-table) go together")
+    return d, reg
+
+
+def _pk_summary(res, d) -> dict:
+    """What `il2sim pk` reports, as JSON-able data: the subject, each molecule's exposure (the
+    drug's also at top level), engagement and occupancy per population."""
     engagement = res.engagement()
     out = {
         "subject": {
@@ -545,38 +566,30 @@ def pk(
     out["occupancy"] = {
         pid: {k: v for k, v in row.items() if "occupancy" in k} for pid, row in engagement.items()
     }
-    if plot is not None:
-        report.plot_pk(res, plot)
-    if as_json:
-        print(json.dumps(out, indent=2, default=float))
-        return
-    table = Table(title=f"il2sim pk ({res.model.body.name}, {res.model.weight_kg:g} kg)")
-    for col in (
-        "molecule",
-        "doses",
-        "Cmax (ng/mL)",
-        "Tmax (h)",
-        "Ctrough (ng/mL)",
-        "AUC (ng*h/mL)",
-        "t1/2 alpha (min)",
-        "t1/2 beta (min)",
-    ):
-        table.add_column(col)
+    return out
+
+
+def _print_pk_tables(out: dict, title: str) -> None:
+    """The exposure table and the receptor-engagement table of a `_pk_summary`."""
 
     def f(x: float | None) -> str:
         return "-" if x is None else f"{x:.4g}"
 
+    table = Table(title=title)
+    keys = (
+        "cmax_ng_per_mL",
+        "tmax_h",
+        "ctrough_ng_per_mL",
+        "auc_ng_h_per_mL",
+        "t_half_alpha_min",
+        "t_half_beta_min",
+    )
+    for col in ("molecule", "doses", "Cmax (ng/mL)", "Tmax (h)", "Ctrough (ng/mL)"):
+        table.add_column(col)
+    for col in ("AUC (ng*h/mL)", "t1/2 alpha (min)", "t1/2 beta (min)"):
+        table.add_column(col)
     for name, m in out["exposure"].items():
-        table.add_row(
-            name,
-            str(m["doses"]),
-            f(m["cmax_ng_per_mL"]),
-            f(m["tmax_h"]),
-            f(m["ctrough_ng_per_mL"]),
-            f(m["auc_ng_h_per_mL"]),
-            f(m["t_half_alpha_min"]),
-            f(m["t_half_beta_min"]),
-        )
+        table.add_row(name, str(m["doses"]), *(f(m[k]) for k in keys))
     console.print(table)
     t2 = Table(title="receptor engagement per population")
     for col in (
@@ -587,7 +600,7 @@ def pk(
         "checkpoint/arm target occupancy (end)",
     ):
         t2.add_column(col)
-    for pid, row in engagement.items():
+    for pid, row in out["engagement"].items():
         targets = ", ".join(
             f"{k.split('_occupancy')[0]} {v:.2f}"
             for k, v in row.items()
@@ -602,8 +615,6 @@ def pk(
             targets,
         )
     console.print(t2)
-    if plot is not None:
-        console.print(f"wrote {plot}")
 
 
 @app.command("export-sbml")
