@@ -101,7 +101,7 @@ def test_calibrate_cross_validates_without_touching_the_catalog(tmp_path: Path) 
     assert signaling_params_path().read_bytes() == before
 
 
-def test_signal_gives_ec50_intervals_over_the_posterior() -> None:
+def test_signal_gives_ec50_intervals_over_the_posterior(tmp_path: Path) -> None:
     import json
 
     out = runner.invoke(
@@ -118,6 +118,12 @@ def test_signal_gives_ec50_intervals_over_the_posterior() -> None:
         lo, hi = cells[c]["ec50_95_interval_nM"]
         assert lo < hi and lo <= cells[c]["ec50_nM"] <= hi
     assert cells["treg"]["ec50_95_interval_nM"][1] < cells["nk"]["ec50_95_interval_nM"][0]
+    png = tmp_path / "bands.png"
+    drawn = runner.invoke(
+        app,
+        ["signal", "--drug", "il2v", "--cells", "nk", "--uncertainty", "20", "--plot", str(png)],
+    )
+    assert drawn.exit_code == 0 and png.stat().st_size > 10_000  # curves with 95% bands
     bad = runner.invoke(app, ["signal", "--drug", "aldesleukin", "--uncertainty", "0"])
     assert bad.exit_code != 0 and "--uncertainty must be between 1 and 100,000" in bad.output
     bad = runner.invoke(

@@ -253,7 +253,7 @@ def signal(
     if plot is not None:
         from il2sim.report import plot_dose_response  # matplotlib only when asked
 
-        plot_dose_response([d], cell_objs, plot, pd1_blockade=pd1_blockade)
+        plot_dose_response([d], cell_objs, plot, pd1_blockade=pd1_blockade, uncertainty=uncertainty)
     if as_json:
         print(json.dumps(out, indent=2))
         return

@@ -48,9 +48,20 @@ def plot_dose_response(
     path: Path,
     *,
     pd1_blockade: bool = False,
+    uncertainty: int | None = None,
 ) -> Path:
-    """One panel per drug: pSTAT5 (fraction of maximal) against dose for each cell."""
+    """One panel per drug: pSTAT5 (fraction of maximal) against dose for each cell; with
+    ``uncertainty`` draws of the signaling posterior, each curve's 95% band."""
     tab = binding.dose_response(drugs, cells, _DOSES, pd1_blockade=pd1_blockade)
+    band = None
+    if uncertainty is not None:
+        runs = [
+            binding.dose_response(
+                drugs, cells, _DOSES, params=p, pd1_blockade=pd1_blockade
+            ).pstat5.to_numpy()
+            for p in binding.load_posterior().params(uncertainty)
+        ]
+        band = np.quantile(np.stack(runs), [0.025, 0.975], axis=0)
     names = list(dict.fromkeys(tab.drug))
     ncol = min(4, len(names))
     nrow = int(np.ceil(len(names) / ncol))
@@ -59,7 +70,10 @@ def plot_dose_response(
     )
     for ax, name in zip(axes.flat, names, strict=False):
         for cell, sub in tab[tab.drug == name].groupby("cell", sort=False):
-            ax.semilogx(sub.dose_nM, sub.pstat5, label=cell)
+            (line,) = ax.semilogx(sub.dose_nM, sub.pstat5, label=cell)
+            if band is not None:
+                lo, hi = band[:, sub.index.to_numpy()]
+                ax.fill_between(sub.dose_nM, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(catalog.get_drug(name).label if name in catalog.drugs() else name, fontsize=8)
         ax.set_xlabel("dose (nM)")
         ax.grid(alpha=0.3)
