@@ -1,5 +1,6 @@
-"""Calibrate the grade 3-4 treatment-related adverse event hazards of checkpoint blockade on
-the shipped melanoma virtual population (training rows T6 nivolumab, T7 ipilimumab).
+"""Calibrate the grade 3-4 treatment-related adverse event hazard of PD-1 blockade on
+the shipped melanoma virtual population (training row T6, nivolumab; the CTLA-4 hazard is an
+assumption: no training row gives it).
 
 Usage: .venv/bin/python scripts/calibrate_trae_hazards.py [--workers 2]
 Prints each hazard (per day) to write into catalog/data/immunity/parameters.yaml. The
