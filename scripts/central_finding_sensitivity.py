@@ -42,7 +42,10 @@ EFFECTOR = "N_mouse_cd8_effector_like_spleen"
 IMMUNE = (
     "cis_il2_gain",
     "cis_il2_protection",
-    "signal_half_saturation",
+    "proliferation_half_max_pstat5",
+    "cd25_induction_per_day",
+    "cd25_loss_per_day",
+    "il2_survival_max",
     "effector_prolif_max_per_day",
     "stem_il2_prolif_max_per_day",
     "pd1_inhibition",

@@ -1,4 +1,4 @@
-"""Motif: cell counts become states, each with its fold change and normalised IL-2 signal."""
+"""Motif: cell counts become states, each with its fold change and IL-2 signals."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from il2sim.model._immunity._context import Context, role_of
 def cell_states(cx: Context) -> None:
     """Every population with a role gets a count state ``N_<id>`` starting at ``N0_<id>`` (a
     parameter, so a patient's N0 sets the start), a fold-change rule, and, where IL-2 binds it,
-    its pSTAT5 as a fraction of its own maximum (``s_<id>``) and the proliferation signal
-    ``g_<id>`` (1 at maximal pSTAT5). Creates: N_, N0_, fold_, s_, g_ per population."""
+    its pSTAT5 as a fraction of its own maximum (``s_<id>``, for activation indices) and the
+    proliferation signal ``g_<id>``: one saturating law of the receptor layer's absolute pSTAT5
+    for every cell type (half-maximal at ``proliferation_half_max_pstat5``), so that how fast a
+    population divides on IL-2 depends on how many complexes it engages, not on how close it
+    is to its own maximum. Creates: N_, N0_, fold_, s_, g_ per population."""
     net, im, model = cx.net, cx.im, cx.model
     for p in cx.sites:
         role = role_of(p.cell.name)
@@ -38,12 +41,13 @@ def cell_states(cx: Context) -> None:
                 "dimensionless",
                 f"pSTAT5 of {p.cell.name} as a fraction of its own maximum",
             )
-            ks = cx.par("signal_half_saturation", per_day=False)
+            kp = cx.par("proliferation_half_max_pstat5", per_day=False)
             net.rule(
                 f"g_{p.id}",
-                f"s_{p.id} * (1 dimensionless + {ks}) / (s_{p.id} + {ks})",
+                f"pSTAT5_{p.id} / (pSTAT5_{p.id} + {kp})",
                 "dimensionless",
-                f"IL-2 proliferation signal of {p.cell.name} (1 at maximal pSTAT5)",
+                f"IL-2 proliferation signal of {p.cell.name} (fraction of its maximal division "
+                "rate; a common law of absolute pSTAT5, so few IL-2Rbeta means little signal)",
             )
     for p in cx.sites:
         if p.id in im.cells:

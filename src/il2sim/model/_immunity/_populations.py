@@ -16,8 +16,8 @@ POOLS = ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper")
 def population_dynamics(cx: Context) -> None:
     """Rate rules of the IL-2-driven pools (Treg suppression on all but Tregs; Fc-competent
     anti-CTLA-4 depletes Tregs in the disease site), contraction of antigen-specific cells
-    outside the site, and in the site each one's PD-1 brake and ``cis_<id>``: its CD25- or
-    arm-assisted pSTAT5, normalised like ``s_<id>``."""
+    outside the site, and in the site each one's PD-1 brake and ``cis_<id>``: the part of its
+    proliferation signal ``g_<id>`` carried by CD25- or arm-assisted complexes."""
     net, model, im = cx.net, cx.model, cx.im
     fmax = cx.par("max_fold_expansion", per_day=False)
     contraction = cx.par("contraction_per_day")
@@ -47,8 +47,9 @@ def population_dynamics(cx: Context) -> None:
             net.rate_rule(n, f"-{contraction} * ({n} - {n0})")
             continue
         pd1_brake(cx, p)
+        kp = cx.par("proliferation_half_max_pstat5", per_day=False)
         cis = (
-            f"pSTAT5cis_{p.id} * (R0_IL2RBG_{p.id} + k_half) / R0_IL2RBG_{p.id}"
+            f"pSTAT5cis_{p.id} / (pSTAT5_{p.id} + {kp})"
             if p.id in model.cis_pstat5
             else "0 dimensionless"
         )
@@ -56,7 +57,8 @@ def population_dynamics(cx: Context) -> None:
             f"cis_{p.id}",
             cis,
             "dimensionless",
-            f"normalised CD25/arm-assisted pSTAT5 of {p.cell.name}",
+            f"the part of {p.cell.name}'s IL-2 proliferation signal carried by CD25- or "
+            "arm-assisted (cis) complexes",
         )
     cx.chain = {
         im.roles[p.id]: p
@@ -127,7 +129,7 @@ def antigen_specific_chain(cx: Context) -> None:
     flux_et = net.rule(
         f"flux_effector_to_terminal_{site}",
         f"{cx.par('effector_to_terminal_per_day')} * {ag} * {exhaustion}"
-        f" * ({ONE} - {prot} * min(cis_{E.id}, {ONE})) * {nE}",
+        f" * ({ONE} - {prot} * cis_{E.id}) * {nE}",
         "item_per_h",
         "effector-like to terminal differentiation",
     )
@@ -147,13 +149,14 @@ def antigen_specific_chain(cx: Context) -> None:
     supE = f" * {cx.supp[cx.site_loc]}" if cx.site_loc in cx.supp else ""
     net.rate_rule(
         nE,
-        f"{flux_se} + {cx.par('effector_prolif_max_per_day')} * {gE} * {il2_brake}{supE} * {nE}"
-        f" * ({ONE} + {gain} * min(cis_{E.id}, {ONE})) / ({ONE} + {gain})"
+        f"{flux_se} + {cx.par('effector_prolif_max_per_day')} * {il2_brake}{supE} * {nE}"
+        f" * ({gE} + {gain} * cis_{E.id}) / ({ONE} + {gain})"
         f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
         f" + {cx.par('effector_antigen_prolif_per_day')} * expansion_programme_{site}"
         f" * ({ONE} - {exhaustion})"
         f" * {nE} * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
-        f" - {flux_et} - {cx.par('effector_death_per_day')} * {nE}",
+        f" - {flux_et} - {cx.par('effector_death_per_day')}"
+        f" * ({ONE} - {cx.par('il2_survival_max', per_day=False)} * {gE}) * {nE}",
     )
     net.rate_rule(nX, f"{flux_et} - {cx.par('terminal_death_per_day')} * {nX}")
     share = cx.par("terminal_killing_share", per_day=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from il2sim.model._body import PopulationSite, sid
 from il2sim.model._immunity._context import ONE, Context
+from il2sim.model._network import Species
 
 CD8_ROLES = ("stem", "effector", "terminal", "cd8_memory", "cd8_naive")
 
@@ -47,8 +48,8 @@ def treg_suppression(cx: Context) -> None:
 
 def pd1_brake(cx: Context, p: PopulationSite) -> str:
     """``pd1_signal_<id>``: 1 - eps x exhaustion x (1 - blockade), blockade being the highest
-    occupancy of PD-1 on the cell or PD-L1 in its location; where blockade raises CD25 on the
-    cell (catalog ``pd1_blockade_fold``), its IL-2Ralpha synthesis rises with the blockade."""
+    occupancy of PD-1 on the cell or PD-L1 in its location. Where the catalog says blockade
+    raises CD25 on the cell (``pd1_blockade_fold``), CD25 becomes dynamic (``cd25_induction``)."""
     net, model = cx.net, cx.model
     eps = cx.par("pd1_inhibition", per_day=False)
     terms = []
@@ -63,20 +64,50 @@ def pd1_brake(cx: Context, p: PopulationSite) -> str:
             f"PD-1 brake factor on {p.cell.name}",
         )
     b = terms[0] if len(terms) == 1 else f"max({', '.join(terms)})"
-    fold = p.cell.pd1_blockade_fold.get("IL2RA")
-    syn = net.reactions.get(f"synthesis_IL2RA_{p.id}")
-    if fold is not None and fold.value != 1 and syn is not None:
-        k = net.parameter(
-            f"cd25_blockade_fold_{p.id}",
-            fold.value,
-            "dimensionless",
-            f"CD25 up-regulation on {p.cell.name} under PD-1 blockade",
-            fold.source,
-        )
-        syn.rate = f"({syn.rate}) * ({ONE} + ({k} - {ONE}) * {b})"
-    return net.rule(
+    brake = net.rule(
         f"pd1_signal_{p.id}",
         f"1 dimensionless - {eps} * {cx.exhaustion} * (1 dimensionless - {b})",
         "dimensionless",
         f"PD-1 brake factor on {p.cell.name} (1 = no brake)",
     )
+    cd25_induction(cx, p, brake)
+    return brake
+
+
+def cd25_induction(cx: Context, p: PopulationSite, brake: str) -> None:
+    """CD25 on an antigen-specific CD8 state as a dynamic quantity. Its synthesis is
+    (1 + (fold - 1) x) times the resting rate, where ``cd25_induction_<id>`` (0-1) is built by
+    TCR signal (antigen x PD-1 brake factor, so raised by blockade) together with the cell's
+    IL-2/STAT5 signal (``g_<id>``), and decays without them. TCR signal alone hardly moves it:
+    CD25 is an IL-2/STAT5 target (positive feedback), and Hashimoto 2022 find the trimeric
+    receptor on effectors after blockade + IL-2, not after blockade alone."""
+    net, model = cx.net, cx.model
+    fold = p.cell.pd1_blockade_fold.get("IL2RA")
+    syn = net.reactions.get(f"synthesis_IL2RA_{p.id}")
+    if fold is None or fold.value == 1 or syn is None or cx.antigen is None:
+        return
+    k = net.parameter(
+        f"cd25_blockade_fold_{p.id}",
+        fold.value,
+        "dimensionless",
+        f"CD25 on {p.cell.name} when fully induced (TCR signal released by PD-1 blockade + IL-2)",
+        fold.source,
+    )
+    comp = net.species[cx.im.cells[p.id]].compartment
+    x = net.add_species(
+        Species(
+            f"cd25_induction_{p.id}",
+            comp,
+            0.0,
+            "dimensionless",
+            f"CD25 induction of {p.cell.name} (0 resting, 1 fully induced)",
+            amount_only=True,
+        )
+    )
+    g = f"g_{p.id}" if p.id in model.pstat5 else "0 dimensionless"
+    net.rate_rule(
+        x,
+        f"{cx.par('cd25_induction_per_day')} * {cx.antigen} * {brake} * {g} * ({ONE} - {x})"
+        f" - {cx.par('cd25_loss_per_day')} * {x}",
+    )
+    syn.rate = f"({syn.rate}) * ({ONE} + ({k} - {ONE}) * {x})"
