@@ -107,9 +107,12 @@ def _priming(cx: Context, stem_id: str) -> str:
 
 def antigen_specific_chain(cx: Context) -> None:
     """Stem-like cells self-renew under antigen and IL-2 up to a capacity and feed
-    effector-like cells; effector-like cells proliferate with IL-2 (more when it comes with
-    CD25 or in cis), keep dividing in programmed expansion, and become terminal under antigen
-    and exhaustion (less with cis IL-2); terminal cells die. ``ctl_<site>`` counts functional
+    effector-like cells; effector-like cells proliferate with IL-2, keep dividing in programmed
+    expansion, survive better with IL-2, and become terminal under antigen and exhaustion
+    (less with cis IL-2); terminal cells die. IL-2-driven division of both stem-like and
+    effector-like cells needs IL-2 that comes with CD25 or in cis (``cis_il2_gain``: signal
+    through IL-2Rbeta/gamma-c alone gives 1/(1 + gain) of it; Hashimoto 2022: CD25 blockade or
+    no-alpha IL-2 almost abolishes the synergy with PD-1 blockade). ``ctl_<site>`` counts functional
     cytotoxic cells (IL-2 raises per-cell killing). Needs all three states in the site."""
     if cx.antigen is None or len(cx.chain) != 3:
         return
@@ -139,7 +142,8 @@ def antigen_specific_chain(cx: Context) -> None:
     net.rate_rule(
         nS,
         f"({cx.par('stem_self_renewal_per_day')} * {ag} * {fS}"
-        f" + {cx.par('stem_il2_prolif_max_per_day')} * {gS} * {fS})"
+        f" + {cx.par('stem_il2_prolif_max_per_day')} * {fS}"
+        f" * ({gS} + {gain} * cis_{S.id}) / ({ONE} + {gain}))"
         f" * {nS} * ({ONE} - {nS} / ({cap} * N0_{S.id})) - {flux_se}{priming}",
     )
     fmax = cx.par("max_fold_expansion", per_day=False)
