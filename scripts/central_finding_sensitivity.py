@@ -1,10 +1,10 @@
 """Which assumed parameters does the review's central finding depend on? Morris elementary
-effects (SALib) of the chronic-infection (LCMV-like) arms of the default scenario.
+effects (SALib) of chronic-infection (LCMV-like) arms in Hashimoto 2022's design.
 
 The finding (Hashimoto 2022 Nature 610:173; Codarri Deak 2022 Nature 610:161): under
 persistent antigen, PD-(L)1 blockade expands effector-like CD8 T cells further with wild-type
-IL-2 (which binds CD25, raised on these cells by blockade) but not with a no-alpha IL-2. Read at
-day 14 of treatment, per point:
+IL-2 (which binds CD25, induced on these cells by TCR + IL-2 signal) but not with a no-alpha
+IL-2. Two weeks of anti-PD-L1 with daily IL-2 or equimolar IL2v, read at day 14, per point:
 
 - ``wt_gain``: effector-like CD8 (spleen) with wild-type IL-2 + anti-PD-L1 over anti-PD-L1 alone
 - ``v_gain``: the same with IL2v + anti-PD-L1
@@ -36,7 +36,6 @@ from il2sim.model import build_arm_model, to_sbml
 from il2sim.simulate import SimulationError, Simulator
 
 SETTING = "chronic_infection_mouse"
-ARMS = ("anti_pdl1", "wt_il2_anti_pdl1", "il2v_anti_pdl1")
 EFFECTOR = "N_mouse_cd8_effector_like_spleen"
 #: Immune parameters the finding could hinge on (catalog immunity/parameters.yaml).
 IMMUNE = (
@@ -82,14 +81,31 @@ def factors() -> list[tuple[str, float, float, bool]]:
     return out
 
 
+def hashimoto_arms(setting) -> list:
+    """Hashimoto 2022's design (as tests/test_therapy.py's ``hashimoto`` fixture): anti-PD-L1
+    every third day, alone or with IL-2 15,000 IU daily for 14 days or equimolar IL2v."""
+    pdl1 = next(a for a in setting.arms if a.name == "anti_pdl1").antibodies
+    return [
+        catalog.Arm(name="anti_pdl1", antibodies=pdl1),
+        catalog.Arm(
+            name="wt_il2_anti_pdl1",
+            drug="aldesleukin",
+            regimen="15000 IU q24h SC x 14 doses",
+            antibodies=pdl1,
+        ),
+        catalog.Arm(
+            name="il2v_anti_pdl1", drug="il2v", regimen="4.8 ug q24h SC x 14 doses", antibodies=pdl1
+        ),
+    ]
+
+
 def _simulators() -> dict[str, tuple[Simulator, str]]:
     sc = catalog.get_therapy_scenario("default")
     setting = next(s for s in sc.settings if s.name == SETTING)
     sims = {}
-    for name in ARMS:
-        arm = next(a for a in setting.arms if a.name == name)
+    for arm in hashimoto_arms(setting):
         model, im = build_arm_model(setting, arm, duration_days=14, run_in_days=sc.run_in_days)
-        sims[name] = (Simulator(to_sbml(model.network), rtol=1e-6, atol=1e-12), im.burden)
+        sims[arm.name] = (Simulator(to_sbml(model.network), rtol=1e-6, atol=1e-12), im.burden)
     return sims
 
 

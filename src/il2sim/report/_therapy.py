@@ -92,7 +92,7 @@ _COMPARISON = (
     ("stem-like CD8", "cd8_stem_like"),
     ("effector-like CD8", "cd8_effector_like"),
     ("terminally exhausted CD8", "cd8_terminal_exhausted"),
-    ("memory CD8 (not antigen-specific)", "cd8_memory_peripheral"),
+    ("bystander CD8 (memory, not antigen-specific)", "cd8_memory"),
     ("Tregs (site)", "treg"),
     ("viral load or tumour", None),
 )
@@ -127,8 +127,12 @@ def comparison_figure(result: TherapyResult, setting: str) -> plt.Figure:
                 values.append(burden.get(key, math.nan))
                 continue
             pops = [p for p in s["fold_expansion"] if tag in p]
-            if tag == "treg" and site is not None:
-                pops = [p for p in pops if p.endswith(site)] or pops
+            if tag in ("treg", "cd8_memory"):  # the disease site's, else lymphoid organs'
+                pops = (
+                    [p for p in pops if site is not None and p.endswith(site)]
+                    or [p for p in pops if p.endswith("peripheral")]
+                    or pops
+                )
             values.append(s["fold_expansion"][pops[0]][key] if pops else math.nan)
         logs = [math.log2(v) if v > 0 else math.nan for v in values]
         y = list(range(len(rows)))
