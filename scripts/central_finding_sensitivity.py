@@ -35,7 +35,7 @@ from il2sim import catalog
 from il2sim.model import build_arm_model, to_sbml
 from il2sim.simulate import SimulationError, Simulator
 
-SETTING = "chronic_infection_mouse"
+SCENARIO, SETTING = "hashimoto_2022", "chronic_infection_mouse"  # the paper's design
 EFFECTOR = "N_mouse_cd8_effector_like_spleen"
 #: Immune parameters the finding could hinge on (catalog immunity/parameters.yaml).
 IMMUNE = (
@@ -81,29 +81,13 @@ def factors() -> list[tuple[str, float, float, bool]]:
     return out
 
 
-def hashimoto_arms(setting) -> list:
-    """Hashimoto 2022's design (as tests/test_therapy.py's ``hashimoto`` fixture): anti-PD-L1
-    every third day, alone or with IL-2 15,000 IU daily for 14 days or equimolar IL2v."""
-    pdl1 = next(a for a in setting.arms if a.name == "anti_pdl1").antibodies
-    return [
-        catalog.Arm(name="anti_pdl1", antibodies=pdl1),
-        catalog.Arm(
-            name="wt_il2_anti_pdl1",
-            drug="aldesleukin",
-            regimen="15000 IU q24h SC x 14 doses",
-            antibodies=pdl1,
-        ),
-        catalog.Arm(
-            name="il2v_anti_pdl1", drug="il2v", regimen="4.8 ug q24h SC x 14 doses", antibodies=pdl1
-        ),
-    ]
-
-
 def _simulators() -> dict[str, tuple[Simulator, str]]:
-    sc = catalog.get_therapy_scenario("default")
+    sc = catalog.get_therapy_scenario(SCENARIO)
     setting = next(s for s in sc.settings if s.name == SETTING)
     sims = {}
-    for arm in hashimoto_arms(setting):
+    for arm in setting.arms:
+        if arm.name == "untreated":
+            continue
         model, im = build_arm_model(setting, arm, duration_days=14, run_in_days=sc.run_in_days)
         sims[arm.name] = (Simulator(to_sbml(model.network), rtol=1e-6, atol=1e-12), im.burden)
     return sims
@@ -145,7 +129,7 @@ def main() -> None:
     }
     X = morris_sample.sample(problem, args.r, num_levels=4, seed=args.seed)
     sims = _simulators()
-    run_in_h = catalog.get_therapy_scenario("default").run_in_days * 24.0
+    run_in_h = catalog.get_therapy_scenario(SCENARIO).run_in_days * 24.0
     rows, start = [], time.time()
     for i, x in enumerate(X):
         values = {

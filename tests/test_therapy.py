@@ -88,31 +88,10 @@ def test_wild_type_il2_synergises_with_pd_l1_blockade(default):
 
 
 @pytest.fixture(scope="module")
-def hashimoto():
-    """Hashimoto 2022's design in chronic LCMV: two weeks of treatment, read at its end.
-    Anti-PD-L1 every third day (the scenario's West 2013 schedule); IL-2 15,000 IU daily for
-    14 days (assumption: dose as West 2013, daily as in the Emory group's chronic-LCMV IL-2
-    studies; the paper's exact regimen was not read) and IL2v equimolar on the same schedule."""
-    sc = catalog.get_therapy_scenario("default")
-    chronic = next(s for s in sc.settings if s.name == MOUSE)
-    pdl1 = next(a for a in chronic.arms if a.name == "anti_pdl1").antibodies
-    arms = [
-        catalog.Arm(name="untreated"),
-        catalog.Arm(name="anti_pdl1", antibodies=pdl1),
-        catalog.Arm(
-            name="wt_il2_anti_pdl1",
-            drug="aldesleukin",
-            regimen="15000 IU q24h SC x 14 doses",
-            antibodies=pdl1,
-        ),
-        catalog.Arm(
-            name="il2v_anti_pdl1", drug="il2v", regimen="4.8 ug q24h SC x 14 doses", antibodies=pdl1
-        ),
-    ]
-    setting = chronic.model_copy(update={"arms": arms})
-    return run_therapy(
-        sc.model_copy(update={"settings": [setting], "duration_days": 14.0}), workers=2
-    )
+def hashimoto(tmp_path_factory):
+    """Hashimoto 2022's design in chronic LCMV (built-in scenario ``hashimoto_2022``): two
+    weeks of anti-PD-L1 alone or with daily IL-2 or equimolar IL2v, read at day 14."""
+    return run_therapy("hashimoto_2022", workers=2, cache_dir=tmp_path_factory.mktemp("h"))
 
 
 def test_no_alpha_il2_loses_the_synergy_wild_type_keeps(hashimoto):
