@@ -21,6 +21,7 @@ def population_dynamics(cx: Context) -> None:
     net, model, im = cx.net, cx.model, cx.im
     fmax = cx.par("max_fold_expansion", per_day=False)
     contraction = cx.par("contraction_per_day")
+    kp = cx.par("proliferation_half_max_pstat5", per_day=False)
     for p in cx.sites:
         role = im.roles.get(p.id)
         if role is None or role == "tumour":
@@ -47,7 +48,6 @@ def population_dynamics(cx: Context) -> None:
             net.rate_rule(n, f"-{contraction} * ({n} - {n0})")
             continue
         pd1_brake(cx, p)
-        kp = cx.par("proliferation_half_max_pstat5", per_day=False)
         cis = (
             f"pSTAT5cis_{p.id} / (pSTAT5_{p.id} + {kp})"
             if p.id in model.cis_pstat5
