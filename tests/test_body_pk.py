@@ -24,6 +24,23 @@ def test_aldesleukin_clearance_matches_label(hd):
     dose_ng = 600_000 * 70 / 16.4e6 * 1e6
     cl_mL_per_min = dose_ng / hd.exposure["aldesleukin"].auc / 60
     assert cl_mL_per_min == pytest.approx(120, rel=0.10)
+    assert hd.exposure["aldesleukin"].cl_L_per_h * 1e3 / 60 == pytest.approx(120, rel=0.10)
+
+
+def test_nca_of_a_linear_antibody_recovers_its_clearance():
+    """Pembrolizumab 200 mg q3w x 4 (linear two-compartment PK): NCA clearance (dose /
+    AUC0-inf) equals the model's CL within 1%, Ctrough rises dose by dose, and the terminal
+    volume exceeds the steady-state volume V1 + V2, as it must for a two-compartment drug."""
+    from il2sim.catalog import get_antibody
+
+    ref = get_antibody("pembrolizumab").two_compartment(70)
+    r = pk(None, None, antibodies=[("pembrolizumab", "200 mg q3w x 4 doses")], duration_h=4800)
+    e = r.exposure["pembrolizumab"]
+    assert e.cl_L_per_h == pytest.approx(ref.cl_L_per_h, rel=0.01)
+    troughs = [iv.ctrough for iv in e.intervals[:-1]]
+    assert len(troughs) == 3 and troughs[0] < troughs[1] < troughs[2] == e.ctrough
+    assert e.vz_L > ref.v1_L + ref.v2_L
+    assert e.auc_extrap_pct < 1.0 and e.accumulation_ratio > 1.0
 
 
 def test_aldesleukin_elimination_half_life_matches_label(hd):

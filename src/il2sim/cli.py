@@ -559,7 +559,26 @@ def _pk_summary(res, d) -> dict:
             "auc_ng_h_per_mL": e.auc,
             "t_half_alpha_min": e.t_half_alpha_min,
             "t_half_beta_min": e.t_half_beta_min,
+            "lambda_z_per_h": e.lambda_z_per_h,
+            "t_half_z_h": e.t_half_z_h,
+            "auc_inf_ng_h_per_mL": e.auc_inf,
+            "auc_extrap_pct": e.auc_extrap_pct,
+            "cl_L_per_h": e.cl_L_per_h,
+            "vz_L": e.vz_L,
+            "accumulation_ratio": e.accumulation_ratio,
             "doses": len(res.model.doses.get(name, [])),
+            "intervals": [
+                {
+                    "start_h": iv.start_h,
+                    "end_h": iv.end_h,
+                    "cmax_ng_per_mL": iv.cmax,
+                    "tmax_h": iv.tmax_h,
+                    "cmin_ng_per_mL": iv.cmin,
+                    "ctrough_ng_per_mL": iv.ctrough,
+                    "auc_ng_h_per_mL": iv.auc,
+                }
+                for iv in e.intervals
+            ],
         }
     if d is not None:
         out.update(out["exposure"][d.name])  # the drug's metrics at top level
@@ -575,22 +594,38 @@ def _print_pk_tables(out: dict, title: str) -> None:
     def f(x: float | None) -> str:
         return "-" if x is None else f"{x:.4g}"
 
+    from il2sim.simulate import format_duration_h
+
+    def h(minutes: float | None) -> str:
+        return format_duration_h(None if minutes is None else minutes / 60)
+
     table = Table(title=title)
-    keys = (
-        "cmax_ng_per_mL",
-        "tmax_h",
-        "ctrough_ng_per_mL",
-        "auc_ng_h_per_mL",
-        "t_half_alpha_min",
-        "t_half_beta_min",
-    )
-    for col in ("molecule", "doses", "Cmax (ng/mL)", "Tmax (h)", "Ctrough (ng/mL)"):
-        table.add_column(col)
-    for col in ("AUC (ng*h/mL)", "t1/2 alpha (min)", "t1/2 beta (min)"):
+    cols = ("molecule", "doses", "Cmax (ng/mL)", "Tmax", "Ctrough (ng/mL)", "AUC0-last")
+    cols += ("AUC0-inf (extrap. %)", "t1/2 alpha", "t1/2 beta", "t1/2 z", "CL (L/h)", "Vz (L)")
+    for col in (*cols, "accum. ratio"):
         table.add_column(col)
     for name, m in out["exposure"].items():
-        table.add_row(name, str(m["doses"]), *(f(m[k]) for k in keys))
+        inf = m["auc_inf_ng_h_per_mL"]
+        table.add_row(
+            name,
+            str(m["doses"]),
+            f(m["cmax_ng_per_mL"]),
+            format_duration_h(m["tmax_h"]),
+            f(m["ctrough_ng_per_mL"]),
+            f(m["auc_ng_h_per_mL"]),
+            "-" if inf is None else f"{inf:.4g} ({m['auc_extrap_pct']:.2g}%)",
+            h(m["t_half_alpha_min"]),
+            h(m["t_half_beta_min"]),
+            format_duration_h(m["t_half_z_h"]),
+            f(m["cl_L_per_h"]),
+            f(m["vz_L"]),
+            f(m["accumulation_ratio"]),
+        )
     console.print(table)
+    console.print(
+        "CL and Vz are CL/F and Vz/F after SC dosing; Ctrough is read just before the last "
+        "dose; per-interval Cmax, Ctrough and AUCtau are in --json (exposure.*.intervals)"
+    )
     t2 = Table(title="receptor engagement per population")
     for col in (
         "population",

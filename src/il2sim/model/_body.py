@@ -123,6 +123,7 @@ class BodyModel:
     cis_pstat5: dict[str, str] = field(default_factory=dict)  # pop -> CD25/arm-assisted pSTAT5
     accumulators: dict[str, list[str]] = field(default_factory=dict)
     dose_counters: dict[str, str] = field(default_factory=dict)  # IL-2 drug -> doses given
+    dose_ng: dict[str, float] = field(default_factory=dict)  # drug/antibody -> total dose (ng)
 
 
 def form_amounts(model: BodyModel, form_id: str) -> dict[str, str]:
@@ -456,6 +457,7 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
             _add_doses(model.network, sid(drug.name), ev, dosed, withholdable=True)
             model.dose_counters[drug.name] = f"doses_given_{sid(drug.name)}"
             model.doses[drug.name] = ev
+            model.dose_ng[drug.name] = sum(e.amount_nmol for e in ev) * mw * 1e3
         drug_forms = [f for f in model.forms if f.counts_as_drug]
         expr = " + ".join(f"L_{f.id}_central * mw_{f.id}" for f in drug_forms)
         model.plasma_ng_per_mL[drug.name] = model.network.rule(
@@ -477,6 +479,7 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
         form = next(f for f in model.forms if f.id == sid(ab.name))
         _add_doses(model.network, sid(ab.name), ev, [form])
         model.doses[ab.name] = ev
+        model.dose_ng[ab.name] = sum(e.amount_nmol for e in ev) * ab.mw_kDa.value * 1e3
         model.plasma_ng_per_mL[ab.name] = model.network.rule(
             sid(f"Cp_{ab.name}_ng_per_mL"),
             f"L_{form.id}_central * mw_{form.id}",

@@ -3,7 +3,16 @@ non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 
 from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
 from il2sim.simulate._external import dose_sbml
-from il2sim.simulate._nca import Exposure, exposure, half_lives
+from il2sim.simulate._nca import (
+    DosingInterval,
+    Exposure,
+    cumulative_auc,
+    dosing_intervals,
+    exposure,
+    format_duration_h,
+    half_lives,
+    terminal_slope,
+)
 from il2sim.simulate._pk import PKResult, pk, pk_scenario
 from il2sim.simulate._processes import MAX_WORKERS, die_with_parent, kill_when_parent_dies
 from il2sim.simulate._reference import ReferenceSimulator
@@ -20,6 +29,7 @@ from il2sim.simulate._therapy import TherapyResult, run_arm, run_therapy
 
 __all__ = [
     "MAX_WORKERS",
+    "DosingInterval",
     "Exposure",
     "PKResult",
     "ReferenceSimulator",
@@ -31,10 +41,13 @@ __all__ = [
     "Trajectory",
     "atomic_write_bytes",
     "check_output_folder",
+    "cumulative_auc",
     "die_with_parent",
     "dose_sbml",
+    "dosing_intervals",
     "exposure",
     "fingerprint",
+    "format_duration_h",
     "half_lives",
     "kill_when_parent_dies",
     "pk",
@@ -42,5 +55,6 @@ __all__ = [
     "run_arm",
     "run_therapy",
     "source_digest",
+    "terminal_slope",
     "write_results",
 ]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -83,9 +83,6 @@ def pk(
     if not ends:
         raise ValueError("nothing is dosed: give a regimen for the drug or an antibody")
     dur = duration_h if duration_h is not None else _default_duration_h(drug_obj, max(ends))
-    first_gap = None
-    if drug_obj is not None and len(model.doses.get(drug_obj.name, [])) > 1:
-        first_gap = model.doses[drug_obj.name][1].time_h
     # AUC exactly, whatever the output grid: each plasma concentration integrated as a state
     aucs = {}
     for name, rule in model.plasma_ng_per_mL.items():
@@ -99,7 +96,7 @@ def pk(
             )
         )
         aucs[name] = model.network.rate_rule(auc, rule)
-    times, dense = _output_times(model, drug_obj, dur, first_gap)
+    times, dense = _output_times(model, drug_obj, dur)
     sel = [
         *model.plasma_ng_per_mL.values(),
         *aucs.values(),
@@ -109,22 +106,20 @@ def pk(
     traj = Simulator(model.network).run(times, sel)
     expo = {}
     for name, rule in model.plasma_ng_per_mL.items():
-        gap = first_gap if drug_obj is not None and name == drug_obj.name else None
-        auc = float(traj[aucs[name]][-1])
+        starts = [e.time_h for e in model.doses.get(name, []) if e.time_h < dur]
         decline = None
-        if gap is None and dense is not None and drug_obj is not None and name == drug_obj.name:
+        if len(starts) < 2 and dense is not None and drug_obj is not None and name == drug_obj.name:
             on = np.isin(traj.time, dense)
             decline = (traj.time[on], traj[rule][on])
-        t_trough = _trough_time(model, name, dur)
-        e = exposure(
+        given = len(starts) / max(len(model.doses.get(name, [])), 1)
+        expo[name] = exposure(
             traj.time,
             traj[rule],
-            first_interval_end_h=gap,
-            auc=auc,
+            dose_times_h=np.array(starts),
+            dose_ng=model.dose_ng.get(name, 0.0) * given,
+            auc_cum=traj[aucs[name]],
             decline=decline,
-            trough_time_h=t_trough,
         )
-        expo[name] = e if t_trough is not None else replace(e, ctrough=None)
     return PKResult(model, traj, expo, dur)
 
 
@@ -136,29 +131,24 @@ GRID_POINTS, FIRST_DOSE_POINTS = 20_001, 2_001
 TROUGH_LEAD_H = 1e-6
 
 
-def _trough_time(model: BodyModel, name: str, dur_h: float) -> float | None:
-    """When ``name``'s trough is read: just before its last dose within the run (None with
-    fewer than two doses there)."""
-    starts = [e.time_h for e in model.doses.get(name, []) if e.time_h < dur_h]
-    return starts[-1] - TROUGH_LEAD_H if len(starts) > 1 else None
-
-
 def _output_times(
-    model: BodyModel, drug: Drug | None, dur_h: float, first_gap_h: float | None
+    model: BodyModel, drug: Drug | None, dur_h: float
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A uniform grid over the run, every dose's start and end (so Cmax at an infusion's end
-    is exact), and a dense grid over the first dose's decline (up to the next dose or 8
-    elimination half-lives), so half-lives come out at any duration; returns the times and
-    that dense grid (None without a drug dose)."""
+    is exact) and the instant before each dose (its exact trough), and a dense grid over the
+    first dose's decline (up to the next dose or 8 elimination half-lives), so half-lives come
+    out at any duration; returns the times and that dense grid (None without a drug dose)."""
     alpha_h = 13 / 60
     n = int(min(max(2001, dur_h / (alpha_h / 6)), GRID_POINTS))
     parts = [np.linspace(0.0, dur_h, n)]
     dense = None
     events = [e for evs in model.doses.values() for e in evs]
     parts.append([t for e in events for t in (e.time_h, e.time_h + e.duration_h)])
-    parts.append([t for name in model.doses if (t := _trough_time(model, name, dur_h)) is not None])
+    parts.append([e.time_h - TROUGH_LEAD_H for e in events if e.time_h > 0])
     if drug is not None and model.doses.get(drug.name):
         first = model.doses[drug.name][0]
+        later = [e.time_h for e in model.doses[drug.name][1:]]
+        first_gap_h = later[0] if later else None
         start = first.time_h + first.duration_h
         _, tb = disposition_for(drug).two_compartment(70).half_lives_h()
         end = min(first_gap_h if first_gap_h is not None else dur_h, start + 8 * tb, dur_h)
