@@ -167,12 +167,28 @@ def test_messages_are_printed_verbatim(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("TIME,AMT,CMT\n0,abc,2\n", "event table row 1: AMT 'abc' is not a finite number"),
-        ("TIME,AMT\n0,inf\n", "event table row 1: AMT 'inf' is not a finite number"),
-        ("TIME,AMT\nx,1\n", "event table row 1: TIME 'x' is not a finite number"),
+        ("TIME,AMT,CMT\n0,abc,2\n", "event table row 1, column AMT: 'abc' is not a finite"),
+        ("TIME,AMT\n0,inf\n", "event table row 1, column AMT: 'inf' is not a finite number"),
+        ("TIME,AMT\nx,1\n", "event table row 1, column TIME: 'x' is not a finite number"),
         ("", "the file is empty; it needs a header line with TIME and AMT"),
         (b"TIME,AMT\n0,\xff\xfe\n", "not UTF-8 text"),
         ("DOSE\n1\n", "event table: missing column TIME; needs TIME and AMT"),
+        ("TIME,AMT,DOSE\n0,1,1\n", "event table: unknown column 'DOSE'; il2sim reads ID, TIME"),
+        (
+            "ID,TIME,AMT\n1,0,1\n2,0,1\n1,24,1\n",
+            "event table row 3, column ID: subject 1 appears again after other subjects",
+        ),
+        (
+            "ID,TIME,AMT\n1,24,1\n1,0,1\n",
+            "event table row 2, column TIME: 0 h is before the previous row's 24 h",
+        ),
+        (
+            "ID,TIME,AMT,WT\n1,0,1,70\n1,24,1,72\n",
+            "event table row 2, column WT: subject 1's WT changes (70 -> 72)",
+        ),
+        ("TIME,AMT,RATE\n0,1,-2\n", "event table row 1, column RATE: -2 (a modelled rate"),
+        ("TIME,AMT,SS\n0,1,1\n", "event table row 1: SS = 1 needs II > 0"),
+        ("TIME,AMT,SS,II\n0,1,2,24\n", "event table row 1, column SS: 2 is not supported"),
     ],
 )
 def test_event_table_errors_are_named(tmp_path, content, message):
@@ -283,14 +299,15 @@ def test_ctrough_is_the_concentration_just_before_the_last_dose():
     [
         (
             "ID,TIME,AMT\n1,0,1\n2,0,1\n",
-            "event table: 2 subjects (ID 1, 2); il2sim doses one subject per table",
+            "event table: 2 subjects (ID 1, 2); a regimen is one subject's doses",
         ),
-        ("TIME,AMT,SS,II\n0,1,1,24\n", "event table row 1: SS (steady state) is not supported"),
-        ("TIME,AMT,EVID\n0,1,1\n24,0,3\n", "event table row 2: EVID 3 is not supported"),
+        ("TIME,AMT,SS,II\n0,1,1,24\n", "event table: an SS = 1 dose needs the steady state"),
+        ("TIME,AMT,EVID\n0,1,1\n24,0,3\n", "event table row 2, column EVID: 3 is not supported"),
     ],
 )
 def test_event_tables_the_reader_would_get_wrong_are_refused(tmp_path, content, message):
-    """Two IDs were merged into one subject whose doses added up; SS was ignored."""
+    """Two IDs were merged into one subject whose doses added up; SS was ignored. A plain
+    regimen is one subject without a steady state (read_event_table reads the rest)."""
     from il2sim.catalog import regimen_from_event_table
 
     f = tmp_path / "events.csv"

@@ -93,17 +93,21 @@ def _check_out(out: Path) -> None:
 
 def _check_plot(plot: Path | None) -> None:
     """Refuse a --plot path that is not a writable .png file before anything is computed."""
-    if plot is None:
-        return
+    if plot is not None:
+        _check_output_file(plot, ".png", "--plot")
+
+
+def _check_output_file(path: Path, suffix: str, flag: str) -> None:
+    """Refuse an output path that is not a writable ``suffix`` file before anything runs."""
     import os
 
-    if plot.is_dir() or plot.suffix.lower() != ".png":
-        raise _fail(f"--plot: give a file name ending in .png, got {plot}")
-    parent = plot.parent if str(plot.parent) else Path(".")
+    if path.is_dir() or path.suffix.lower() != suffix:
+        raise _fail(f"{flag}: give a file name ending in {suffix}, got {path}")
+    parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise _fail(f"--plot: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (plot.exists() and not os.access(plot, os.W_OK)):
-        raise _fail(f"--plot: cannot write {plot} (permission denied)")
+        raise _fail(f"{flag}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _fail(f"{flag}: cannot write {path} (permission denied)")
 
 
 def _say(message: str) -> None:
@@ -447,14 +451,26 @@ def pk(
         str | None, typer.Option(help="e.g. '600,000 IU/kg q8h x 14 doses over 15 min'")
     ] = None,
     event_table: Annotated[
-        Path | None, typer.Option(help="NONMEM-style CSV (TIME h, AMT mg, CMT, RATE/DUR, II, ADDL)")
+        Path | None,
+        typer.Option(
+            help="NONMEM-style CSV: ID, TIME (h), AMT, CMT, RATE/DUR, II, ADDL, SS, EVID, MDV, "
+            "WT, BSA; each ID simulated on its own"
+        ),
+    ] = None,
+    amount_unit: Annotated[
+        str, typer.Option(help="unit of the event table's AMT (mg, ug, ug/kg, IU, MIU/m2, ...)")
+    ] = "mg",
+    dataset_out: Annotated[
+        Path | None,
+        typer.Option(help="write the event table back with the simulated DV and PRED (CSV)"),
     ] = None,
     species: Annotated[str, typer.Option(help="human or mouse")] = "human",
     weight_kg: Annotated[
-        float | None, typer.Option(help="body weight (default: the body's)")
+        float | None, typer.Option(help="body weight (default: the table's WT, else the body's)")
     ] = None,
     bsa_m2: Annotated[
-        float | None, typer.Option(help="body surface area (default: the body's)")
+        float | None,
+        typer.Option(help="body surface area (default: the table's BSA, else the body's)"),
     ] = None,
     antibody: Annotated[
         list[str] | None, typer.Option(help="checkpoint antibody (repeatable)")
@@ -468,8 +484,9 @@ def pk(
         Path | None, typer.Option(help="write concentration/engagement curves to this PNG")
     ] = None,
 ) -> None:
-    """Drug exposure (Cmax, AUC, half-lives from the simulated curve) and receptor engagement
-    per cell population for a regimen in a virtual subject."""
+    """Drug exposure (NCA: Cmax, Tmax, Ctrough, AUC, half-lives, CL, Vz per dosing interval
+    and over the run) and receptor engagement per cell population for a regimen in a virtual
+    subject, or for every subject of a NONMEM-style event table."""
     from il2sim import report, simulate
 
     if species not in ("human", "mouse"):
@@ -482,59 +499,126 @@ def pk(
         if v is not None and not (math.isfinite(v) and v > 0):
             raise _fail(f"{flag} must be a positive number, got {v}")
     _check_plot(plot)
-    d, reg = _pk_drug_and_regimen(drug, regimen, event_table)
+    if dataset_out is not None:
+        if event_table is None:
+            raise _fail("--dataset-out writes an --event-table back; give --event-table")
+        _check_output_file(dataset_out, ".csv", "--dataset-out")
+    d, reg, subjects = _pk_drug_and_regimen(drug, regimen, event_table, amount_unit)
     abs_ = _antibody_pairs(antibody or [], antibody_regimen or [])
     if d is None and not abs_:
         raise _fail(
             "nothing to dose: give --drug with --regimen, or --antibody with --antibody-regimen"
         )
+    if subjects is not None and abs_:
+        raise _fail("--antibody goes with --regimen; an --event-table doses the drug only")
+    if subjects is not None and plot is not None and len(subjects) > 1:
+        raise _fail(f"--plot draws one subject; the event table has {len(subjects)}")
+    duration_h = None if duration_days is None else duration_days * 24.0
     try:
-        res = simulate.pk(
-            d,
-            reg,
-            body=species,
-            weight_kg=weight_kg,
-            bsa_m2=bsa_m2,
-            antibodies=abs_,
-            duration_h=None if duration_days is None else duration_days * 24.0,
-        )
+        if subjects is not None:
+            results = simulate.simulate_subjects(
+                d,
+                subjects,
+                body=species,
+                weight_kg=weight_kg,
+                bsa_m2=bsa_m2,
+                duration_h=duration_h,
+            )
+            res = results[0].pk
+        else:
+            res = simulate.pk(
+                d,
+                reg,
+                body=species,
+                weight_kg=weight_kg,
+                bsa_m2=bsa_m2,
+                antibodies=abs_,
+                duration_h=duration_h,
+            )
     except (catalog.RegimenError, catalog.CatalogError) as e:
         raise _fail(str(e)) from None
     except simulate.SimulationError as e:
         raise _fail(f"simulation failed: {e}") from None
-    out = _pk_summary(res, d)
-    if plot is not None:
-        report.plot_pk(res, plot)
-    if as_json:
-        print(json.dumps(out, indent=2, default=float))
-        return
-    _print_pk_tables(out, f"il2sim pk ({res.model.body.name}, {res.model.weight_kg:g} kg)")
-    if plot is not None:
-        console.print(f"wrote {plot}")
+    if subjects is not None and dataset_out is not None:
+        text = simulate.simulated_dataset(results).to_csv(index=False, float_format="%.6g")
+        simulate.atomic_write_bytes(dataset_out, text.encode())
+    if subjects is not None and len(subjects) > 1:
+        _print_subjects(results, as_json)
+    else:
+        out = _pk_summary(res, d)
+        if subjects is not None:  # the subject's own clock (after any steady-state history)
+            out["exposure"][d.name] = _exposure_dict(
+                results[0].exposure, len(subjects[0].regimen.explicit)
+            )
+            out.update(out["exposure"][d.name])
+        if plot is not None:
+            report.plot_pk(res, plot)
+        if as_json:
+            print(json.dumps(out, indent=2, default=float))
+        else:
+            _print_pk_tables(out, f"il2sim pk ({res.model.body.name}, {res.model.weight_kg:g} kg)")
+        if plot is not None and not as_json:
+            console.print(f"wrote {plot}")
+    if dataset_out is not None and not as_json:
+        console.print(f"wrote {dataset_out} (DV = PRED: simulated plasma concentration, ng/mL)")
 
 
-def _pk_drug_and_regimen(drug: str | None, regimen: str | None, event_table: Path | None):
-    """The --drug and its --regimen or --event-table (both or neither), each named in its
-    error."""
+def _pk_drug_and_regimen(
+    drug: str | None, regimen: str | None, event_table: Path | None, amount_unit: str = "mg"
+):
+    """The --drug and its --regimen or the subjects of its --event-table (both or neither),
+    each named in its error; returns (drug, regimen, subjects), one of the last two None."""
     d = None
     if drug is not None:
         try:
             d = catalog.get_drug(drug)
         except catalog.CatalogError as e:
             raise _fail(f"--drug: {e}") from None
-    reg = None
+    reg = subjects = None
     if regimen is not None and event_table is not None:
         raise _fail("give --regimen or --event-table, not both")
     try:
         if regimen is not None:
             reg = catalog.parse_regimen(regimen)
         elif event_table is not None:
-            reg = catalog.regimen_from_event_table(event_table)
+            subjects = catalog.read_event_table(event_table, amount_unit=amount_unit)
     except catalog.RegimenError as e:
         raise _fail(f"{'--regimen' if regimen is not None else '--event-table'}: {e}") from None
-    if (d is None) != (reg is None):
+    if (d is None) != (reg is None and subjects is None):
         raise _fail("--drug and --regimen (or --event-table) go together")
-    return d, reg
+    return d, reg, subjects
+
+
+def _exposure_dict(e, doses: int) -> dict:
+    """One molecule's NCA as `il2sim pk` reports it (JSON-able)."""
+    return {
+        "cmax_ng_per_mL": e.cmax,
+        "tmax_h": e.tmax_h,
+        "ctrough_ng_per_mL": e.ctrough,
+        "auc_ng_h_per_mL": e.auc,
+        "t_half_alpha_min": e.t_half_alpha_min,
+        "t_half_beta_min": e.t_half_beta_min,
+        "lambda_z_per_h": e.lambda_z_per_h,
+        "t_half_z_h": e.t_half_z_h,
+        "auc_inf_ng_h_per_mL": e.auc_inf,
+        "auc_extrap_pct": e.auc_extrap_pct,
+        "cl_L_per_h": e.cl_L_per_h,
+        "vz_L": e.vz_L,
+        "accumulation_ratio": e.accumulation_ratio,
+        "doses": doses,
+        "intervals": [
+            {
+                "start_h": iv.start_h,
+                "end_h": iv.end_h,
+                "cmax_ng_per_mL": iv.cmax,
+                "tmax_h": iv.tmax_h,
+                "cmin_ng_per_mL": iv.cmin,
+                "ctrough_ng_per_mL": iv.ctrough,
+                "auc_ng_h_per_mL": iv.auc,
+            }
+            for iv in e.intervals
+        ],
+    }
 
 
 def _pk_summary(res, d) -> dict:
@@ -548,44 +632,57 @@ def _pk_summary(res, d) -> dict:
             "bsa_m2": res.model.bsa_m2,
         },
         "duration_h": res.duration_h,
-        "exposure": {},
+        "exposure": {
+            name: _exposure_dict(e, len(res.model.doses.get(name, [])))
+            for name, e in res.exposure.items()
+        },
         "engagement": engagement,
     }
-    for name, e in res.exposure.items():
-        out["exposure"][name] = {
-            "cmax_ng_per_mL": e.cmax,
-            "tmax_h": e.tmax_h,
-            "ctrough_ng_per_mL": e.ctrough,
-            "auc_ng_h_per_mL": e.auc,
-            "t_half_alpha_min": e.t_half_alpha_min,
-            "t_half_beta_min": e.t_half_beta_min,
-            "lambda_z_per_h": e.lambda_z_per_h,
-            "t_half_z_h": e.t_half_z_h,
-            "auc_inf_ng_h_per_mL": e.auc_inf,
-            "auc_extrap_pct": e.auc_extrap_pct,
-            "cl_L_per_h": e.cl_L_per_h,
-            "vz_L": e.vz_L,
-            "accumulation_ratio": e.accumulation_ratio,
-            "doses": len(res.model.doses.get(name, [])),
-            "intervals": [
-                {
-                    "start_h": iv.start_h,
-                    "end_h": iv.end_h,
-                    "cmax_ng_per_mL": iv.cmax,
-                    "tmax_h": iv.tmax_h,
-                    "cmin_ng_per_mL": iv.cmin,
-                    "ctrough_ng_per_mL": iv.ctrough,
-                    "auc_ng_h_per_mL": iv.auc,
-                }
-                for iv in e.intervals
-            ],
-        }
     if d is not None:
         out.update(out["exposure"][d.name])  # the drug's metrics at top level
     out["occupancy"] = {
         pid: {k: v for k, v in row.items() if "occupancy" in k} for pid, row in engagement.items()
     }
     return out
+
+
+def _print_subjects(results, as_json: bool) -> None:
+    """Per-subject NCA of an event table with several IDs: a table, or JSON."""
+    from il2sim.simulate import format_duration_h
+
+    rows = []
+    for r in results:
+        m = r.pk.model
+        row = {"id": r.subject.id, "weight_kg": m.weight_kg, "bsa_m2": m.bsa_m2}
+        row["steady_state"] = r.subject.steady_state is not None
+        rows.append(row | _exposure_dict(r.exposure, len(r.subject.regimen.explicit)))
+    if as_json:
+        print(json.dumps({"subjects": rows}, indent=2, default=float))
+        return
+
+    def f(x: float | None) -> str:
+        return "-" if x is None else f"{x:.4g}"
+
+    table = Table(title=f"il2sim pk: {len(rows)} subjects of the event table (NCA per subject)")
+    for col in ("ID", "WT (kg)", "doses", "SS", "Cmax (ng/mL)", "Tmax", "Ctrough (ng/mL)"):
+        table.add_column(col)
+    for col in ("AUC0-last", "AUC0-inf", "t1/2 z", "CL (L/h)"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            f(r["weight_kg"]),
+            str(r["doses"]),
+            "yes" if r["steady_state"] else "",
+            f(r["cmax_ng_per_mL"]),
+            format_duration_h(r["tmax_h"]),
+            f(r["ctrough_ng_per_mL"]),
+            f(r["auc_ng_h_per_mL"]),
+            f(r["auc_inf_ng_h_per_mL"]),
+            format_duration_h(r["t_half_z_h"]),
+            f(r["cl_L_per_h"]),
+        )
+    console.print(table)
 
 
 def _print_pk_tables(out: dict, title: str) -> None:

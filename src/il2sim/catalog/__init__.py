@@ -16,6 +16,12 @@ from il2sim.catalog._cohort import (
     Untargeted,
     Variation,
 )
+from il2sim.catalog._event_table import (
+    EventSubject,
+    SteadyState,
+    read_event_table,
+    regimen_from_event_table,
+)
 from il2sim.catalog._load import (
     DATA_DIR,
     CatalogError,
@@ -48,13 +54,13 @@ from il2sim.catalog._load import (
 )
 from il2sim.catalog._pk import Antibody, Body, Disposition, Placement, Tissue, TwoCompartment
 from il2sim.catalog._regimen import (
+    MAX_DOSES,
     Dose,
     DoseEvent,
     Regimen,
     RegimenError,
     dose_events,
     parse_regimen,
-    regimen_from_event_table,
 )
 from il2sim.catalog._scenario import AntibodyDosing, Scenario
 from il2sim.catalog._schema import (
@@ -76,6 +82,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "ENDPOINTS",
     "FRACTION_ENDPOINTS",
+    "MAX_DOSES",
     "RATE_ENDPOINTS",
     "SAFETY_ENDPOINTS",
     "TARGETS",
@@ -92,6 +99,7 @@ __all__ = [
     "Dose",
     "DoseEvent",
     "Drug",
+    "EventSubject",
     "FitReport",
     "Placement",
     "ProdrugState",
@@ -102,6 +110,7 @@ __all__ = [
     "Setting",
     "SignalingParams",
     "Sourced",
+    "SteadyState",
     "Target",
     "TargetingArm",
     "TherapyScenario",
@@ -129,6 +138,7 @@ __all__ = [
     "load_drug_file",
     "parse_record",
     "parse_regimen",
+    "read_event_table",
     "read_text_file",
     "regimen_from_event_table",
     "save_virtual_population",

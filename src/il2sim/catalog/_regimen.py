@@ -1,4 +1,4 @@
-"""Dosing regimens in the words clinicians write, and NONMEM-style event tables.
+"""Dosing regimens in the words clinicians write (NONMEM-style datasets: ``_event_table``).
 
 ``parse_regimen("600,000 IU/kg q8h x 14 doses over 15 min")`` gives a :class:`Regimen`; its
 :meth:`Regimen.doses` lists every administration up to a horizon, and :func:`dose_events`
@@ -19,10 +19,8 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Literal
 
-import numpy as np
 from pydantic import AfterValidator
 
 Route = Literal["iv", "sc"]
@@ -424,135 +422,3 @@ def dose_events(
             amount = amount * 1e3 / mw_kDa  # mg -> nmol: 1 mg / (kDa * 1e3 g/mol) * 1e9
         out.append(DoseEvent(d.time_h, amount, d.route, d.duration_h))
     return out
-
-
-_CMT_ROUTE: dict[int, Route] = {1: "sc", 2: "iv"}
-#: Largest event table read.
-MAX_EVENT_TABLE_BYTES = 20_000_000
-
-
-def _read_event_table(path: str | Path):
-    """A NONMEM-style CSV; what cannot be read is a :class:`RegimenError` naming the file."""
-    import pandas as pd
-
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_EVENT_TABLE_BYTES:
-            raise RegimenError(
-                f"event table {path}: {size:,} bytes; il2sim reads up to "
-                f"{MAX_EVENT_TABLE_BYTES:,} bytes"
-            )
-        return pd.read_csv(path, na_values=["."], skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise RegimenError(
-            f"event table {path}: the file is empty; it needs a header line with TIME and AMT "
-            "and one line per dose"
-        ) from None
-    except UnicodeDecodeError as e:
-        raise RegimenError(
-            f"event table {path}: not UTF-8 text (position {e.start}); save it as UTF-8 CSV"
-        ) from None
-    except pd.errors.ParserError as e:
-        raise RegimenError(
-            f"event table {path}: not a CSV file ({' '.join(str(e).split())})"
-        ) from None
-    except OSError as e:
-        raise RegimenError(f"event table {path}: cannot read it ({e.strerror or e})") from None
-
-
-def _one_subject_plain_doses(df) -> None:
-    """Refuse what this reader would otherwise get wrong: several subjects (their doses would
-    add up in one), steady-state doses (SS) and event types other than dose (1) and
-    observation (0)."""
-    if "ID" in df.columns:
-        ids = list(dict.fromkeys(df["ID"].dropna().astype(str)))
-        if len(ids) > 1:
-            raise RegimenError(
-                f"event table: {len(ids)} subjects (ID {', '.join(ids[:5])}"
-                f"{', ...' if len(ids) > 5 else ''}); il2sim doses one subject per table: give "
-                "one ID, or one table per subject"
-            )
-    if "SS" in df.columns and (df["SS"].fillna(0) != 0).any():
-        i = int(np.flatnonzero((df["SS"].fillna(0) != 0).to_numpy())[0])
-        raise RegimenError(
-            f"event table row {i + 1}: SS (steady state) is not supported; write out the doses "
-            "before it with ADDL and II instead"
-        )
-    if "EVID" in df.columns:
-        bad = ~df["EVID"].fillna(1).isin([0, 1])
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise RegimenError(
-                f"event table row {i + 1}: EVID {df['EVID'].iloc[i]:g} is not supported; use 1 "
-                "(dose) or 0 (observation)"
-            )
-
-
-def regimen_from_event_table(table, *, amount_unit: str = "mg") -> Regimen:
-    """A NONMEM-style dosing table: columns TIME (h), AMT, CMT (1 = SC depot, 2 = central/IV),
-    optional RATE (amount/h) or DUR (h), II (h) and ADDL (additional doses).
-
-    ``table`` is a pandas DataFrame or a CSV path; rows with AMT = 0 or EVID other than 1 are
-    skipped (observation records).
-    """
-    import pandas as pd
-
-    df = _read_event_table(table) if isinstance(table, str | Path) else table.copy()
-    df.columns = [str(c).strip().upper() for c in df.columns]
-    for col in ("TIME", "AMT"):
-        if col not in df.columns:
-            raise RegimenError(f"event table: missing column {col}; needs TIME and AMT")
-    for col in ("TIME", "AMT", "CMT", "RATE", "DUR", "II", "ADDL", "EVID", "SS"):
-        if col not in df.columns:
-            continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
-        bad |= ~values.isna() & ~np.isfinite(values.astype(float))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise RegimenError(
-                f"event table row {i + 1}: {col} '{df[col].iloc[i]}' is not a finite number "
-                "(write '.' or leave it empty for missing)"
-            )
-        df[col] = values
-    unit = _canonical_unit(amount_unit, f"amount_unit {amount_unit!r}")
-    _one_subject_plain_doses(df)
-    if "EVID" in df.columns:
-        df = df[df["EVID"].fillna(1) == 1]
-    doses: list[Dose] = []
-    for i, row in df.reset_index(drop=True).iterrows():
-        where = f"event table row {i + 1}"
-        t, amt = float(row["TIME"]), float(row["AMT"])
-        if amt == 0:
-            continue
-        if not amt > 0 or not t >= 0:
-            raise RegimenError(f"{where}: TIME must be >= 0 and AMT > 0 (got {t}, {amt})")
-        cmt = int(row.get("CMT", 2) if pd.notna(row.get("CMT", 2)) else 2)
-        if cmt not in _CMT_ROUTE:
-            raise RegimenError(f"{where}: CMT must be 1 (SC depot) or 2 (central), got {cmt}")
-        dur = 0.0
-        if "RATE" in df.columns and pd.notna(row["RATE"]) and float(row["RATE"]) > 0:
-            dur = amt / float(row["RATE"])
-        if "DUR" in df.columns and pd.notna(row["DUR"]) and float(row["DUR"]) > 0:
-            dur = float(row["DUR"])
-        ii = float(row["II"]) if "II" in df.columns and pd.notna(row["II"]) else 0.0
-        addl = int(row["ADDL"]) if "ADDL" in df.columns and pd.notna(row["ADDL"]) else 0
-        if addl > 0 and not ii > 0:
-            raise RegimenError(f"{where}: ADDL = {addl} needs II > 0 (the dosing interval, h)")
-        if addl > 0 and dur > ii:
-            raise RegimenError(
-                f"{where}: an infusion of {dur:g} h is longer than its II of {ii:g} h"
-            )
-        if addl > 0 and ii < MIN_INTERVAL_H:
-            raise RegimenError(f"{where}: II must be at least {MIN_INTERVAL_H:g} h, got {ii:g}")
-        if len(doses) + addl + 1 > MAX_DOSES or amt > MAX_AMOUNT:
-            raise RegimenError(
-                f"{where}: at most {MAX_DOSES:,} doses in all (ADDL = {addl}) and AMT at most "
-                f"{MAX_AMOUNT:g}"
-            )
-        for k in range(addl + 1):
-            doses.append(Dose(t + k * ii, amt, unit, _CMT_ROUTE[cmt], dur))
-    if not doses:
-        raise RegimenError("event table: no dosing records (AMT > 0)")
-    return Regimen(text=f"event table ({len(doses)} doses)", explicit=tuple(doses))

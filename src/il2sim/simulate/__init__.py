@@ -1,6 +1,7 @@
 """Run networks with libRoadRunner (dosing events, batches through one compiled model),
 non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 
+from il2sim.simulate._dataset import SubjectResult, simulate_subjects, simulated_dataset
 from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
 from il2sim.simulate._external import dose_sbml
 from il2sim.simulate._nca import (
@@ -37,6 +38,7 @@ __all__ = [
     "RunStore",
     "SimulationError",
     "Simulator",
+    "SubjectResult",
     "TherapyResult",
     "Trajectory",
     "atomic_write_bytes",
@@ -54,6 +56,8 @@ __all__ = [
     "pk_scenario",
     "run_arm",
     "run_therapy",
+    "simulate_subjects",
+    "simulated_dataset",
     "source_digest",
     "terminal_slope",
     "write_results",

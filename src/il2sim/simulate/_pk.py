@@ -65,9 +65,11 @@ def pk(
     bsa_m2: float | None = None,
     antibodies: Sequence[tuple[Antibody | str, Regimen | str]] = (),
     duration_h: float | None = None,
+    extra_times_h: Sequence[float] = (),
 ) -> PKResult:
     """Simulate ``drug`` given as ``regimen`` (plus checkpoint antibodies) and summarise
-    exposure (NCA on the plasma curve) and receptor engagement per cell population."""
+    exposure (NCA on the plasma curve) and receptor engagement per cell population.
+    ``extra_times_h``: times to sample exactly besides the NCA grid (observations)."""
     drug_obj = get_drug(drug) if drug is not None else None
     horizon = duration_h if duration_h is not None else 24.0 * 90
     model = build_body_model(
@@ -97,6 +99,8 @@ def pk(
         )
         aucs[name] = model.network.rate_rule(auc, rule)
     times, dense = _output_times(model, drug_obj, dur)
+    extra = np.asarray(extra_times_h, dtype=float)
+    times = np.unique(np.concatenate([times, extra[(extra >= 0) & (extra <= dur)]]))
     sel = [
         *model.plasma_ng_per_mL.values(),
         *aucs.values(),
