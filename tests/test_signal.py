@@ -106,3 +106,17 @@ def test_pd1_blockade_raises_il2_sensitivity_of_stem_like_cells() -> None:
     before = potency(["aldesleukin"], ["cd8_stem_like"]).ec50_nM.iloc[0]
     after = potency(["aldesleukin"], ["cd8_stem_like"], pd1_blockade=True).ec50_nM.iloc[0]
     assert after < before
+
+
+def test_pd1_blockade_holds_pd1_away_from_a_pd1_targeted_drug() -> None:
+    """Under a blocking anti-PD-1 antibody (> 70% of PD-1 occupied, Brahmer 2010 J Clin Oncol
+    28:3167) PD1-IL2v finds less PD-1: its EC50 on PD-1+ effector-like CD8 rises (~4x), yet it
+    stays far more potent there than untargeted IL2v, whose EC50 PD-1 occupancy cannot move."""
+
+    def ec50(drug: str, blockade: bool) -> float:
+        tab = potency([drug], ["cd8_effector_like"], pd1_blockade=blockade)
+        return float(tab.ec50_nM.iloc[0])
+
+    assert ec50("pd1_il2v", True) > 3 * ec50("pd1_il2v", False)
+    assert ec50("pd1_il2v", True) < ec50("il2v", True) / 50
+    assert ec50("il2v", True) == pytest.approx(ec50("il2v", False), rel=1e-9)

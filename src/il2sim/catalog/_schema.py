@@ -300,13 +300,19 @@ class Cell(BaseModel):
         return self.display_name or self.name
 
     def receptor_counts(self, pd1_blockade: bool = False) -> dict[str, float]:
-        """Receptor molecules per cell (all kinds), optionally under PD-1 blockade."""
+        """Receptor molecules per cell (all kinds), optionally under PD-1 blockade: receptor
+        levels the blockade changes (``pd1_blockade_fold``), and PD-1 itself held by the
+        blocking antibody (``pd1_antibody_occupancy``), so a PD-1-targeted drug finds only
+        the rest free."""
         counts = {k: 0.0 for k in CELL_RECEPTORS}
         for k, v in self.receptors_per_cell.items():
             counts[k] = v.value
         if pd1_blockade:
+            from il2sim.catalog._load import immune_parameters
+
             for k, fold in self.pd1_blockade_fold.items():
                 counts[k] *= fold.value
+            counts["PD1"] *= 1.0 - immune_parameters()["pd1_antibody_occupancy"].value
         return counts
 
     def sourced_numbers(self) -> list[tuple[str, Sourced]]:
