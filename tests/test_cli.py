@@ -142,3 +142,29 @@ def test_version_names_the_code_it_runs() -> None:
         out.output.strip()
         == f"il2sim {__version__} (code and catalog digest {source_digest()[:12]})"
     )
+
+
+def test_pk_reports_concentrations_at_requested_times_and_in_iu_per_ml():
+    """`--at` samples the drug exactly at the given hours; `--units IU/mL` converts every
+    concentration of the drug by its IU per mg (aldesleukin 16.4 MIU/mg) and renames the keys;
+    a drug without IU per mg and an unknown unit are refused by name."""
+    base = ["pk", "--drug", "aldesleukin", "--regimen", "600,000 IU/kg q8h x 3 doses"]
+    ng = json.loads(CliRunner().invoke(app, [*base, "--json", "--at", "1,8"]).output)
+    iu = json.loads(
+        CliRunner().invoke(app, [*base, "--json", "--at", "1,8", "--units", "IU/mL"]).output
+    )
+    assert [r["time_h"] for r in ng["at"]] == [1.0, 8.0]
+    assert iu["at"][0]["concentration_IU_per_mL"] == pytest.approx(
+        ng["at"][0]["concentration_ng_per_mL"] * 16.4, rel=1e-9
+    )
+    assert iu["cmax_IU_per_mL"] == pytest.approx(ng["cmax_ng_per_mL"] * 16.4, rel=1e-9)
+    assert iu["intervals"][0]["auc_IU_h_per_mL"] == pytest.approx(
+        ng["intervals"][0]["auc_ng_h_per_mL"] * 16.4, rel=1e-9
+    )
+    assert iu["unit"] == "IU/mL" and "cmax_ng_per_mL" not in iu
+    r = CliRunner().invoke(app, ["pk", "--drug", "il2v", "--regimen", "1 mg", "--units", "IU/mL"])
+    assert r.exit_code == 2 and "--units IU/mL: il2v has no IU per mg" in r.output
+    r = CliRunner().invoke(app, [*base, "--units", "mg/L"])
+    assert r.exit_code == 2 and "--units must be one of ng/mL, IU/mL, nM" in r.output
+    r = CliRunner().invoke(app, [*base, "--at", "1,x"])
+    assert r.exit_code == 2 and "--at: 'x' is not a time in hours" in r.output

@@ -479,6 +479,14 @@ def pk(
         list[str] | None, typer.Option(help="regimen of each --antibody, e.g. '240 mg q2w'")
     ] = None,
     duration_days: Annotated[float | None, typer.Option(help="simulated time (days)")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(help="also report the drug's concentration at these times (h), e.g. '1,8,24'"),
+    ] = None,
+    units: Annotated[
+        str,
+        typer.Option(help="the drug's concentration unit: ng/mL, IU/mL (drugs with IU/mg) or nM"),
+    ] = "ng/mL",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of tables")] = False,
     plot: Annotated[
         Path | None, typer.Option(help="write concentration/engagement curves to this PNG")
@@ -513,6 +521,13 @@ def pk(
         raise _fail("--antibody goes with --regimen; an --event-table doses the drug only")
     if subjects is not None and plot is not None and len(subjects) > 1:
         raise _fail(f"--plot draws one subject; the event table has {len(subjects)}")
+    at_h = _parse_times(at, "--at")
+    if at_h and (d is None or (subjects is not None and len(subjects) > 1)):
+        raise _fail(
+            "--at reads the drug's concentration in one subject: give --drug with --regimen "
+            "(several subjects: observation rows of the event table and --dataset-out)"
+        )
+    factor = _unit_factor(units, d)
     duration_h = None if duration_days is None else duration_days * 24.0
     try:
         if subjects is not None:
@@ -534,6 +549,7 @@ def pk(
                 bsa_m2=bsa_m2,
                 antibodies=abs_,
                 duration_h=duration_h,
+                extra_times_h=at_h,
             )
     except (catalog.RegimenError, catalog.CatalogError) as e:
         raise _fail(str(e)) from None
@@ -543,14 +559,22 @@ def pk(
         text = simulate.simulated_dataset(results).to_csv(index=False, float_format="%.6g")
         simulate.atomic_write_bytes(dataset_out, text.encode())
     if subjects is not None and len(subjects) > 1:
-        _print_subjects(results, as_json)
+        _print_subjects(results, as_json, units, factor)
     else:
         out = _pk_summary(res, d)
         if subjects is not None:  # the subject's own clock (after any steady-state history)
             out["exposure"][d.name] = _exposure_dict(
                 results[0].exposure, len(subjects[0].regimen.explicit)
             )
-            out.update(out["exposure"][d.name])
+        if d is not None:
+            out["exposure"][d.name] = _in_units(out["exposure"][d.name], units, factor)
+            out.update(out["exposure"][d.name])  # the drug's metrics at top level
+        if at_h:
+            import numpy as np
+
+            c = np.interp(at_h, res.time_h, res.concentration_ng_per_mL(d.name)) * factor
+            key = f"concentration_{_UNIT_KEYS[units][0]}"
+            out["at"] = [{"time_h": t, key: float(v)} for t, v in zip(at_h, c, strict=True)]
         if plot is not None:
             report.plot_pk(res, plot)
         if as_json:
@@ -587,6 +611,70 @@ def _pk_drug_and_regimen(
     if (d is None) != (reg is None and subjects is None):
         raise _fail("--drug and --regimen (or --event-table) go together")
     return d, reg, subjects
+
+
+#: Concentration units of `il2sim pk --units`: key suffixes of concentrations and of AUCs.
+_UNIT_KEYS = {
+    "ng/mL": ("ng_per_mL", "ng_h_per_mL"),
+    "IU/mL": ("IU_per_mL", "IU_h_per_mL"),
+    "nM": ("nM", "nM_h"),
+}
+
+
+def _unit_factor(units: str, d) -> float:
+    """ng/mL -> ``units`` for the drug ``d``; a unit the drug cannot have is refused."""
+    if units not in _UNIT_KEYS:
+        raise _fail(f"--units must be one of {', '.join(_UNIT_KEYS)}, got {units!r}")
+    if units == "ng/mL":
+        return 1.0
+    if d is None:
+        raise _fail("--units converts the drug's concentrations; give --drug")
+    if units == "IU/mL":
+        if d.iu_per_mg is None:
+            raise _fail(f"--units IU/mL: {d.name} has no IU per mg in the catalog; use ng/mL or nM")
+        return d.iu_per_mg.value * 1e-6  # ng/mL x mg/ng x IU/mg
+    mw = d.mw_kDa.value if d.mw_kDa is not None else catalog.disposition_for(d).mw_kDa.value
+    return 1.0 / mw  # ng/mL = 1e-6 g/L; / (mw_kDa x 1e3 g/mol) x 1e9 nmol/mol
+
+
+def _in_units(m: dict, units: str, factor: float) -> dict:
+    """One molecule's exposure (an `_exposure_dict`) with concentrations and AUCs in
+    ``units``, keys renamed to say so (``cmax_IU_per_mL``), and ``unit`` added."""
+    conc, auc = _UNIT_KEYS[units]
+
+    def conv(x: dict) -> dict:
+        out: dict = {}
+        for k, v in x.items():
+            scaled = None if v is None or k == "intervals" else v * factor
+            if k.endswith("_ng_per_mL"):
+                out[k.removesuffix("ng_per_mL") + conc] = scaled
+            elif k.endswith("_ng_h_per_mL"):
+                out[k.removesuffix("ng_h_per_mL") + auc] = scaled
+            elif k == "intervals":
+                out[k] = [conv(iv) for iv in v]
+            else:
+                out[k] = v
+        return out
+
+    return conv(m) | {"unit": units}
+
+
+def _parse_times(text: str | None, flag: str) -> list[float]:
+    """Times (h) from a comma-separated list; each must be a finite number >= 0."""
+    if text is None:
+        return []
+    out = []
+    for part in text.split(","):
+        try:
+            t = float(part)
+        except ValueError:
+            raise _fail(
+                f"{flag}: {part.strip()!r} is not a time in hours (e.g. '1,8,24')"
+            ) from None
+        if not (math.isfinite(t) and t >= 0):
+            raise _fail(f"{flag}: times must be finite and >= 0 h, got {part.strip()}")
+        out.append(t)
+    return sorted(set(out))
 
 
 def _exposure_dict(e, doses: int) -> dict:
@@ -638,16 +726,15 @@ def _pk_summary(res, d) -> dict:
         },
         "engagement": engagement,
     }
-    if d is not None:
-        out.update(out["exposure"][d.name])  # the drug's metrics at top level
     out["occupancy"] = {
         pid: {k: v for k, v in row.items() if "occupancy" in k} for pid, row in engagement.items()
     }
     return out
 
 
-def _print_subjects(results, as_json: bool) -> None:
-    """Per-subject NCA of an event table with several IDs: a table, or JSON."""
+def _print_subjects(results, as_json: bool, units: str = "ng/mL", factor: float = 1.0) -> None:
+    """Per-subject NCA of an event table with several IDs (concentrations in ``units``): a
+    table, or JSON."""
     from il2sim.simulate import format_duration_h
 
     rows = []
@@ -655,7 +742,8 @@ def _print_subjects(results, as_json: bool) -> None:
         m = r.pk.model
         row = {"id": r.subject.id, "weight_kg": m.weight_kg, "bsa_m2": m.bsa_m2}
         row["steady_state"] = r.subject.steady_state is not None
-        rows.append(row | _exposure_dict(r.exposure, len(r.subject.regimen.explicit)))
+        e = _exposure_dict(r.exposure, len(r.subject.regimen.explicit))
+        rows.append(row | _in_units(e, units, factor))
     if as_json:
         print(json.dumps({"subjects": rows}, indent=2, default=float))
         return
@@ -697,19 +785,22 @@ def _print_pk_tables(out: dict, title: str) -> None:
         return format_duration_h(None if minutes is None else minutes / 60)
 
     table = Table(title=title)
-    cols = ("molecule", "doses", "Cmax (ng/mL)", "Tmax", "Ctrough (ng/mL)", "AUC0-last")
+    cols = ("molecule", "doses", "unit", "Cmax", "Tmax", "Ctrough", "AUC0-last (x h)")
     cols += ("AUC0-inf (extrap. %)", "t1/2 alpha", "t1/2 beta", "t1/2 z", "CL (L/h)", "Vz (L)")
     for col in (*cols, "accum. ratio"):
         table.add_column(col)
     for name, m in out["exposure"].items():
-        inf = m["auc_inf_ng_h_per_mL"]
+        unit = m.get("unit", "ng/mL")
+        conc, auc = _UNIT_KEYS[unit]
+        inf = m[f"auc_inf_{auc}"]
         table.add_row(
             name,
             str(m["doses"]),
-            f(m["cmax_ng_per_mL"]),
+            unit,
+            f(m[f"cmax_{conc}"]),
             format_duration_h(m["tmax_h"]),
-            f(m["ctrough_ng_per_mL"]),
-            f(m["auc_ng_h_per_mL"]),
+            f(m[f"ctrough_{conc}"]),
+            f(m[f"auc_{auc}"]),
             "-" if inf is None else f"{inf:.4g} ({m['auc_extrap_pct']:.2g}%)",
             h(m["t_half_alpha_min"]),
             h(m["t_half_beta_min"]),
@@ -723,6 +814,14 @@ def _print_pk_tables(out: dict, title: str) -> None:
         "CL and Vz are CL/F and Vz/F after SC dosing; Ctrough is read just before the last "
         "dose; per-interval Cmax, Ctrough and AUCtau are in --json (exposure.*.intervals)"
     )
+    if out.get("at"):
+        t3 = Table(title="drug concentration at the requested times")
+        key = next(k for k in out["at"][0] if k.startswith("concentration_"))
+        t3.add_column("time (h)")
+        t3.add_column(f"concentration ({key.removeprefix('concentration_').replace('_per_', '/')})")
+        for row in out["at"]:
+            t3.add_row(f"{row['time_h']:g}", f(row[key]))
+        console.print(t3)
     t2 = Table(title="receptor engagement per population")
     for col in (
         "population",
