@@ -49,3 +49,32 @@ def test_failure_names_parameter_set_and_time(model):
 def test_missing_file_is_reported():
     with pytest.raises(FileNotFoundError, match="SBML file not found"):
         Simulator("no/such/model.xml")
+
+
+def test_compiled_models_are_cached_on_disk_and_give_the_same_results(tmp_path, monkeypatch):
+    """A model compiled once is loaded from the cache next time (libRoadRunner's saved state)
+    with identical results; a damaged entry is recompiled and replaced; "off" keeps nothing."""
+    from il2sim.model import to_sbml
+    from il2sim.simulate import compiled_model_cache
+
+    text = to_sbml(
+        build_body_model("aldesleukin", "600,000 IU/kg q8h x 3 doses", horizon_h=30).network
+    )
+    times, sel = np.linspace(0, 30, 61), ["Cp_aldesleukin_ng_per_mL"]
+    monkeypatch.setenv("IL2SIM_CACHE_DIR", str(tmp_path / "cache"))
+    assert compiled_model_cache() == tmp_path / "cache"
+    first = Simulator(text).run(times, sel).values
+    (entry,) = (tmp_path / "cache").glob("*.rr")
+    stamp = entry.stat().st_mtime_ns
+    again = Simulator(text).run(times, sel).values
+    np.testing.assert_array_equal(first, again)
+    assert entry.stat().st_mtime_ns >= stamp  # read, not rewritten by a recompile elsewhere
+    entry.write_bytes(b"not a saved state")
+    np.testing.assert_array_equal(first, Simulator(text).run(times, sel).values)
+    assert entry.stat().st_size > 1000  # replaced by a good entry
+    monkeypatch.setenv("IL2SIM_CACHE_DIR", "off")
+    assert compiled_model_cache() is None
+    empty = tmp_path / "none"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(empty))
+    np.testing.assert_array_equal(first, Simulator(text).run(times, sel).values)
+    assert not empty.exists()

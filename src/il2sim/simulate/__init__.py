@@ -2,7 +2,7 @@
 non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 
 from il2sim.simulate._dataset import SubjectResult, simulate_subjects, simulated_dataset
-from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
+from il2sim.simulate._engine import SimulationError, Simulator, Trajectory, compiled_model_cache
 from il2sim.simulate._external import dose_sbml
 from il2sim.simulate._nca import (
     DosingInterval,
@@ -43,6 +43,7 @@ __all__ = [
     "Trajectory",
     "atomic_write_bytes",
     "check_output_folder",
+    "compiled_model_cache",
     "cumulative_auc",
     "die_with_parent",
     "dose_sbml",

@@ -8,7 +8,9 @@ the time reached; results never contain NaN.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import platform
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +57,69 @@ def _captured_solver_output() -> Iterator[list[str]]:
 
 class SimulationError(RuntimeError):
     """Integration failed; the message names the model, parameter set and time."""
+
+
+#: Compiled models are kept on disk (libRoadRunner's saved state: ~40x faster to load than to
+#: compile) under IL2SIM_CACHE_DIR, default ~/.cache/il2sim/roadrunner; "off" disables it.
+CACHE_ENV = "IL2SIM_CACHE_DIR"
+#: The oldest entries go once the cache holds more than this.
+CACHE_MAX_BYTES = 2 * 1024**3
+
+
+def compiled_model_cache() -> Path | None:
+    """Where compiled models are kept (None: caching is off)."""
+    value = os.environ.get(CACHE_ENV)
+    if value is not None and value.strip().lower() in ("", "0", "off", "none", "false"):
+        return None
+    if value:
+        return Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "il2sim" / "roadrunner"
+
+
+def _compile(text: str) -> roadrunner.RoadRunner:
+    """A compiled libRoadRunner model of SBML ``text``: loaded from the cache when this text
+    was compiled before by the same libRoadRunner on the same platform, else compiled and
+    stored (atomically, so parallel workers never read half a file). A cache that cannot be
+    read or written is skipped, never an error."""
+    cache = compiled_model_cache()
+    if cache is None:
+        return roadrunner.RoadRunner(text)
+    key = hashlib.sha256(
+        f"{roadrunner.__version__}|{platform.machine()}|{platform.system()}|".encode()
+        + text.encode()
+    ).hexdigest()[:40]
+    path = cache / f"{key}.rr"
+    if path.is_file():
+        rr = roadrunner.RoadRunner()
+        try:
+            rr.loadState(str(path))
+            os.utime(path)  # recently used: pruned last
+            return rr
+        except Exception:  # a stale or damaged entry is recompiled
+            with contextlib.suppress(OSError):
+                path.unlink()
+    rr = roadrunner.RoadRunner(text)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{key}.{os.getpid()}.tmp"
+        rr.saveState(str(tmp))
+        os.replace(tmp, path)
+        _prune(cache)
+    except (OSError, RuntimeError):
+        pass
+    return rr
+
+
+def _prune(cache: Path) -> None:
+    """Remove the least recently used entries while the cache exceeds CACHE_MAX_BYTES."""
+    entries = sorted(cache.glob("*.rr"), key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in entries)
+    for p in entries:
+        if total <= CACHE_MAX_BYTES:
+            break
+        total -= p.stat().st_size
+        p.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -124,7 +189,7 @@ class Simulator:
         else:
             text, self.name = model, "sbml"
         try:
-            self.rr = roadrunner.RoadRunner(text)
+            self.rr = _compile(text)
         except RuntimeError as err:
             raise SimulationError(f"model {self.name!r} could not be loaded: {err}") from None
         self.sbml = text
