@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast web lint bench calibrate clean
+.PHONY: demo test test-fast web lint bench calibrate lock clean
 
-$(STAMP): pyproject.toml
+# Installs the locked versions (requirements-lock.txt), then il2sim itself without resolving
+# again; pyproject.toml holds the compatible ranges a user's own environment may resolve.
+$(STAMP): pyproject.toml requirements-lock.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -45,6 +48,14 @@ bench: $(STAMP)
 calibrate: $(STAMP)
 	$(BIN)/il2sim calibrate
 	$(BIN)/il2sim calibrate --sample
+
+# Re-resolve the ranges in a scratch environment and write the lock file from it.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' requirements-lock.txt; .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements-lock.new
+	mv requirements-lock.new requirements-lock.txt && rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) demo_output test-artifacts build src/*.egg-info .pytest_cache .ruff_cache

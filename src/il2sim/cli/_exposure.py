@@ -93,6 +93,12 @@ def pk(
         list[str] | None, typer.Option(help="regimen of each --antibody, e.g. '240 mg q2w'")
     ] = None,
     duration_days: Annotated[float | None, typer.Option(help="simulated time (days)")] = None,
+    uncertainty: Annotated[
+        int,
+        typer.Option(
+            help="95% intervals of pSTAT5 over N draws of the signaling posterior (0: none)"
+        ),
+    ] = 0,
     at: Annotated[
         str | None,
         typer.Option(help="also report the drug's concentration at these times (h), e.g. '1,8,24'"),
@@ -142,6 +148,10 @@ def pk(
             "(several subjects: observation rows of the event table and --dataset-out)"
         )
     factor = _unit_factor(units, d)
+    if uncertainty and not 2 <= uncertainty <= 1000:
+        raise _fail(f"--uncertainty must be 0 or between 2 and 1000 draws, got {uncertainty}")
+    if uncertainty and subjects is not None and len(subjects) > 1:
+        raise _fail("--uncertainty reports one subject's engagement; the event table has several")
     duration_h = None if duration_days is None else duration_days * 24.0
     try:
         if subjects is not None:
@@ -165,6 +175,7 @@ def pk(
                 duration_h=duration_h,
                 extra_times_h=at_h,
             )
+        intervals = simulate.engagement_intervals(res, uncertainty) if uncertainty else None
     except (catalog.RegimenError, catalog.CatalogError) as e:
         raise _fail(str(e)) from None
     except simulate.SimulationError as e:
@@ -176,18 +187,22 @@ def pk(
         _print_subjects(results, as_json, units, factor)
     else:
         own = results[0] if subjects is not None else None
-        _report_one(res, d, own, at_h, units, factor, plot, as_json)
+        _report_one(res, d, own, at_h, units, factor, plot, as_json, intervals)
     if dataset_out is not None and not as_json:
         console.print(f"wrote {dataset_out} (DV = PRED: simulated plasma concentration, ng/mL)")
 
 
-def _report_one(res, d, own, at_h: list[float], units: str, factor: float, plot, as_json: bool):
+def _report_one(
+    res, d, own, at_h: list[float], units: str, factor: float, plot, as_json: bool, intervals
+):
     """`il2sim pk`'s report of one subject: exposure (the drug's in ``units``; an event-table
     subject's on its own clock, after any steady-state history), concentrations at ``at_h``,
     engagement; as tables or JSON, and the plot."""
     from il2sim import report
 
     out = _pk_summary(res, d)
+    for pid, bounds in (intervals or {}).items():  # 95% over the signaling posterior
+        out["engagement"][pid] |= {f"{k}_95": list(v) for k, v in bounds.items()}
     if own is not None:
         out["exposure"][d.name] = _exposure_dict(own.exposure, len(own.subject.regimen.explicit))
     if d is not None:
@@ -462,12 +477,18 @@ def _print_pk_tables(out: dict, title: str) -> None:
         )
         t2.add_row(
             pid,
-            f(row.get("pstat5_max")),
-            f(row.get("pstat5_mean")),
+            f(row.get("pstat5_max")) + _interval(row.get("pstat5_max_95")),
+            f(row.get("pstat5_mean")) + _interval(row.get("pstat5_mean_95")),
             f(row.get("IL2RBG_occupancy_max")),
             targets,
         )
     console.print(t2)
+    if any("pstat5_max_95" in row for row in out["engagement"].values()):
+        console.print("(in brackets: 95% interval over the signaling posterior's draws)")
+
+
+def _interval(bounds: list[float] | None) -> str:
+    return "" if bounds is None else f" ({bounds[0]:.3g}-{bounds[1]:.3g})"
 
 
 @app.command("export-sbml")

@@ -14,7 +14,7 @@ from il2sim.simulate._nca import (
     half_lives,
     terminal_slope,
 )
-from il2sim.simulate._pk import PKResult, pk, pk_scenario
+from il2sim.simulate._pk import PKResult, engagement_intervals, pk, pk_scenario
 from il2sim.simulate._processes import MAX_WORKERS, die_with_parent, kill_when_parent_dies
 from il2sim.simulate._reference import ReferenceSimulator
 from il2sim.simulate._store import (
@@ -48,6 +48,7 @@ __all__ = [
     "die_with_parent",
     "dose_sbml",
     "dosing_intervals",
+    "engagement_intervals",
     "exposure",
     "fingerprint",
     "format_duration_h",

@@ -127,6 +127,42 @@ def pk(
     return PKResult(model, traj, expo, dur)
 
 
+def engagement_intervals(
+    res: PKResult, n: int, *, level: float = 0.95, seed: int = 1
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Credible intervals of each population's pSTAT5 (peak and time-average) over ``n``
+    draws of the signaling constants' posterior (kx, cooperativity, k_half; `il2sim
+    calibrate --sample`): the same regimen re-simulated per draw on the same output times.
+    Exposure does not depend on these constants; engagement does."""
+    from il2sim.binding import load_posterior
+
+    if n < 2:
+        raise ValueError(f"uncertainty needs at least 2 posterior draws, got {n}")
+    draws = load_posterior().params(n, seed=seed)
+    sim = Simulator(res.model.network)
+    pops = list(res.model.pstat5)
+    rules = [res.model.pstat5[p] for p in pops]
+    t = res.time_h
+    span = t[-1] - t[0]
+    peak, mean = np.empty((n, len(pops))), np.empty((n, len(pops)))
+    for i, sp in enumerate(draws):
+        values = {
+            "kx": sp.kx_nM_per_receptor.value,
+            "coop": sp.cooperativity.value,
+            "k_half": sp.k_half_complexes.value,
+        }
+        v = sim.run(t, rules, values).values
+        peak[i], mean[i] = v.max(axis=0), np.trapezoid(v, t, axis=0) / span
+    q = [(1 - level) / 2, 1 - (1 - level) / 2]
+    lo_hi = {
+        name: np.quantile(a, q, axis=0) for name, a in (("pstat5_max", peak), ("pstat5_mean", mean))
+    }
+    return {
+        p: {name: (float(b[0, j]), float(b[1, j])) for name, b in lo_hi.items()}
+        for j, p in enumerate(pops)
+    }
+
+
 #: Output points of the uniform grid, and of the dense grid over the first dose's decline.
 GRID_POINTS, FIRST_DOSE_POINTS = 20_001, 2_001
 
