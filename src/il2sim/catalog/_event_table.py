@@ -233,6 +233,12 @@ def read_event_table(table, *, amount_unit: str = "mg") -> list[EventSubject]:
     0 with MDV 0) give the times the simulated DV is reported at."""
     df = _read(table) if isinstance(table, str | Path) else table.copy()
     df.columns = [str(c).strip().upper() for c in df.columns]
+    twice = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if twice:
+        raise RegimenError(
+            f"event table: column {twice[0]} appears more than once (column names are "
+            "case-insensitive); keep one"
+        )
     _numeric(df)
     unit = _canonical_unit(amount_unit, f"amount_unit {amount_unit!r}")
     if "EVID" in df.columns:

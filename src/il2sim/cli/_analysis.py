@@ -20,6 +20,7 @@ from il2sim.cli._app import (
     _progress,
     app,
     console,
+    plain_float,
 )
 
 
@@ -40,7 +41,10 @@ def design_cmd(
     ] = None,
     antibody_regimen: Annotated[str, typer.Option(help="its regimen")] = "3 mg/kg q2w over 60 min",
     toxicity_limit: Annotated[
-        float | None, typer.Option(help="vascular-leak limit (default: the catalog threshold)")
+        float | None,
+        typer.Option(
+            help="vascular-leak limit (default: the catalog threshold)", parser=plain_float
+        ),
     ] = None,
     seed: SeedOpt = 1,
     workers: WorkersOpt = 2,

@@ -3,6 +3,7 @@ progress bars and checks of output paths and worker counts."""
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -52,6 +53,21 @@ def _options(
     ] = False,
 ) -> None:
     """il2sim: mechanistic simulation of IL-2 immunotherapy."""
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def plain_float(text: str) -> float:
+    """A number flag as a person writes one: ASCII digits, a point, an exponent. Python's
+    float() also takes '1_000', other scripts' digits, 'nan' and 'inf': refused here."""
+    t = str(text).strip()
+    if not (t.isascii() and _PLAIN_NUMBER.fullmatch(t)):
+        raise typer.BadParameter(f"{text!r} is not a plain decimal number (e.g. 70 or 1.5e3)")
+    value = float(t)
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{text!r} is too large")
+    return value
 
 
 def _fail(message: str) -> typer.Exit:

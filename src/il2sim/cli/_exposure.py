@@ -20,6 +20,7 @@ from il2sim.cli._app import (
     _fail,
     app,
     console,
+    plain_float,
 )
 
 
@@ -80,11 +81,17 @@ def pk(
     ] = None,
     species: Annotated[str, typer.Option(help="human or mouse")] = "human",
     weight_kg: Annotated[
-        float | None, typer.Option(help="body weight (default: the table's WT, else the body's)")
+        float | None,
+        typer.Option(
+            help="body weight (default: the table's WT, else the body's)", parser=plain_float
+        ),
     ] = None,
     bsa_m2: Annotated[
         float | None,
-        typer.Option(help="body surface area (default: the table's BSA, else the body's)"),
+        typer.Option(
+            help="body surface area (default: the table's BSA, else the body's)",
+            parser=plain_float,
+        ),
     ] = None,
     antibody: Annotated[
         list[str] | None, typer.Option(help="checkpoint antibody (repeatable)")
@@ -92,7 +99,9 @@ def pk(
     antibody_regimen: Annotated[
         list[str] | None, typer.Option(help="regimen of each --antibody, e.g. '240 mg q2w'")
     ] = None,
-    duration_days: Annotated[float | None, typer.Option(help="simulated time (days)")] = None,
+    duration_days: Annotated[
+        float | None, typer.Option(help="simulated time (days)", parser=plain_float)
+    ] = None,
     uncertainty: Annotated[
         int,
         typer.Option(

@@ -12,7 +12,16 @@ import typer
 from rich.table import Table
 
 from il2sim import binding, catalog
-from il2sim.cli._app import _check_plot, _fail, _fmt_kd, _print_frame, _progress, app, console
+from il2sim.cli._app import (
+    _check_plot,
+    _fail,
+    _fmt_kd,
+    _print_frame,
+    _progress,
+    app,
+    console,
+    plain_float,
+)
 
 
 @app.command()
@@ -75,7 +84,10 @@ def signal(
     species: Annotated[str, typer.Option(help="human or mouse")] = "human",
     time_min: Annotated[
         float | None,
-        typer.Option(help="pSTAT5 at this time (kinetic model) instead of at equilibrium"),
+        typer.Option(
+            help="pSTAT5 at this time (kinetic model) instead of at equilibrium",
+            parser=plain_float,
+        ),
     ] = None,
     pd1_blockade: Annotated[
         bool, typer.Option(help="apply PD-1 blockade receptor changes")
