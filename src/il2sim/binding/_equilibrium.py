@@ -170,6 +170,60 @@ def _take(v: np.ndarray | float, idx: np.ndarray | None) -> np.ndarray | float:
     return v if idx is None or not isinstance(v, np.ndarray) else v[idx]
 
 
+def _partition(unit_sites: dict, w: dict, cl, nn: dict, m: int):
+    """Each unit's partition function z over its sites' weights ``w`` (cooperativity ``cl``
+    between a unit's sites): sum of n log z over units, D_s = (dz/dw_s) / z and
+    dD_s/dw_t, for the points in play."""
+    logQ = np.zeros(m)
+    D = {}  # D_s = (dz/dw_s) / z
+    dD = {}  # (s, t) -> d D_s / d w_t
+    for unit, ss in unit_sites.items():
+        one_plus = {s: 1.0 + w[s] for s in ss}
+        if len(ss) == 1:
+            s = ss[0]
+            z = one_plus[s]
+            D[s] = 1.0 / z
+            dD[s, s] = -D[s] * D[s]
+        else:
+            P = np.prod([one_plus[s] for s in ss], axis=0)
+            z = (1.0 - cl) * (1.0 + sum(w[s] for s in ss)) + cl * P
+            zi = 1.0 / z
+            zp = {s: (1.0 - cl) + cl * P / one_plus[s] for s in ss}
+            for s in ss:
+                D[s] = zp[s] * zi
+            for s in ss:
+                for t in ss:
+                    zpp = 0.0 if s == t else cl * P / (one_plus[s] * one_plus[t])
+                    dD[s, t] = zpp * zi - D[s] * D[t]
+        logQ += nn[unit] * np.log(z)
+    return logQ, D, dD
+
+
+def _jacobian(terms, by_kind: dict, unit_sites: dict, site_unit, keep) -> list[list[np.ndarray]]:
+    """dF_j/du_k = delta_jk + (g_j dlogQ_k + L Q sum_s n a_sj dD_s/du_k) / (1 + g_j), with
+    dD_s/du_k = sum_t dD_s/dw_t * kx a_tk R_k (t in the unit of s); rows of the points kept."""
+    g, dlogQ, og, LQ, nn, aa, dD, kxl, R = terms
+    J = len(g)
+    jac = []
+    for j in range(J):
+        row = []
+        for k in range(J):
+            val = g[j] * dlogQ[k]
+            for s in by_kind[j]:
+                for t in unit_sites[site_unit[s]]:
+                    if (t, k) in aa:
+                        val = (
+                            val
+                            + LQ * nn[site_unit[s]] * aa[s, j] * dD[s, t] * kxl * aa[t, k] * R[k]
+                        )
+            val = val * og[j]
+            if j == k:
+                val = val + 1.0
+            row.append(val[keep])
+        jac.append(row)
+    return jac
+
+
 def _newton(
     L: np.ndarray,
     n: np.ndarray,
@@ -220,30 +274,7 @@ def _newton(
                 if (s, j) in aa:
                     acc = acc + aa[s, j] * R[j]
             w[s] = kxl * acc
-        # Unit partition functions and their derivatives.
-        logQ = np.zeros(m)
-        D = {}  # D_s = (dz/dw_s) / z
-        dD = {}  # (s, t) -> d D_s / d w_t
-        for unit in units:
-            ss = unit_sites[unit]
-            one_plus = {s: 1.0 + w[s] for s in ss}
-            if len(ss) == 1:
-                s = ss[0]
-                z = one_plus[s]
-                D[s] = 1.0 / z
-                dD[s, s] = -D[s] * D[s]
-            else:
-                P = np.prod([one_plus[s] for s in ss], axis=0)
-                z = (1.0 - cl) * (1.0 + sum(w[s] for s in ss)) + cl * P
-                zi = 1.0 / z
-                zp = {s: (1.0 - cl) + cl * P / one_plus[s] for s in ss}
-                for s in ss:
-                    D[s] = zp[s] * zi
-                for s in ss:
-                    for t in ss:
-                        zpp = 0.0 if s == t else cl * P / (one_plus[s] * one_plus[t])
-                        dD[s, t] = zpp * zi - D[s] * D[t]
-            logQ += nn[unit] * np.log(z)
+        logQ, D, dD = _partition(unit_sites, w, cl, nn, m)
         LQ = Ll * np.exp(logQ)
         nD = {s: nn[site_unit[s]] * D[s] for s in sites}
         g, dlogQ, F = [], [], []
@@ -266,31 +297,8 @@ def _newton(
             break
         keep = ~done if np.count_nonzero(done) else slice(None)
         og = [1.0 / (1.0 + gj) for gj in g]
-        # dF_j/du_k = delta_jk + (g_j dlogQ_k + L Q sum_s n a_sj dD_s/du_k) / (1 + g_j),
-        # dD_s/du_k = sum_t dD_s/dw_t * kx a_tk R_k (t in the unit of s).
-        jac = []
-        for j in range(J):
-            row = []
-            for k in range(J):
-                val = g[j] * dlogQ[k]
-                for s in by_kind[j]:
-                    for t in unit_sites[site_unit[s]]:
-                        if (t, k) in aa:
-                            val = (
-                                val
-                                + LQ
-                                * nn[site_unit[s]]
-                                * aa[s, j]
-                                * dD[s, t]
-                                * kxl
-                                * aa[t, k]
-                                * R[k]
-                            )
-                val = val * og[j]
-                if j == k:
-                    val = val + 1.0
-                row.append(val[keep])
-            jac.append(row)
+        terms = (g, dlogQ, og, LQ, nn, aa, dD, kxl, R)
+        jac = _jacobian(terms, by_kind, unit_sites, site_unit, keep)
         step = _solve_small(jac, [-F[j][keep] for j in range(J)])
         sub = (np.arange(N) if idx is None else idx)[keep]
         for j in range(J):

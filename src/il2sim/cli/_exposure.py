@@ -126,41 +126,16 @@ def pk(
     subject, or for every subject of a NONMEM-style event table."""
     from il2sim import simulate
 
-    if species not in ("human", "mouse"):
-        raise _fail(f"--species must be 'human' or 'mouse', got {species!r}")
-    for flag, v in (
-        ("--weight-kg", weight_kg),
-        ("--bsa-m2", bsa_m2),
-        ("--duration-days", duration_days),
-    ):
-        if v is not None and not (math.isfinite(v) and v > 0):
-            raise _fail(f"{flag} must be a positive number, got {v}")
-    _check_plot(plot)
-    if dataset_out is not None:
-        if event_table is None:
-            raise _fail("--dataset-out writes an --event-table back; give --event-table")
-        _check_output_file(dataset_out, ".csv", "--dataset-out")
+    _check_pk_flags(species, weight_kg, bsa_m2, duration_days, plot, dataset_out, event_table)
     d, reg, subjects = _pk_drug_and_regimen(drug, regimen, event_table, amount_unit)
     abs_ = _antibody_pairs(antibody or [], antibody_regimen or [])
     if d is None and not abs_:
         raise _fail(
             "nothing to dose: give --drug with --regimen, or --antibody with --antibody-regimen"
         )
-    if subjects is not None and abs_:
-        raise _fail("--antibody goes with --regimen; an --event-table doses the drug only")
-    if subjects is not None and plot is not None and len(subjects) > 1:
-        raise _fail(f"--plot draws one subject; the event table has {len(subjects)}")
     at_h = _parse_times(at, "--at")
-    if at_h and (d is None or (subjects is not None and len(subjects) > 1)):
-        raise _fail(
-            "--at reads the drug's concentration in one subject: give --drug with --regimen "
-            "(several subjects: observation rows of the event table and --dataset-out)"
-        )
+    _check_combinations(d, subjects, abs_, plot, at_h, uncertainty)
     factor = _unit_factor(units, d)
-    if uncertainty and not 2 <= uncertainty <= 1000:
-        raise _fail(f"--uncertainty must be 0 or between 2 and 1000 draws, got {uncertainty}")
-    if uncertainty and subjects is not None and len(subjects) > 1:
-        raise _fail("--uncertainty reports one subject's engagement; the event table has several")
     duration_h = None if duration_days is None else duration_days * 24.0
     try:
         if subjects is not None:
@@ -199,6 +174,42 @@ def pk(
         _report_one(res, d, own, at_h, units, factor, plot, as_json, intervals)
     if dataset_out is not None and not as_json:
         console.print(f"wrote {dataset_out} (DV = PRED: simulated plasma concentration, ng/mL)")
+
+
+def _check_pk_flags(species, weight_kg, bsa_m2, duration_days, plot, dataset_out, table) -> None:
+    """`il2sim pk`'s flags each within what is allowed, outputs writable, before anything runs."""
+    if species not in ("human", "mouse"):
+        raise _fail(f"--species must be 'human' or 'mouse', got {species!r}")
+    for flag, v in (
+        ("--weight-kg", weight_kg),
+        ("--bsa-m2", bsa_m2),
+        ("--duration-days", duration_days),
+    ):
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise _fail(f"{flag} must be a positive number, got {v}")
+    _check_plot(plot)
+    if dataset_out is not None:
+        if table is None:
+            raise _fail("--dataset-out writes an --event-table back; give --event-table")
+        _check_output_file(dataset_out, ".csv", "--dataset-out")
+
+
+def _check_combinations(d, subjects, abs_, plot, at_h: list[float], uncertainty: int) -> None:
+    """Refuse the flag combinations `il2sim pk` cannot honour, before anything runs."""
+    several = subjects is not None and len(subjects) > 1
+    if subjects is not None and abs_:
+        raise _fail("--antibody goes with --regimen; an --event-table doses the drug only")
+    if several and plot is not None:
+        raise _fail(f"--plot draws one subject; the event table has {len(subjects)}")
+    if at_h and (d is None or several):
+        raise _fail(
+            "--at reads the drug's concentration in one subject: give --drug with --regimen "
+            "(several subjects: observation rows of the event table and --dataset-out)"
+        )
+    if uncertainty and not 2 <= uncertainty <= 1000:
+        raise _fail(f"--uncertainty must be 0 or between 2 and 1000 draws, got {uncertainty}")
+    if uncertainty and several:
+        raise _fail("--uncertainty reports one subject's engagement; the event table has several")
 
 
 def _report_one(
