@@ -3,6 +3,7 @@ and the `demo`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -513,31 +514,114 @@ def _interval(bounds: list[float] | None) -> str:
 
 @app.command("export-sbml")
 def export_sbml(
-    scenario: Annotated[
-        str, typer.Argument(help="built-in scenario, scenario YAML, or kirschner_panetta_1998")
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="PK scenario, therapy scenario (with --arm) or cohort (with --arm), built-in or "
+            "YAML, or kirschner_panetta_1998",
+        ),
     ],
-    out: Annotated[Path, typer.Option("-o", "--out", help="SBML file to write")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--out",
+            help="file to write: .xml/.sbml (SBML L3V2), .ant/.txt (Antimony) or .omex (COMBINE "
+            "archive: SBML + SED-ML time course)",
+        ),
+    ],
+    arm: Annotated[str | None, typer.Option(help="arm of a therapy scenario or cohort")] = None,
+    setting: Annotated[
+        str | None, typer.Option(help="setting of a therapy scenario with several")
+    ] = None,
     drug: Annotated[str | None, typer.Option(help="swap in this drug (same regimen)")] = None,
 ) -> None:
-    """Write a scenario's whole-body model (with its dosing events) as SBML L3V2 with units."""
+    """Write a model (with its dosing events) as SBML L3V2 with units, as Antimony text, or as
+    a COMBINE archive whose SED-ML replays its time course in Tellurium or COPASI."""
     from il2sim import model
 
-    if scenario == "kirschner_panetta_1998":
-        net = model.kirschner_panetta_1998()
-    else:
-        try:
-            net = model.build_scenario_model(scenario, drug=drug).network
-        except catalog.CatalogError as e:
-            raise _fail(f"SCENARIO: {e}, or kirschner_panetta_1998") from None
-    text = model.to_sbml(net)
+    fmt = {".xml": "sbml", ".sbml": "sbml", ".ant": "antimony", ".txt": "antimony"}
+    fmt[".omex"] = "omex"
+    kind = fmt.get(out.suffix.lower())
+    if kind is None:
+        raise _fail(f"--out: give a file ending in {', '.join(fmt)}, got {out}")
+    _check_output_file(out, out.suffix.lower(), "--out")
+    net, end_h, outputs = _export_target(name, arm, setting, drug)
+    text = model.to_sbml(net) if not isinstance(net, str) else net
     problems = model.check_sbml(text)
     try:
-        out.write_text(text)
+        if kind == "sbml":
+            out.write_text(text)
+        elif kind == "antimony":
+            out.write_text(model.to_antimony(text))
+        else:
+            points = int(min(max(end_h, 1.0), 5000))
+            model.write_combine_archive(text, out, end_h=end_h, points=points, outputs=outputs)
     except OSError as e:
         raise _fail(f"--out: cannot write {out}: {e.strerror}") from None
+    except model.ExchangeError as e:
+        raise _fail(f"--out: {e}") from None
     console.print(
-        f"wrote {out}: {net.summary()}; libSBML consistency and unit checks: "
+        f"wrote {out} ({kind}; {len(outputs)} reported outputs over {end_h:g} h); libSBML "
+        "consistency and unit checks: "
         + ("passed" if not problems else f"{len(problems)} problems")
     )
     if problems:
         raise typer.Exit(code=1)
+
+
+def _export_target(name: str, arm: str | None, setting: str | None, drug: str | None):
+    """The network (or SBML text) NAME and --arm/--setting name, its simulated time (h) and
+    the ids a SED-ML report should show; each kind of NAME is tried in turn."""
+    from il2sim import model
+
+    if name == "kirschner_panetta_1998":
+        net = model.kirschner_panetta_1998()
+        return net, 24.0 * 200, list(net.species)[:3]
+    if arm is None:
+        try:
+            m = model.build_scenario_model(name, drug=drug)
+        except catalog.CatalogError as e:
+            raise _fail(
+                f"NAME: {e}; a therapy scenario or cohort needs --arm; or kirschner_panetta_1998"
+            ) from None
+        sc = catalog.get_scenario(name)
+        return m.network, sc.duration_days * 24.0, list(m.plasma_ng_per_mL.values())
+    if drug is not None:
+        raise _fail("--drug swaps a PK scenario's drug; an arm names its own")
+    with contextlib.suppress(catalog.CatalogError):
+        return _therapy_arm(catalog.get_therapy_scenario(name), arm, setting)
+    try:
+        spec = catalog.get_cohort(name)
+    except catalog.CatalogError:
+        raise _fail(f"NAME: {name!r} is neither a therapy scenario nor a cohort") from None
+    if arm not in [a.name for a in spec.arms]:
+        raise _fail(f"--arm: {arm!r} is not an arm of {name}: {[a.name for a in spec.arms]}")
+    # the arm's full network with the cohort's body and the population's typical values
+    # (a trial simulates a pruned copy of it, one parameter set per patient)
+    one = catalog.Setting(name=spec.name, body=spec.body, disease=spec.disease, arms=spec.arms)
+    sc = catalog.TherapyScenario(
+        name=spec.name,
+        settings=[one],
+        duration_days=spec.duration_days,
+        run_in_days=spec.run_in_days,
+    )
+    return _therapy_arm(sc, arm, None)
+
+
+def _therapy_arm(sc, arm: str, setting: str | None):
+    """A therapy scenario's arm: its full network, run-in + treatment time, and readouts."""
+    from il2sim import model
+
+    settings = [s for s in sc.settings if setting in (None, s.name)]
+    found = [(s, a) for s in settings for a in s.arms if a.name == arm]
+    if not found:
+        names = sorted({f"{s.name}/{a.name}" for s in sc.settings for a in s.arms})
+        raise _fail(f"--arm/--setting: no arm {arm!r} in {sc.name}; arms: {', '.join(names)}")
+    if len(found) > 1:
+        raise _fail(f"--setting: {arm!r} is in {[s.name for s, _ in found]}; name one")
+    s, a = found[0]
+    m, im = model.build_arm_model(s, a, duration_days=sc.duration_days, run_in_days=sc.run_in_days)
+    outputs = [x for x in (im.burden, *m.plasma_ng_per_mL.values(), *im.toxicity.values()) if x]
+    return m.network, (sc.run_in_days + sc.duration_days) * 24.0, outputs

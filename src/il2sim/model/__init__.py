@@ -11,6 +11,12 @@ from il2sim.model._body import (
     sid,
 )
 from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
+from il2sim.model._exchange import (
+    ExchangeError,
+    simulation_sedml,
+    to_antimony,
+    write_combine_archive,
+)
 from il2sim.model._immunity import build_arm_model
 from il2sim.model._network import Network, NetworkError, Species
 from il2sim.model._prune import prune
@@ -19,6 +25,7 @@ from il2sim.model._sbml import SBMLError, add_dosing, check_sbml, to_sbml
 __all__ = [
     "KP1998_PARAMETERS",
     "BodyModel",
+    "ExchangeError",
     "Form",
     "Network",
     "NetworkError",
@@ -33,5 +40,8 @@ __all__ = [
     "kirschner_panetta_1998",
     "prune",
     "sid",
+    "simulation_sedml",
+    "to_antimony",
     "to_sbml",
+    "write_combine_archive",
 ]
