@@ -4,8 +4,8 @@ body network so that one SBML model carries drug, receptors, cells and disease t
 The network is built from motifs, one per biological process, each a function over a shared
 :class:`Context` (in the order :data:`MOTIFS` lists them):
 
-- ``cell_states``: every cell count becomes a state; IL-2 signal is each population's pSTAT5
-  normalised to its own maximum, saturating into a proliferation signal.
+- ``cell_states``: every cell count becomes a state; its IL-2 proliferation signal is one law of
+  the cell's absolute pSTAT5 (engaged IL-2Rbeta/gamma-c complexes), the same for every cell type.
 - ``treg_suppression``: Tregs suppress effector proliferation in their location.
 - ``antigen`` and ``exhaustion_and_programme``: tumour cells or a persistent virus give the
   site's antigen drive, which builds the exhaustion programme and programmed expansion.
