@@ -471,3 +471,30 @@ def test_high_dose_il2_doses_are_withheld_while_leak_is_severe():
     assert (every.doses_received == 28).all()
     nivo, _ = simulate_chunk(build_arm(SPEC, "nivolumab"), pts.head(1), varied, SPEC)
     assert "doses_received" not in nivo.columns
+
+
+def test_a_late_solver_failure_censors_the_patient_instead_of_dropping_them():
+    """PD1-IL2v: 113 of 400 shipped patients were dropped as 'failed' because CVODE failed
+    late in follow-up (median day ~490), though most had long known their response (patient 10:
+    PR, progression at day 208, failure at day 685). The follow-up now stops at the last whole
+    day solved and the patient is censored there; a failure before the second scan still fails."""
+    from il2sim.cohort._run import _follow_up
+    from il2sim.simulate import SimulationError
+
+    t0 = 1440.0
+    calls = []
+
+    def treat(days, with_run_in):
+        calls.append(days)
+        if days > 302:
+            raise SimulationError("integration failed near t = 8700", reached_time=t0 + 24 * 302.5)
+        return np.arange(days + 1.0)[:, None], None
+
+    vals, why = _follow_up(treat, 728, 56, t0)
+    assert (
+        calls == [728, 301] and len(vals) == 302 and why.startswith("follow-up censored at day 301")
+    )
+    vals, why = _follow_up(treat, 200, 56, t0)
+    assert len(vals) == 201 and why == ""
+    with pytest.raises(SimulationError):  # nothing reached after the second scan: a failure
+        _follow_up(treat, 728, 400, t0)

@@ -273,7 +273,9 @@ def simulate_chunk(
                 vals, _ = treat(early, False)
             a = _assess(scans, vals[:, 0], baseline, spec)
             if not a.progressed and early < n_days:
-                vals, _ = treat(n_days, False)
+                vals, stopped = _follow_up(treat, n_days, early, t0)
+                if stopped:  # the solver failed late: censored at the last day it solved
+                    row |= {"solver_stopped_day": float(len(vals) - 1), "error": stopped}
                 a = _assess(scans, vals[:, 0], baseline, spec)
         except SimulationError as err:
             rows.append({**row, "status": "failed", "error": str(err)})
@@ -281,7 +283,7 @@ def simulate_chunk(
         tumour = vals[:, 0]
         row.update(
             status="ok",
-            error="",
+            error=row.get("error", ""),
             bor=a.bor,
             progressed=a.progressed,
             pfs_days=a.pfs_days,
@@ -323,6 +325,21 @@ def simulate_chunk(
             "sld_change_pct": np.concatenate([t for _, _, t in traces]),
         }
     )
+
+
+def _follow_up(treat, n_days: int, early: int, t0_h: float):
+    """Daily values to the end of follow-up; if the solver fails after the second scan, the
+    values up to the last whole day before the failure (a patient followed that long is
+    censored there, as a trial censors one lost to follow-up) and the reason ('' if none)."""
+    try:
+        return treat(n_days, False)[0], ""
+    except SimulationError as err:
+        if err.reached_time is None:
+            raise
+        solved = int((err.reached_time - t0_h) // 24.0) - 1
+        if solved <= early:
+            raise
+        return treat(solved, False)[0], f"follow-up censored at day {solved}: {err}"[:400]
 
 
 def _treat(sim, sel, values, t0_h, t_screen, days: int, with_run_in: bool):

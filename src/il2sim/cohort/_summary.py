@@ -32,6 +32,10 @@ def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> d
         "n_evaluable": len(ok),
         "n_ineligible": int((o.status == "ineligible").sum()),
         "n_failed": int((o.status == "failed").sum()),
+        # evaluable, but censored where the solver failed late in follow-up
+        "n_solver_censored": int(ok.solver_stopped_day.notna().sum())
+        if "solver_stopped_day" in ok.columns
+        else 0,
         "failures": [
             {"patient": int(r.patient), "reason": str(r.error)}
             for r in o[o.status == "failed"].itertuples()

@@ -56,7 +56,12 @@ def _captured_solver_output() -> Iterator[list[str]]:
 
 
 class SimulationError(RuntimeError):
-    """Integration failed; the message names the model, parameter set and time."""
+    """Integration failed; the message names the model, parameter set and time.
+    ``reached_time``: how far the solver got (the model's time unit; None if unknown)."""
+
+    def __init__(self, message: str, reached_time: float | None = None) -> None:
+        super().__init__(message)
+        self.reached_time = reached_time
 
 
 #: Compiled models are kept on disk (libRoadRunner's saved state: ~40x faster to load than to
@@ -242,6 +247,7 @@ class Simulator:
         """``run``, retried with each (rtol, atol) in turn when the solver fails (cell counts of
         ~1e10 and drug in nM share one system); the error names every setting tried."""
         last: SimulationError | None = None
+        reached: list[float] = []
         try:
             for rtol, atol in tolerances:
                 self.tolerances(rtol, atol)
@@ -249,9 +255,14 @@ class Simulator:
                     return self.run(times, selections, parameters)
                 except SimulationError as err:
                     last = err
+                    if err.reached_time is not None:
+                        reached.append(err.reached_time)
         finally:
             self.tolerances(*tolerances[0])
-        raise SimulationError(f"{last} (also with tolerances {tuple(tolerances)})")
+        raise SimulationError(
+            f"{last} (also with tolerances {tuple(tolerances)})",
+            reached_time=max(reached) if reached else None,
+        )
 
     def run(
         self,
@@ -282,7 +293,8 @@ class Simulator:
             detail = next((ln for ln in reversed(solver_log) if "ERROR" in ln), "")
             raise SimulationError(
                 f"model {self.name!r}: integration failed near t = {reached:g} with parameters "
-                f"{_short(params)}: {failure} {detail}".strip()
+                f"{_short(params)}: {failure} {detail}".strip(),
+                reached_time=float(reached),
             ) from None
         if not np.all(np.isfinite(out)):
             bad = int(np.argmax(~np.all(np.isfinite(out), axis=1)))
