@@ -562,9 +562,9 @@ def export_sbml(
         raise _fail(f"--out: cannot write {out}: {e.strerror}") from None
     except model.ExchangeError as e:
         raise _fail(f"--out: {e}") from None
+    console.print(f"wrote {out} ({kind}; {len(outputs)} reported outputs over {end_h:g} h)")
     console.print(
-        f"wrote {out} ({kind}; {len(outputs)} reported outputs over {end_h:g} h); libSBML "
-        "consistency and unit checks: "
+        "libSBML consistency and unit checks: "
         + ("passed" if not problems else f"{len(problems)} problems")
     )
     if problems:
