@@ -1,12 +1,12 @@
 """Hostile input, generated: regimen texts, NONMEM event tables, drug records and CLI flags.
 Whatever comes in ends either in a valid object or in the project's own error type with a
 one-line message that names the input; never another exception, a traceback or a hang.
+~750 generated cases a run (4 x 150 + 40 + 2 x 40 CLI invocations), the issue's >= 300.
 (Hand-made cases with their exact messages live in test_bad_input.py.)"""
 
 import math
 import string
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -235,13 +235,6 @@ def test_pk_at_and_units_refuse_what_they_cannot_read(text):
         assert "Traceback" not in r.output
         if r.exit_code == 2:
             assert flag in r.output or "--regimen" in r.output
-
-
-def test_fuzz_strategies_cover_at_least_300_bad_cases():
-    """The issue asks for >= 300 generated bad inputs in all: the settings above give 150 +
-    150 + 150 + 150 + 40 + 2 x 40."""
-    assert 4 * FUZZ.max_examples + 40 + 80 >= 300
-    pd.DataFrame()  # pandas is the event tables' reader: imported here so a missing one fails
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

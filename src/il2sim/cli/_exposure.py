@@ -512,6 +512,10 @@ def _interval(bounds: list[float] | None) -> str:
     return "" if bounds is None else f" ({bounds[0]:.3g}-{bounds[1]:.3g})"
 
 
+#: A COMBINE archive's SED-ML reports hourly, at most this many points (a 2-year arm: ~8 h).
+SEDML_STEP_H, SEDML_MAX_POINTS = 1.0, 5000
+
+
 @app.command("export-sbml")
 def export_sbml(
     name: Annotated[
@@ -556,7 +560,7 @@ def export_sbml(
         elif kind == "antimony":
             out.write_text(model.to_antimony(text))
         else:
-            points = int(min(max(end_h, 1.0), 5000))
+            points = int(min(max(end_h / SEDML_STEP_H, 1.0), SEDML_MAX_POINTS))
             model.write_combine_archive(text, out, end_h=end_h, points=points, outputs=outputs)
     except OSError as e:
         raise _fail(f"--out: cannot write {out}: {e.strerror}") from None

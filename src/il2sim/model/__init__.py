@@ -8,6 +8,7 @@ from il2sim.model._body import (
     PopulationSite,
     build_body_model,
     build_scenario_model,
+    dosed_ng,
     sid,
 )
 from il2sim.model._classics import KP1998_PARAMETERS, kirschner_panetta_1998
@@ -37,6 +38,7 @@ __all__ = [
     "build_body_model",
     "build_scenario_model",
     "check_sbml",
+    "dosed_ng",
     "kirschner_panetta_1998",
     "prune",
     "sid",

@@ -123,7 +123,14 @@ class BodyModel:
     cis_pstat5: dict[str, str] = field(default_factory=dict)  # pop -> CD25/arm-assisted pSTAT5
     accumulators: dict[str, list[str]] = field(default_factory=dict)
     dose_counters: dict[str, str] = field(default_factory=dict)  # IL-2 drug -> doses given
-    dose_ng: dict[str, float] = field(default_factory=dict)  # drug/antibody -> total dose (ng)
+    ng_per_nmol: dict[str, float] = field(default_factory=dict)  # drug/antibody -> ng per nmol
+
+
+def dosed_ng(model: BodyModel, name: str, start_h: float, end_h: float) -> float:
+    """Mass (ng) of ``name`` in the doses that start in [start_h, end_h): what NCA divides by
+    AUC for a clearance (0 for a molecule that is not dosed)."""
+    nmol = sum(e.amount_nmol for e in model.doses.get(name, []) if start_h <= e.time_h < end_h)
+    return nmol * model.ng_per_nmol.get(name, 0.0)
 
 
 def form_amounts(model: BodyModel, form_id: str) -> dict[str, str]:
@@ -457,7 +464,7 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
             _add_doses(model.network, sid(drug.name), ev, dosed, withholdable=True)
             model.dose_counters[drug.name] = f"doses_given_{sid(drug.name)}"
             model.doses[drug.name] = ev
-            model.dose_ng[drug.name] = sum(e.amount_nmol for e in ev) * mw * 1e3
+            model.ng_per_nmol[drug.name] = mw * 1e3  # 1 nmol x mw kDa = mw x 1e3 ng
         drug_forms = [f for f in model.forms if f.counts_as_drug]
         expr = " + ".join(f"L_{f.id}_central * mw_{f.id}" for f in drug_forms)
         model.plasma_ng_per_mL[drug.name] = model.network.rule(
@@ -479,7 +486,7 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
         form = next(f for f in model.forms if f.id == sid(ab.name))
         _add_doses(model.network, sid(ab.name), ev, [form])
         model.doses[ab.name] = ev
-        model.dose_ng[ab.name] = sum(e.amount_nmol for e in ev) * ab.mw_kDa.value * 1e3
+        model.ng_per_nmol[ab.name] = ab.mw_kDa.value * 1e3
         model.plasma_ng_per_mL[ab.name] = model.network.rule(
             sid(f"Cp_{ab.name}_ng_per_mL"),
             f"L_{form.id}_central * mw_{form.id}",

@@ -21,6 +21,7 @@ from il2sim.catalog import (
     disposition_for,
     get_drug,
 )
+from il2sim.model import dosed_ng
 from il2sim.simulate._nca import Exposure, exposure
 from il2sim.simulate._pk import PKResult, pk
 
@@ -115,8 +116,8 @@ def simulate_subjects(
             keep = t >= 0
             starts = np.array([e.time_h - offset for e in res.model.doses[d.name]])
             given = starts[(starts >= 0) & (starts < t[-1])]
-            per_dose = res.model.dose_ng[d.name] / len(starts)
-            expo = exposure(t[keep], c[keep], dose_times_h=given, dose_ng=per_dose * given.size)
+            mass = dosed_ng(res.model, d.name, offset, offset + t[-1])
+            expo = exposure(t[keep], c[keep], dose_times_h=given, dose_ng=mass)
         out.append(SubjectResult(s, res, offset, expo))
     return out
 

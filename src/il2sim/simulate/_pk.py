@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from il2sim.catalog import Antibody, Body, Drug, Regimen, disposition_for, get_drug
-from il2sim.model import BodyModel, Species, build_body_model
+from il2sim.model import BodyModel, Species, build_body_model, dosed_ng
 from il2sim.simulate._engine import Simulator, Trajectory
 from il2sim.simulate._nca import Exposure, exposure
 
@@ -115,12 +115,11 @@ def pk(
         if len(starts) < 2 and dense is not None and drug_obj is not None and name == drug_obj.name:
             on = np.isin(traj.time, dense)
             decline = (traj.time[on], traj[rule][on])
-        given = len(starts) / max(len(model.doses.get(name, [])), 1)
         expo[name] = exposure(
             traj.time,
             traj[rule],
             dose_times_h=np.array(starts),
-            dose_ng=model.dose_ng.get(name, 0.0) * given,
+            dose_ng=dosed_ng(model, name, 0.0, dur),
             auc_cum=traj[aucs[name]],
             decline=decline,
         )
