@@ -234,9 +234,34 @@ def test_weight_scales_per_kg_doses_clearance_and_cells_on_top_of_patient_values
     )
     v = patient_values(nivo_arm, p, ["CL_nivolumab"])
     assert v["dose_scale_nivolumab"] == pytest.approx(2.0)  # 3 mg/kg at twice the weight
-    assert v["CL_nivolumab"] == pytest.approx(2.0 * nivo_arm.defaults["CL_nivolumab"] * 2**0.75)
+    exponent = catalog.get_antibody("nivolumab").cl_weight_exponent.value  # 0.85, not 0.75
+    assert v["CL_nivolumab"] == pytest.approx(2.0 * nivo_arm.defaults["CL_nivolumab"] * 2**exponent)
+    central = next(k for k in nivo_arm.weight_scaled if k.startswith("central_nivolumab"))
+    assert v[central] == pytest.approx(2.0 * nivo_arm.weight_scaled[central][0])
     n0 = "N0_treg_peripheral"
     assert v[n0] == pytest.approx(2.0 * nivo_arm.defaults[n0])
+
+
+def test_each_molecule_scales_its_clearance_with_its_own_weight_exponent():
+    """The body model records the catalog's exponent per molecule (pembrolizumab 0.595,
+    Ahamadi 2017; IL-2 0.75) and cohorts apply what it recorded, not a flat 0.75: a 140-kg
+    patient's pembrolizumab clearance is 2^0.595 = 1.51x the 70-kg value (2^0.75 = 1.68x)."""
+    from il2sim.model import build_body_model
+
+    m = build_body_model(
+        "aldesleukin", "1 mg once", antibodies=[("pembrolizumab", "200 mg q3w")], horizon_h=24
+    )
+    assert m.weight_exponents["CL_pembrolizumab"] == pytest.approx(0.595)
+    assert m.weight_exponents["Q_pembrolizumab"] == pytest.approx(0.595)
+    assert m.weight_exponents["CL_aldesleukin"] == pytest.approx(0.75)
+    heavy = build_body_model(
+        None, None, antibodies=[("pembrolizumab", "200 mg q3w")], horizon_h=24, weight_kg=140
+    )
+    ratio = (
+        heavy.network.parameters["CL_pembrolizumab"].value
+        / m.network.parameters["CL_pembrolizumab"].value
+    )
+    assert ratio == pytest.approx(2**0.595, rel=1e-9)
 
 
 def test_draws_from_the_shipped_virtual_population(nivo_arm):

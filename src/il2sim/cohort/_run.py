@@ -3,8 +3,9 @@ patients run in parallel (Dask: a LocalCluster, or any cluster by its scheduler 
 each finished chunk written at once so that a rerun with the same arguments resumes, and every
 failed patient recorded with its parameters and reason.
 
-Covariates: body weight scales per-kg doses, clearances (exponent 0.75) and volumes (exponent
-1) of every drug form, and the body's lymphocyte numbers (per kg); per-m2 doses follow the
+Covariates: body weight scales per-kg doses, each drug form's clearances (with the exponent
+its disposition gives, e.g. pembrolizumab 0.595, IL-2 0.75, as the body model recorded it) and
+volumes (exponent 1), and the body's lymphocyte numbers (per kg); per-m2 doses follow the
 body-surface area at the reference height (Mosteller: BSA ~ weight^0.5).
 """
 
@@ -56,10 +57,6 @@ TOLERANCES = ((1e-4, 1e-9), (1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
 MAX_STEPS = 50_000
 #: Most patients one run may simulate (10,000 take about a minute on 2 cores).
 MAX_PATIENTS = 1_000_000
-#: Allometric exponents of clearance and volume with body weight (the standard 0.75 and 1;
-#: assumption, as in population PK: Anderson BJ, Holford NHG 2008 Annu Rev Pharmacol Toxicol
-#: 48:303).
-CLEARANCE_EXPONENT, VOLUME_EXPONENT = 0.75, 1.0
 
 
 @dataclass(frozen=True)
@@ -80,8 +77,9 @@ class ArmModel:
     scan_window_days: float
     ref_weight_kg: float
     dose_scales: dict[str, str]  # dose_scale parameter -> "flat" | "kg" | "m2"
-    clearances: tuple[str, ...]
-    volumes: dict[str, float]  # drug-form compartment -> its volume (L) at the reference weight
+    #: clearance or volume id -> (its value at the reference weight, its exponent on weight),
+    #: as the body model recorded them (each molecule's own clearance exponent)
+    weight_scaled: dict[str, tuple[float, float]]
     weight_counts: dict[str, float]  # N0 parameter -> its value at the reference weight
     defaults: dict[str, float] = field(default_factory=dict)  # every parameter's model value
 
@@ -167,11 +165,15 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         scan_window_days=spec.response.scan_window_days,
         ref_weight_kg=model.weight_kg,
         dose_scales=scales,
-        clearances=tuple(p for p in net.parameters if p.startswith(("CL_", "Q_"))),
-        volumes={
-            c.id: float(c.size_L)
-            for c in net.compartments.values()
-            if c.id.startswith(("central_", "peripheral_"))
+        weight_scaled={
+            k: (
+                float(
+                    net.parameters[k].value if k in net.parameters else net.compartments[k].size_L
+                ),
+                e,
+            )
+            for k, e in model.weight_exponents.items()
+            if k in net.parameters or k in net.compartments
         },
         weight_counts=weight_counts,
         defaults={k: float(p.value) for k, p in net.parameters.items()},
@@ -188,10 +190,8 @@ def patient_values(
     if r != 1.0:  # on top of any value the patient sets (a design's dose or clearance)
         for p, scale in arm.dose_scales.items():
             values[p] = values.get(p, 1.0) * {"": 1.0, "kg": r, "m2": r**0.5}[scale]
-        for p in arm.clearances:
-            values[p] = values.get(p, arm.defaults[p]) * r**CLEARANCE_EXPONENT
-        for c, v_L in arm.volumes.items():
-            values[c] = v_L * r**VOLUME_EXPONENT
+        for k, (ref, exponent) in arm.weight_scaled.items():
+            values[k] = values.get(k, ref) * r**exponent
         for p, n0 in arm.weight_counts.items():
             values[p] = values.get(p, n0) * r
     return values

@@ -124,6 +124,9 @@ class BodyModel:
     accumulators: dict[str, list[str]] = field(default_factory=dict)
     dose_counters: dict[str, str] = field(default_factory=dict)  # IL-2 drug -> doses given
     ng_per_nmol: dict[str, float] = field(default_factory=dict)  # drug/antibody -> ng per nmol
+    #: covariate rules recorded as the model is built: parameter or compartment id -> its
+    #: exponent on body weight (clearances: the molecule's own; volumes: 1)
+    weight_exponents: dict[str, float] = field(default_factory=dict)
 
 
 def dosed_ng(model: BodyModel, name: str, start_h: float, end_h: float) -> float:
@@ -540,6 +543,9 @@ def _add_form_pk(
         f"distribution clearance of {form.label}",  # type: ignore[attr-defined]
         f"derived for {src.name}",
     )
+    cl_exponent = src.cl_weight_exponent.value
+    model.weight_exponents |= {f"CL_{f}": cl_exponent, f"Q_{f}": cl_exponent}
+    model.weight_exponents |= {c1: 1.0, c2: 1.0}
     net.parameter(
         f"kex_{f}",
         src.tissue_exchange_per_h.value,
