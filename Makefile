@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast web lint bench calibrate lock clean
+.PHONY: demo test test-fast docs web lint bench calibrate lock clean
 
 # Installs the locked versions (requirements-lock.txt), then il2sim itself without resolving
 # again; pyproject.toml holds the compatible ranges a user's own environment may resolve.
@@ -30,6 +30,12 @@ test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -m "not slow" -n 2 -q
 
+# The documentation site (site/index.html; works offline): MkDocs with the README's sections,
+# API pages from the docstrings, the CLI help, and the tutorial notebooks executed (a failing
+# notebook fails the build).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 web: $(STAMP)
 	$(BIN)/il2sim web
 
@@ -53,9 +59,9 @@ calibrate: $(STAMP)
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet -e '.[dev]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[dev,docs]'
 	{ sed -n '1,2p' requirements-lock.txt; .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements-lock.new
 	mv requirements-lock.new requirements-lock.txt && rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) demo_output test-artifacts build src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo_output test-artifacts build site .cache src/*.egg-info .pytest_cache .ruff_cache

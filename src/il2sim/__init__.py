@@ -2,7 +2,9 @@
 to virtual clinical trials.
 
 Layers (imports point down): ``catalog`` (sourced data) -> ``binding`` (receptor binding and
-pSTAT5) -> ``report`` and ``cli``.
+pSTAT5) -> ``model`` (the body as a reaction network, SBML) -> ``simulate`` (engines, PK, NCA,
+therapy runs) -> ``cohort`` (virtual patients and trials) -> ``analysis`` (fitting,
+sensitivity, design) -> ``report`` -> ``cli`` and ``web``.
 """
 
 from il2sim import binding, catalog
