@@ -2,6 +2,7 @@
 are parameters), the Pareto front, a small search end to end, and input errors."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -58,9 +59,17 @@ def test_a_bivalent_template_keeps_the_run_time_parameters():
 
 
 @pytest.mark.slow
-def test_small_design_search_end_to_end():
+def test_small_design_search_end_to_end(tmp_path):
     space = DesignSpace(intervals=("q3w",))
-    res = design("melanoma", space=space, n_candidates=2, n_refine=0, n_patients=1, seed=3)
+    kw = {"space": space, "n_candidates": 2, "n_refine": 0, "n_patients": 1, "seed": 3}
+    res = design("melanoma", out_dir=tmp_path, **kw)
+    # a rerun into the same folder resumes: nothing left to simulate, identical candidates
+    first_report = []
+    again = design(
+        "melanoma", out_dir=tmp_path, progress=lambda d, t: first_report.append((d, t)), **kw
+    )
+    assert first_report[0] == (2, 2)
+    pd.testing.assert_frame_equal(again.candidates, res.candidates)
     c = res.candidates
     assert len(c) == 2 and set(c.interval) == {"q3w"} and set(c.valency) == {1}
     for name in space.names:

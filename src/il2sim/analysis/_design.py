@@ -130,11 +130,16 @@ def _evaluate(
     workers: int,
     scheduler: str | None,
     progress: Callable[[int, int], None] | None,
+    out_dir: Path | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every design (rows, with an ``interval``) on every patient; returns per-candidate
-    metrics and the weekly traces. ``defaults``: the template network's parameter values."""
+    """Every design (rows, with an ``interval`` and a ``round``) on every patient; returns
+    per-candidate metrics and the weekly traces. ``defaults``: the template network's parameter
+    values. With ``out_dir`` each (round, valency, interval) group is a resumable cohort run in
+    its own sub-folder (the cohort run store: chunks checked against their fingerprint)."""
     rows, traces = [], []
-    for (valency, interval), group in designs.groupby(["valency", "interval"], sort=False):
+    groups = designs.groupby(["round", "valency", "interval"], sort=False)
+    for (round_, valency, interval), group in groups:
         arm = _arm(interval, antibodies, int(valency))
         cspec = spec.model_copy(update={"arms": [arm]})
         table = []
@@ -163,6 +168,8 @@ def _evaluate(
             scheduler=scheduler,
             chunk_size=max(1, -(-len(pts) // (4 * max(workers, 1)))),  # keep workers busy
             progress=progress,
+            out_dir=None if out_dir is None else out_dir / f"round{round_}_v{valency}_{interval}",
+            notice=notice,
         )
         o = res.outcomes.merge(pts[["patient", "candidate"]], on="patient")
         tr = res.traces.merge(pts[["patient", "candidate", "vp_patient"]], on="patient")
@@ -212,12 +219,16 @@ def design(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    out_dir: Path | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> DesignResult:
     """Search drug designs and regimens for the lowest mean tumour change on ``n_patients``
     virtual patients with the vascular-leak index (highest daily value among them) below
     ``toxicity_limit`` (default: the catalog threshold) and the cytokine-release index below
     its threshold. ``n_candidates`` per (valency, interval) in the first round, ``n_refine``
-    around the best feasible ones."""
+    around the best feasible ones. With ``out_dir`` every finished chunk of simulations is kept
+    there and a rerun with the same arguments resumes from it (identical results);
+    ``notice`` says which kept chunks were damaged or another run's and are recomputed."""
     spec = get_cohort(cohort)
     space = space or DesignSpace()
     space.check()
@@ -237,8 +248,9 @@ def design(
             pd.DataFrame(x, columns=space.names).assign(valency=valency, interval=interval, round=1)
         )
     designs = pd.concat(first, ignore_index=True)
+    store = (out_dir, notice)
     metrics, traces = _evaluate(
-        spec, designs, patients, antibodies, defaults, workers, scheduler, progress
+        spec, designs, patients, antibodies, defaults, workers, scheduler, progress, *store
     )
     cand = designs.join(metrics)
     cand["feasible"] = (cand.vascular_leak_max < limit) & (cand.cytokine_release_max < crs_limit)
@@ -256,7 +268,9 @@ def design(
             )
         more = pd.concat(refined, ignore_index=True)
         more.index = more.index + len(cand)
-        m2, t2 = _evaluate(spec, more, patients, antibodies, defaults, workers, scheduler, progress)
+        m2, t2 = _evaluate(
+            spec, more, patients, antibodies, defaults, workers, scheduler, progress, *store
+        )
         more = more.join(m2)
         more["feasible"] = (more.vascular_leak_max < limit) & (
             more.cytokine_release_max < crs_limit

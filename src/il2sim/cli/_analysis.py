@@ -54,7 +54,8 @@ def design_cmd(
 ) -> None:
     """Inverse design: IL-2Ralpha, IL-2Rbeta/gamma-c and PD-1-arm affinities, valency,
     half-life, dose and interval that shrink tumours most under a toxicity limit; Pareto front
-    and the best candidates with their courses."""
+    and the best candidates with their courses. Finished simulations are kept in OUT/runs; a
+    rerun with the same options resumes."""
     from il2sim import analysis, report
 
     _check_workers(workers)
@@ -74,17 +75,22 @@ def design_cmd(
         intervals=tuple(i.strip() for i in intervals.split(",") if i.strip()), valencies=vals
     )
     try:
-        res = analysis.design(
-            cohort_name,
-            space=space,
-            n_candidates=n_candidates,
-            n_refine=n_refine,
-            n_patients=n_patients,
-            antibodies=abs_,
-            toxicity_limit=toxicity_limit,
-            seed=seed,
-            workers=workers,
-        )
+        with _progress(transient=True) as bar:
+            task = bar.add_task("simulating candidates x patients", total=None)
+            res = analysis.design(
+                cohort_name,
+                space=space,
+                n_candidates=n_candidates,
+                n_refine=n_refine,
+                n_patients=n_patients,
+                antibodies=abs_,
+                toxicity_limit=toxicity_limit,
+                seed=seed,
+                workers=workers,
+                out_dir=out / "runs",
+                notice=console.print,
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
+            )
     except catalog.CatalogError as e:
         raise _fail(f"COHORT: {e}") from None
     except ValueError as e:
