@@ -23,6 +23,7 @@ demo: $(STAMP)
 # The full gate, on two processes (a test file stays in one, so module fixtures run once).
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The edit loop (under a minute on 2 cores): everything but the tests marked slow.
@@ -42,6 +43,7 @@ web: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_binding.py

@@ -299,8 +299,13 @@ class PetabObjective:
         elsewhere = {v for row in self._noise_pars for v in row if isinstance(v, str)}
         elsewhere |= {v for row in self._obs_pars for v in row[1:] if isinstance(v, str)}
         elsewhere |= self.sim.parameter_ids
-        self.hierarchical = sorted(
-            h for h in hier if h in self.scales and self.scales[h] == "lin" and h not in elsewhere
+        self.hierarchical: list[str] = sorted(
+            h
+            for h in hier
+            if isinstance(h, str)
+            and h in self.scales
+            and self.scales[h] == "lin"
+            and h not in elsewhere
         )
         self.outer = [k for k in self.scales if k not in self.hierarchical]
         first = np.array([p[0] if p else None for p in self._obs_pars], dtype=object)
@@ -397,7 +402,7 @@ class PetabObjective:
     # ---- evaluation ---------------------------------------------------------------------
     def natural(self, x: np.ndarray, names: list[str] | None = None) -> dict[str, float]:
         """Scaled values of ``names`` (default: the outer parameters) on the natural scale."""
-        out = {}
+        out: dict[str, float] = {}
         for k, v in zip(names or self.outer, x, strict=True):
             sc = self.scales[k]
             out[k] = 10.0**v if sc == "log10" else float(np.exp(v)) if sc == "log" else float(v)
@@ -444,7 +449,7 @@ class PetabObjective:
                 start = preequilibrated[pre]
             times = self._times[(pre, cid)]
             t_rows = self._row_times[(pre, cid)]
-            state = {}
+            state: dict[str, np.ndarray] = {}
             if np.isfinite(t_rows).any():
                 # libRoadRunner needs two times; with data at t = 0 only, read row 0 of [0, 1]
                 run_t = times if times.size > 1 else np.array([0.0, 1.0])
@@ -458,8 +463,8 @@ class PetabObjective:
                 o = self.observables[b.oid]
                 env: dict[str, float | np.ndarray] = dict(model_pars)
                 for s in set(state) | set(steady):
-                    traj = state[s][b.k] if s in state else np.nan
-                    env[s] = np.where(b.at_inf, steady.get(s, np.nan), traj)
+                    at_t = state[s][b.k] if s in state else np.nan
+                    env[s] = np.where(b.at_inf, steady.get(s, np.nan), at_t)
                 for n, (const, named) in enumerate(b.obs_pars, start=1):
                     env[f"observableParameter{n}_{o.id}"] = _resolve(const, named, pars, np.nan)
                 for n, (const, named) in enumerate(b.noise_pars, start=1):
@@ -657,7 +662,7 @@ def profile(
             rows.append(
                 {
                     "parameter": name,
-                    "value": objective.natural([v], [name])[name],
+                    "value": objective.natural(np.array([v]), [name])[name],
                     "nll": f,
                     "delta": dl,
                 }

@@ -48,30 +48,36 @@ class SensitivityResult:
 Z90 = stats.norm.ppf(0.95)  # the central 90% of a population distribution
 
 
+def _logit_back(a: float, b: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The map from the logit scale back to a logit-normal parameter's range [a, b]."""
+    return lambda x: a + (b - a) * special.expit(x)
+
+
 def _problem(spec: CohortSpec, defaults: dict[str, float], ranges: str) -> tuple[dict, list]:
     """SALib problem on the transformed scale: the population's central 90% (``population``)
     or the whole plausible range (``plausible``), and the maps back to parameter values."""
-    names, bounds, back = [], [], []
+    names: list[str] = []
+    bounds: list[list[float]] = []
+    back: list[Callable[[np.ndarray], np.ndarray]] = []
     for v in spec.variability:
         med = v.median if v.median is not None else defaults[v.parameter]
         names.append(v.parameter)
         if v.distribution == "lognormal":
-            plo, phi = (np.log(med * f) for f in v.fold_range)  # type: ignore[union-attr]
+            plo, phi = np.log(v.plausible_range(med))
             if ranges == "plausible":
                 lo, hi = plo, phi
             else:
-                sigma = np.sqrt(np.log1p(v.cv**2))  # type: ignore[operator]
-                lo = max(plo, np.log(med) - Z90 * sigma)
-                hi = min(phi, np.log(med) + Z90 * sigma)
+                lo = max(plo, np.log(med) - Z90 * v.scale_sd)
+                hi = min(phi, np.log(med) + Z90 * v.scale_sd)
             back.append(np.exp)
         else:
-            a, b = v.bounds  # type: ignore[misc]
+            a, b = v.plausible_range(med)
             if ranges == "plausible":
                 lo, hi = special.logit(1e-3), special.logit(1 - 1e-3)
             else:
                 c = special.logit((med - a) / (b - a))
-                lo, hi = c - Z90 * v.sd, c + Z90 * v.sd  # type: ignore[operator]
-            back.append(lambda x, a=a, b=b: a + (b - a) * special.expit(x))
+                lo, hi = c - Z90 * v.scale_sd, c + Z90 * v.scale_sd
+            back.append(_logit_back(a, b))
         bounds.append([float(lo), float(hi)])
     return {"num_vars": len(names), "names": names, "bounds": bounds}, back
 

@@ -190,12 +190,13 @@ def signaling_petab(
     problem YAML) into ``out_dir`` and return the YAML's path. ``drugs``, ``cells``, ``dates``
     and ``times_h`` choose a subset of the data (default: all)."""
     data = binding.load_pstat5_data()
-    for name, chosen, col in (
+    subsets: tuple[tuple[str, Sequence | None, str], ...] = (
         ("drugs", drugs, "drug"),
         ("cells", cells, "cell"),
         ("dates", dates, "date"),
         ("times_h", times_h, "time_h"),
-    ):
+    )
+    for name, chosen, col in subsets:
         if chosen is not None:
             missing = sorted(set(chosen) - set(data[col]))
             if missing:
@@ -261,8 +262,9 @@ def signaling_petab(
 
     p = catalog.signaling_params()
     kon_per_h = 60.0 * p.kon_per_nM_min.value  # the model runs in hours
+    kon_lo, kon_hi = p.kon_per_nM_min.range or (p.kon_per_nM_min.value,) * 2  # fixed anyway
     rows = [
-        _prow("kon", "lin", *(60.0 * k for k in p.kon_per_nM_min.range), kon_per_h, 0),
+        _prow("kon", "lin", 60.0 * kon_lo, 60.0 * kon_hi, kon_per_h, 0),
         _prow("kx", "log10", 1e-5, 1e3, p.kx_nM_per_receptor.value, int("biv" in formats.values())),
         _prow("cooperativity", "log10", 1e-1, 1e7, p.cooperativity.value, 1),
         _prow("k_half", "log10", 1.0, 1e5, p.k_half_complexes.value, 1),

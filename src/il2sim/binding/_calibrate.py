@@ -246,7 +246,7 @@ def calibrate(
     a = _group_scales(prob.groups[train], f[train], prob.y[train], n_groups)
     pred = a[prob.groups] * f
     table = data.assign(y=prob.y, prediction=pred, fitted=train)
-    r2 = {}
+    r2: dict[str, dict[str, float]] = {}
     for (cell, t), sub in table[table.fitted].groupby(["cell", "time_h"]):
         r2.setdefault(cell, {})[f"{t:g}h"] = _r2(sub.y.to_numpy(), sub.prediction.to_numpy())
     return CalibrationResult(

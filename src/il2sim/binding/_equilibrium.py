@@ -269,7 +269,7 @@ def _newton(
         nn = {k: _take(v, idx) for k, v in n_u.items()}
         w = {}
         for s in sites:
-            acc = 0.0
+            acc: float | np.ndarray = 0.0
             for j in range(J):
                 if (s, j) in aa:
                     acc = acc + aa[s, j] * R[j]

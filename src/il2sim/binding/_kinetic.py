@@ -243,8 +243,8 @@ def _build(
             y0[idx[f"Re_{kind}"]] = r0[kind] * traf.endocytosis_free_per_min / out_rate
     y0[iL] = conc_nM
     stoich = np.zeros((n_sp, len(rxn)))
-    for j, (_, _, _, st) in enumerate(rxn):
-        for i, v in st.items():
+    for j, (_, _, _, change) in enumerate(rxn):
+        for i, v in change.items():
             stoich[i, j] += v
     return _Network(
         species=species,
@@ -281,8 +281,12 @@ def simulate_kinetics(
     ``initial`` overrides initial amounts by species name (see ``KineticResult.species``).
     """
     design = as_design(get_drug(drug) if isinstance(drug, str) else drug)
-    cell_obj = cell if isinstance(cell, Mapping) else get_cell(cell)
-    cell_label = "custom" if isinstance(cell, Mapping) else cell_obj.name
+    if isinstance(cell, Mapping):
+        cell_obj: Cell | dict[str, float] = dict(cell)
+        cell_label = "custom"
+    else:
+        cell_obj = get_cell(cell)
+        cell_label = cell_obj.name
     vector = cell_receptor_vector(cell_obj, KINDS, pd1_blockade=pd1_blockade)
     receptors = dict(zip(KINDS, vector, strict=True))
     if not conc_nM >= 0:

@@ -71,8 +71,9 @@ def binding_scheme(design: BindingDesign) -> BindingScheme:
     IL-2Rbeta/gamma-c; several unit states are joined by commas.
     """
     site_unit, slots, mult = design.layout()
-    active_sites = [s for s, sl in enumerate(slots) if sl is not None]
-    kinds = tuple(sorted({slots[s][0] for s in active_sites} | {SIGNALING_KIND}))
+    active = {s: sl for s, sl in enumerate(slots) if sl is not None}  # site -> (kind, Kd)
+    active_sites = list(active)
+    kinds = tuple(sorted({active[s][0] for s in active_sites} | {SIGNALING_KIND}))
     units = sorted({site_unit[s] for s in active_sites})
     per_unit = {
         u: _unit_states([s for s in active_sites if site_unit[s] == u], mult[u]) for u in units
@@ -82,9 +83,9 @@ def binding_scheme(design: BindingDesign) -> BindingScheme:
     label = {}
     for s in active_sites:
         same = [
-            t for t in active_sites if site_unit[t] == site_unit[s] and slots[t][0] == slots[s][0]
+            t for t in active_sites if site_unit[t] == site_unit[s] and active[t][0] == active[s][0]
         ]
-        label[s] = slots[s][0] if len(same) == 1 else f"{slots[s][0]}{same.index(s) + 1}"
+        label[s] = active[s][0] if len(same) == 1 else f"{active[s][0]}{same.index(s) + 1}"
 
     def cname(cfg: tuple) -> str:
         parts = []
@@ -100,23 +101,23 @@ def binding_scheme(design: BindingDesign) -> BindingScheme:
         for ustate in cfg:
             for subset, n in ustate:
                 for s in subset:
-                    bonds[slots[s][0]] = bonds.get(slots[s][0], 0) + n
+                    bonds[active[s][0]] = bonds.get(active[s][0], 0) + n
         receptor_bonds[name] = bonds
     signaling = {n: receptor_bonds[n].get(SIGNALING_KIND, 0) for n in names}
 
     steps: list[BindingStep] = []
     for cfg in configs:
         for ui, u in enumerate(units):
-            ustate = dict(cfg[ui])
-            free_copies = mult[u] - sum(ustate.values())
+            state = dict(cfg[ui])
+            free_copies = mult[u] - sum(state.values())
             unit_sites = [s for s in active_sites if site_unit[s] == u]
-            for subset, count in [((), free_copies), *ustate.items()]:
+            for subset, count in [((), free_copies), *state.items()]:
                 if count <= 0:
                     continue
                 for s in unit_sites:
                     if s in subset:
                         continue
-                    new = dict(ustate)
+                    new = dict(state)
                     if subset:
                         new[subset] -= 1
                         if new[subset] == 0:
@@ -129,9 +130,9 @@ def binding_scheme(design: BindingDesign) -> BindingScheme:
                     steps.append(
                         BindingStep(
                             source=cname(cfg),
-                            receptor=slots[s][0],
+                            receptor=active[s][0],
                             product=cname(cfg2),
-                            kd_nM=slots[s][1],
+                            kd_nM=active[s][1],
                             forward_multiplicity=count,
                             reverse_multiplicity=new[ns],
                             cooperative=len(subset) == 1 and len(unit_sites) > 1,
@@ -143,9 +144,9 @@ def binding_scheme(design: BindingDesign) -> BindingScheme:
             steps.append(
                 BindingStep(
                     source=None,
-                    receptor=slots[s][0],
+                    receptor=active[s][0],
                     product=cname(cfg1),
-                    kd_nM=slots[s][1],
+                    kd_nM=active[s][1],
                     forward_multiplicity=mult[u],
                     reverse_multiplicity=1,
                     cooperative=False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from il2sim.catalog._therapy import Arm, Disease
@@ -54,6 +55,25 @@ class Variation(BaseModel):
             if self.median is not None and not lo < self.median < hi:
                 raise ValueError(f"median {self.median:g} must lie inside bounds {self.bounds}")
         return self
+
+    def plausible_range(self, median: float) -> tuple[float, float]:
+        """The range plausible patients span: ``fold_range`` x ``median`` (lognormal) or the
+        absolute ``bounds`` (logitnormal); the validator guarantees the field is there."""
+        if self.distribution == "lognormal" and self.fold_range is not None:
+            return median * self.fold_range[0], median * self.fold_range[1]
+        if self.distribution == "logitnormal" and self.bounds is not None:
+            return self.bounds
+        raise ValueError(f"{self.parameter}: a {self.distribution} variation without its range")
+
+    @property
+    def scale_sd(self) -> float:
+        """The population SD on the distribution's own scale: of the log (lognormal, from
+        ``cv``) or of the logit (logitnormal, ``sd``)."""
+        if self.distribution == "lognormal" and self.cv is not None:
+            return float(np.sqrt(np.log1p(self.cv**2)))  # as numpy computes it elsewhere
+        if self.distribution == "logitnormal" and self.sd is not None:
+            return self.sd
+        raise ValueError(f"{self.parameter}: a {self.distribution} variation without its SD")
 
 
 class Correlation(BaseModel):
@@ -144,8 +164,9 @@ class Response(BaseModel):
         while day <= duration_days + 1e-9:
             out.append(day)
             late = self.late_after_weeks is not None and day >= 7.0 * self.late_after_weeks
-            step = self.late_scan_interval_weeks if late else self.scan_interval_weeks
-            day += 7.0 * step  # type: ignore[operator]
+            late_step = self.late_scan_interval_weeks
+            step = late_step if late and late_step is not None else self.scan_interval_weeks
+            day += 7.0 * step
         return tuple(out)
 
 

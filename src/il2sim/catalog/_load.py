@@ -119,9 +119,10 @@ def _load_dir(model: type[M], sub: str) -> dict[str, M]:
         docs = _read_yaml(path)
         for i, doc in enumerate(docs if isinstance(docs, list) else [docs]):
             rec = parse_record(model, doc, f"{path.name}[{i}]")
-            if rec.name in out:  # type: ignore[attr-defined]
-                raise CatalogError(f"{path.name}: duplicate name {rec.name!r}")  # type: ignore[attr-defined]
-            out[rec.name] = rec  # type: ignore[attr-defined]
+            name: str = rec.name  # type: ignore[attr-defined]  # every record kind has a name
+            if name in out:
+                raise CatalogError(f"{path.name}: duplicate name {name!r}")
+            out[name] = rec
     return out
 
 
@@ -210,7 +211,7 @@ def _load_list(model: type[M], path: Path) -> dict[str, M]:
     out: dict[str, M] = {}
     for i, doc in enumerate(_read_yaml(path) or []):
         rec = parse_record(model, doc, f"{path.name}[{i}]")
-        out[rec.name] = rec  # type: ignore[attr-defined]
+        out[rec.name] = rec  # type: ignore[attr-defined]  # every record kind has a name
     return out
 
 

@@ -113,14 +113,14 @@ class Disposition(BaseModel):
     def two_compartment(self, weight_kg: float) -> TwoCompartment:
         """Parameters for a subject of ``weight_kg`` (clearances allometric, volumes linear)."""
         cl, v1 = self.cl_L_per_h.value, self.v1_L.value
-        if self.q_L_per_h is not None:
-            q, v2 = self.q_L_per_h.value, self.v2_L.value  # type: ignore[union-attr]
-        else:
-            q, v2 = _from_half_lives(
-                cl,
-                v1,
-                self.t_half_alpha_min.value / 60,
-                self.t_half_beta_min.value / 60,  # type: ignore[union-attr]
+        if self.q_L_per_h is not None and self.v2_L is not None:
+            q, v2 = self.q_L_per_h.value, self.v2_L.value
+        elif self.t_half_alpha_min is not None and self.t_half_beta_min is not None:
+            alpha_h, beta_h = self.t_half_alpha_min.value / 60, self.t_half_beta_min.value / 60
+            q, v2 = _from_half_lives(cl, v1, alpha_h, beta_h)
+        else:  # the model validator refuses such a record; kept for a record built unchecked
+            raise ValueError(
+                "give either q_L_per_h and v2_L, or t_half_alpha_min and t_half_beta_min"
             )
         return TwoCompartment.allometric(
             cl, v1, q, v2, weight_kg / self.reference_weight_kg.value, self.cl_weight_exponent.value
@@ -269,5 +269,6 @@ class Body(BaseModel):
             out += [(f"tissues[{t.name}].interstitial_fraction", t.interstitial_fraction)]
         for p in self.populations:
             num = p.cells_per_kg or p.cells_per_L_tissue
-            out.append((f"populations[{p.cell}@{p.compartment}]", num))  # type: ignore[arg-type]
+            if num is not None:  # the record's validator requires one of the two
+                out.append((f"populations[{p.cell}@{p.compartment}]", num))
         return out

@@ -342,7 +342,7 @@ def _part_doses(p: RegimenPart, horizon_h: float) -> list[Dose]:
     out: list[Dose] = []
     if p.interval_h is None:
         return [dose(p.start_h)] if p.start_h < horizon_h else []
-    if p.cycle_days is not None:
+    if p.cycle_days is not None and p.cycle_length_h is not None:
         a, b = p.cycle_days
         cycle = 0
         while p.n_cycles is None or cycle < p.n_cycles:

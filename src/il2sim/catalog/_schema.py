@@ -8,7 +8,7 @@ in the field names (``kd_nM``, ``count_per_cell``) so a YAML file reads unambigu
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -85,7 +85,10 @@ class Sourced(BaseModel):
 SourcedNumber = Annotated[Sourced, BeforeValidator(_bare_number_to_sourced)]
 
 
-def _positive(v: Sourced | None, name: str) -> Sourced | None:
+_MaybeSourced = TypeVar("_MaybeSourced", bound="Sourced | None")
+
+
+def _positive(v: _MaybeSourced, name: str) -> _MaybeSourced:
     if v is not None and not v.value > 0:
         raise ValueError(f"{name} must be > 0 (got {v.value})")
     return v
@@ -96,6 +99,8 @@ class TargetingArm(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # built from TARGETS so that the schema and the list cannot drift apart; pydantic reads the
+    # Literal at run time, a static checker cannot
     target: Literal[TARGETS]  # type: ignore[valid-type]
     count: SourcedNumber
     kd_nM: SourcedNumber

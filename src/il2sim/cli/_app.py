@@ -25,13 +25,14 @@ app = typer.Typer(
 
 # Messages are printed verbatim: no markup, emoji codes or highlighting (a solver log's
 # "[/path]" or a range "[low, high]" is text, not a style).
-_PLAIN = {"markup": False, "emoji": False, "highlight": False}
+def _plain_console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, width=width, markup=False, emoji=False, highlight=False)
 
 
-console = Console(width=None if sys.stdout.isatty() else 160, **_PLAIN)
-
-
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160, **_PLAIN)
+console = _plain_console()
+err_console = _plain_console(stderr=True)
 
 
 def _show_version(value: bool) -> None:

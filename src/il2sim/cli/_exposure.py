@@ -443,8 +443,9 @@ def _print_pk_tables(out: dict, title: str) -> None:
         return format_duration_h(None if minutes is None else minutes / 60)
 
     table = Table(title=title)
-    cols = ("molecule", "doses", "unit", "Cmax", "Tmax", "Ctrough", "AUC0-last (x h)")
-    cols += ("AUC0-inf (extrap. %)", "t1/2 alpha", "t1/2 beta", "t1/2 z", "CL (L/h)", "Vz (L)")
+    cols: tuple[str, ...] = ("molecule", "doses", "unit", "Cmax", "Tmax", "Ctrough")
+    cols += ("AUC0-last (x h)", "AUC0-inf (extrap. %)", "t1/2 alpha", "t1/2 beta", "t1/2 z")
+    cols += ("CL (L/h)", "Vz (L)")
     for col in (*cols, "accum. ratio"):
         table.add_column(col)
     for name, m in out["exposure"].items():
@@ -590,8 +591,8 @@ def _export_target(name: str, arm: str | None, setting: str | None, drug: str | 
             raise _fail(
                 f"NAME: {e}; a therapy scenario or cohort needs --arm; or kirschner_panetta_1998"
             ) from None
-        sc = catalog.get_scenario(name)
-        return m.network, sc.duration_days * 24.0, list(m.plasma_ng_per_mL.values())
+        pk_sc = catalog.get_scenario(name)
+        return m.network, pk_sc.duration_days * 24.0, list(m.plasma_ng_per_mL.values())
     if drug is not None:
         raise _fail("--drug swaps a PK scenario's drug; an arm names its own")
     with contextlib.suppress(catalog.CatalogError):

@@ -140,7 +140,7 @@ def signal(
         ).set_index("cell")
     out: dict = {"drug": d.name, "time_min": time_min, "pd1_blockade": pd1_blockade, "cells": {}}
     for row in tab.itertuples():
-        entry = {
+        entry: dict[str, float | list[float | None] | None] = {
             "ec50_nM": None if not math.isfinite(row.ec50_nM) else float(f"{row.ec50_nM:.4g}"),
             "emax": float(f"{row.emax:.4g}"),
         }
@@ -170,14 +170,14 @@ def signal(
     table.add_column("Emax", justify="right")
     if reference:
         table.add_column(f"selectivity vs {reference}", justify="right")
-    for cell, e in out["cells"].items():
-        row = [cell, "no response" if e["ec50_nM"] is None else f"{e['ec50_nM']:.4g}"]
+    for cell, res in out["cells"].items():
+        row = [cell, "no response" if res["ec50_nM"] is None else f"{res['ec50_nM']:.4g}"]
         if intervals is not None:
-            lo, hi = e["ec50_95_interval_nM"]
+            lo, hi = res["ec50_95_interval_nM"]
             row.append("-" if lo is None or hi is None else f"{lo:.3g}-{hi:.3g}")
-        row.append(f"{e['emax']:.3g}")
+        row.append(f"{res['emax']:.3g}")
         if reference:
-            row.append(f"{e[f'selectivity_vs_{reference}']:.3g}")
+            row.append(f"{res[f'selectivity_vs_{reference}']:.3g}")
         table.add_row(*row)
     console.print(table)
     if plot is not None:

@@ -90,7 +90,8 @@ class ArmModel:
 
 def _regimen_scale(text: str) -> str:
     reg = parse_regimen(text)
-    scales = {d.unit.partition("/")[2] for d in (*reg.parts, *reg.explicit)}
+    units = [p.unit for p in reg.parts] + [d.unit for d in reg.explicit]
+    scales = {u.partition("/")[2] for u in units}
     if len(scales) > 1:
         raise ValueError(
             f"regimen {text!r} mixes flat, per-kg and per-m2 doses; a cohort scales one of them"
@@ -396,12 +397,9 @@ class CohortResult:
 
         scans = list(self.spec.response.scan_days(self.spec.duration_days))
         arms = list(dict.fromkeys(self.outcomes.arm))
-        out = {
-            "cohort": self.spec.name,
-            "n_patients": len(self.patients),
-            "arms": {a: summarise_arm(self.outcomes, a, scans) for a in arms},
-        }
-        if len(arms) > 1 and out["arms"][arms[0]]["n_evaluable"]:
+        per_arm = {a: summarise_arm(self.outcomes, a, scans) for a in arms}
+        out: dict = {"cohort": self.spec.name, "n_patients": len(self.patients), "arms": per_arm}
+        if len(arms) > 1 and per_arm[arms[0]]["n_evaluable"]:
             out["comparison"] = self.comparison().to_dict("records")
         return out
 

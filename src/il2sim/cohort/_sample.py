@@ -43,19 +43,18 @@ def _normal_scores(spec: CohortSpec, n: int, rng: np.random.Generator) -> np.nda
 
 def _transform(v: Variation, median: float, z: np.ndarray, plausible: bool) -> np.ndarray:
     if v.distribution == "lognormal":
-        lo, hi = (median * f for f in v.fold_range)  # type: ignore[union-attr]
+        lo, hi = v.plausible_range(median)
         if plausible:
             u = stats.norm.cdf(z)
             return np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
-        sigma = np.sqrt(np.log1p(v.cv**2))  # type: ignore[operator]
-        return np.clip(median * np.exp(sigma * z), lo, hi)
-    lo, hi = v.bounds  # type: ignore[misc]
+        return np.clip(median * np.exp(v.scale_sd * z), lo, hi)
+    lo, hi = v.plausible_range(median)
     if plausible:
         u = stats.norm.cdf(z)
         eps = 1e-3
         x = _logit(eps) + u * (_logit(1 - eps) - _logit(eps))
     else:
-        x = _logit((median - lo) / (hi - lo)) + v.sd * z  # type: ignore[operator]
+        x = _logit((median - lo) / (hi - lo)) + v.scale_sd * z
     return lo + (hi - lo) * special.expit(x)
 
 
@@ -184,11 +183,8 @@ def draw_patients(
 
 def _plausible_range(v: Variation, median: float) -> tuple[float, float, bool]:
     """(low, high, logit scale) of a varied parameter's plausible range."""
-    if v.distribution == "lognormal":
-        lo, hi = (median * f for f in v.fold_range)  # type: ignore[union-attr]
-        return lo, hi, False
-    lo, hi = v.bounds  # type: ignore[misc]
-    return lo, hi, True
+    lo, hi = v.plausible_range(median)
+    return lo, hi, v.distribution == "logitnormal"
 
 
 def perturb_patients(

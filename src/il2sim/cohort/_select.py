@@ -273,6 +273,7 @@ def select_virtual_population(
             + (f"; {note}" if note else "")
         )
     rng = np.random.default_rng(seed)
+    assert take is not None  # the search or the compromise above has set it
     chosen: list[int] = []
     for cls, k in zip(classes.index, take, strict=True):
         members = np.sort(key.index[key == cls].to_numpy())
@@ -340,7 +341,8 @@ def calibrate(
     patients = draw_patients(
         spec, n_plausible, seed=seed, defaults=defaults, population="plausible"
     )
-    outcomes, history = [], {"rounds": []}
+    outcomes: list[pd.DataFrame] = []
+    history: dict = {"rounds": []}
     batch = patients
     for k in range(rounds + 1):
         sub = None if out_dir is None else Path(out_dir) / f"round{k}"
@@ -363,7 +365,7 @@ def calibrate(
         if not short:
             break
         per = -(-n_enrich // len(short))
-        new = []
+        new: list[pd.DataFrame] = []
         for j, ids in enumerate(short[c] for c in sorted(short)):
             donors = patients[patients.patient.isin(ids)]
             first = int(patients.patient.max()) + 1 + sum(len(b) for b in new)

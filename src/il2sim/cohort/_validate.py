@@ -101,7 +101,7 @@ def _model_value(ok: pd.DataFrame, endpoint: str) -> tuple[float, float, float]:
         return (float("nan") if v is None else v), lo, hi
     if endpoint == "grade34_TRAE":  # an expected share: exact CI of its nearest count
         r = rate(round(float(trae_probability(ok).sum())), len(ok))
-        return v, r.ci_low, r.ci_high
+        return (float("nan") if v is None else v), r.ci_low, r.ci_high
     r = rate(int(in_class(ok, endpoint).sum()), len(ok))
     return r.value, r.ci_low, r.ci_high
 

@@ -31,12 +31,14 @@ from il2sim.binding import (
 from il2sim.catalog import (
     Antibody,
     Body,
+    CatalogError,
     Cell,
     Disposition,
     DoseEvent,
     Drug,
     Regimen,
     SignalingParams,
+    TwoCompartment,
     disposition_for,
     dispositions,
     dose_events,
@@ -156,9 +158,14 @@ def _locations(body: Body) -> list[str]:
     return ["central", "peripheral", *[t.name for t in body.tissues]]
 
 
+def _mw_kDa(drug: Drug) -> float:
+    """Molecular weight (kDa): the drug record's own, else its disposition's."""
+    return drug.mw_kDa.value if drug.mw_kDa is not None else disposition_for(drug).mw_kDa.value
+
+
 def _drug_forms(drug: Drug) -> tuple[list[Form], list[Release]]:
     disp = disposition_for(drug)
-    mw = drug.mw_kDa.value if drug.mw_kDa is not None else disp.mw_kDa.value
+    mw = _mw_kDa(drug)
     base = BindingDesign.from_drug(drug)
     if drug.prodrug_states:
         released = get_drug(disp.releases) if disp.releases else None
@@ -197,7 +204,7 @@ def _drug_forms(drug: Drug) -> tuple[list[Form], list[Release]]:
                 f"{released.label} released from {drug.label}",
                 rel_design,
                 rdisp.name,
-                released.mw_kDa.value if released.mw_kDa else rdisp.mw_kDa.value,
+                _mw_kDa(released),
             )
         )
         chain = [*ids, rid]
@@ -217,7 +224,7 @@ def _drug_forms(drug: Drug) -> tuple[list[Form], list[Release]]:
             f"{released.label} released from {drug.label}",
             BindingDesign.from_drug(released),
             rdisp.name,
-            released.mw_kDa.value if released.mw_kDa else rdisp.mw_kDa.value,
+            _mw_kDa(released),
         )
         forms = [main, rel]
         carrier = None
@@ -233,11 +240,14 @@ def _drug_forms(drug: Drug) -> tuple[list[Form], list[Release]]:
                 counts_as_drug=False,
             )
             forms.append(carrier)
+        half_life = disp.release_half_life_h
+        if half_life is None:
+            raise CatalogError(f"disposition {disp.name!r}: a prodrug needs release_half_life_h")
         release = Release(
             main.id,
             rel.id,
-            disp.release_half_life_h.value,  # type: ignore[union-attr]
-            disp.release_half_life_h.source,  # type: ignore[union-attr]
+            half_life.value,
+            half_life.source,
             carrier.id if carrier else None,
             disp.release_kd_nM.value if disp.release_kd_nM else None,
         )
@@ -252,8 +262,12 @@ def _populations(body: Body, weight_kg: float) -> list[PopulationSite]:
         cell = get_cell(p.cell, body.species)
         if p.cells_per_kg is not None:
             n, src = p.cells_per_kg.value * weight_kg, p.cells_per_kg.source
+        elif p.cells_per_L_tissue is not None:
+            n, src = p.cells_per_L_tissue.value * vol[p.compartment], p.cells_per_L_tissue.source
         else:
-            n, src = p.cells_per_L_tissue.value * vol[p.compartment], p.cells_per_L_tissue.source  # type: ignore[union-attr]
+            raise CatalogError(
+                f"body {body.name!r}: {p.cell} needs cells_per_kg or cells_per_L_tissue"
+            )
         out.append(PopulationSite(sid(f"{p.cell}_{p.compartment}"), cell, p.compartment, n, src))
     return out
 
@@ -434,7 +448,7 @@ def _forms(drug: Drug | None, endogenous_il2: bool, ab_objs) -> tuple[list[Form]
                 "endogenous IL-2",
                 BindingDesign.from_drug(wt),
                 disposition_for(wt).name,
-                wt.mw_kDa.value,
+                _mw_kDa(wt),
                 0.0,
                 counts_as_drug=False,
             )
@@ -452,8 +466,7 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
     if drug is not None:
         reg = parse_regimen(regimen) if isinstance(regimen, str) else regimen
         if reg is not None:
-            disp = disposition_for(drug)
-            mw = drug.mw_kDa.value if drug.mw_kDa is not None else disp.mw_kDa.value
+            mw = _mw_kDa(drug)
             ev = dose_events(
                 reg.doses(horizon_h),
                 weight_kg=model.weight_kg,
@@ -498,7 +511,7 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
         )
 
 
-def _pk_params(form: Form, w: float, ab_objs) -> tuple[object, Disposition | Antibody]:
+def _pk_params(form: Form, w: float, ab_objs) -> tuple[TwoCompartment, Disposition | Antibody]:
     if form.disposition_name.startswith("antibody:"):
         ab = next(a for a, _ in ab_objs if a.name == form.disposition_name.split(":", 1)[1])
         return ab.two_compartment(w), ab
@@ -520,27 +533,27 @@ def _add_form_pk(
     c1 = net.compartment(
         f"central_{f}",
         pk.v1_L,
-        f"central volume of {form.label}",  # type: ignore[attr-defined]
+        f"central volume of {form.label}",
         f"V1 of {src.name}: {src.v1_L.source}",
     )
     c2 = net.compartment(
         f"peripheral_{f}",
         pk.v2_L,
-        f"peripheral volume of {form.label}",  # type: ignore[attr-defined]
+        f"peripheral volume of {form.label}",
         f"V2 of {src.name}",
     )
     net.parameter(
         f"CL_{f}",
         pk.cl_L_per_h,
         "L_per_h",
-        f"linear clearance of {form.label}",  # type: ignore[attr-defined]
+        f"linear clearance of {form.label}",
         f"{src.cl_L_per_h.source}; scaled to {w:g} kg with exponent {src.cl_weight_exponent.value}",
     )
     net.parameter(
         f"Q_{f}",
         pk.q_L_per_h,
         "L_per_h",
-        f"distribution clearance of {form.label}",  # type: ignore[attr-defined]
+        f"distribution clearance of {form.label}",
         f"derived for {src.name}",
     )
     cl_exponent = src.cl_weight_exponent.value

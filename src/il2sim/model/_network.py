@@ -8,6 +8,7 @@ Parameters carry a unit id (see :mod:`il2sim.model._units`) and the source of th
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -145,8 +146,8 @@ class Network:
     def reaction(
         self,
         id_: str,
-        reactants: dict[str, float],
-        products: dict[str, float],
+        reactants: Mapping[str, float],
+        products: Mapping[str, float],
         rate: str,
         name: str = "",
         sbo: str | None = None,

@@ -32,7 +32,7 @@ def prune(net: Network, keep: Iterable[str]) -> Network:
     out = copy.deepcopy(net)
     dynamics = [r.rate for r in out.reactions.values()]
     dynamics += list(out.rate_rules.values())
-    dynamics += [s.initial_assignment for s in out.species.values()]
+    dynamics += [s.initial_assignment for s in out.species.values() if s.initial_assignment]
     for ev in out.events.values():
         dynamics += [ev.trigger, *ev.assignments.values()]
     read = set(keep).union(*(_ids(t) for t in dynamics))

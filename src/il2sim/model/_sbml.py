@@ -94,10 +94,10 @@ def to_sbml(net: Network) -> str:
             ia = model.createInitialAssignment()
             ia.setSymbol(s.id)
             _ok(ia.setMath(_math(s.initial_assignment, f"initial assignment of {s.id}")), s.id)
-    for r in net.rules.values():
+    for ar in net.rules.values():
         rule = model.createAssignmentRule()
-        rule.setVariable(r.variable)
-        _ok(rule.setMath(_math(r.formula, f"rule {r.variable}")), r.variable)
+        rule.setVariable(ar.variable)
+        _ok(rule.setMath(_math(ar.formula, f"rule {ar.variable}")), ar.variable)
     for var, formula in net.rate_rules.items():
         rule = model.createRateRule()
         rule.setVariable(var)

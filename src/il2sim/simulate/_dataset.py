@@ -45,10 +45,13 @@ class SubjectResult:
         return t[t >= 0]
 
     def concentration_ng_per_mL(self) -> np.ndarray:
-        c = self.pk.concentration_ng_per_mL(self.pk.model.drug.name)
+        drug = self.pk.model.drug
+        if drug is None:
+            raise ValueError("a subject's result needs a dosed IL-2 drug")
+        c = self.pk.concentration_ng_per_mL(drug.name)
         return c[self.pk.time_h - self.offset_h >= 0]
 
-    def at(self, times_h: Sequence[float]) -> np.ndarray:
+    def at(self, times_h: Sequence[float] | np.ndarray) -> np.ndarray:
         """The simulated concentration (ng/mL) at ``times_h`` (exact at observation times)."""
         return np.interp(np.asarray(times_h, float), self.time_h, self.concentration_ng_per_mL())
 
@@ -150,7 +153,7 @@ def simulated_dataset(results: Sequence[SubjectResult]) -> pd.DataFrame:
                     "AMT": dose.amount,
                     "CMT": 1 if dose.route == "sc" else 2,
                     "RATE": rate,
-                    "II": ss.interval_h if is_ss else 0.0,
+                    "II": ss.interval_h if ss is not None and is_ss else 0.0,
                     "SS": int(is_ss),
                     "MDV": 1,
                     "DV": 0.0,

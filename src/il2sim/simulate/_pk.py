@@ -182,8 +182,8 @@ def _output_times(
     parts = [np.linspace(0.0, dur_h, n)]
     dense = None
     events = [e for evs in model.doses.values() for e in evs]
-    parts.append([t for e in events for t in (e.time_h, e.time_h + e.duration_h)])
-    parts.append([e.time_h - TROUGH_LEAD_H for e in events if e.time_h > 0])
+    parts.append(np.array([t for e in events for t in (e.time_h, e.time_h + e.duration_h)]))
+    parts.append(np.array([e.time_h - TROUGH_LEAD_H for e in events if e.time_h > 0]))
     if drug is not None and model.doses.get(drug.name):
         first = model.doses[drug.name][0]
         later = [e.time_h for e in model.doses[drug.name][1:]]

@@ -39,9 +39,13 @@ class ReferenceSimulator:
         rows, cols, vals = [], [], []
         for j, r in enumerate(net.reactions.values()):
             for s, v in r.reactants.items():
-                rows.append(self.index[s]), cols.append(j), vals.append(-v)
+                rows.append(self.index[s])
+                cols.append(j)
+                vals.append(-v)
             for s, v in r.products.items():
-                rows.append(self.index[s]), cols.append(j), vals.append(v)
+                rows.append(self.index[s])
+                cols.append(j)
+                vals.append(v)
         self.S = csr_matrix((vals, (rows, cols)), shape=(n_s, n_r))
         self.volume = np.array(
             [
@@ -90,20 +94,21 @@ class ReferenceSimulator:
         exec(self._code, ns)  # generated from il2sim's own network
         rates, rate_rules = ns["_rates"], ns["_rate_rules"]
         y = np.zeros(len(self.species))
-        pending = []
+        formulas = {}  # species index -> its initial assignment
         for i, sp in enumerate(self.net.species.values()):
             if sp.initial_assignment:
-                pending.append(i)
+                formulas[i] = sp.initial_assignment
             else:
                 y[i] = sp.initial * self.volume[i]
                 ns[sp.id] = sp.initial
         species_list = list(self.net.species.values())
+        pending = list(formulas)
         while pending:  # initial assignments may refer to other species: resolve in order
             left = []
             for i in pending:
                 sp = species_list[i]
                 try:
-                    value = eval(_py(sp.initial_assignment), ns)  # il2sim's own formulas
+                    value = eval(_py(formulas[i]), ns)  # il2sim's own formulas
                 except NameError:
                     left.append(i)
                     continue

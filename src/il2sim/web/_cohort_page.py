@@ -23,6 +23,14 @@ from il2sim.web._widgets import (
 _JOB = "cohort"
 
 
+#: How the population choices read on the page.
+POPULATION_LABELS = {
+    "vpop": "the calibrated virtual population",
+    "distribution": "the parameter distributions",
+    "plausible": "the plausible ranges",
+}
+
+
 def cohort_page() -> None:
     st.title("Virtual trial")
     ss = st.session_state
@@ -47,12 +55,8 @@ def cohort_page() -> None:
         messages.place("seed")
         population = st.selectbox(
             "Patients from",
-            cohort.POPULATIONS,
-            format_func={
-                "vpop": "the calibrated virtual population",
-                "distribution": "the parameter distributions",
-                "plausible": "the plausible ranges",
-            }.get,
+            list(cohort.POPULATIONS),
+            format_func=lambda k: POPULATION_LABELS[k],
             key="c_population",
         )
         messages.place("population")

@@ -193,7 +193,7 @@ def therapy_from_fields(
     scenario: str,
     setting: str,
     arms: Sequence[str],
-    regimens: Mapping[str, str],
+    regimens: Mapping[str, str | None],
     duration_days: str,
     *,
     designed: tuple[str, str] | None = None,
@@ -285,4 +285,5 @@ def cohort_request(
         errors.setdefault(key, str(e))
     if errors:
         raise FormError(errors)
+    # population is one of cohort.POPULATIONS: check_request refused anything else above
     return CohortRequest(spec, list(arms), n_val, seed_val, population)  # type: ignore[arg-type]

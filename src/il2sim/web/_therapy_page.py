@@ -67,7 +67,7 @@ def therapy_page() -> None:
             "Arms", arm_names, default=arm_names[:2], key=f"t_arms_{sc.name}_{setting}"
         )
         messages.place("arms")
-        regimens = {}
+        regimens: dict[str, str | None] = {}
         for a in chosen.arms:
             if a.name in arms and a.drug is not None:
                 regimens[a.name] = st.text_input(

@@ -79,7 +79,7 @@ def exhaustion_and_programme(cx: Context) -> None:
     ag = cx.antigen
     if ag is None:
         return
-    net, site_loc = cx.net, cx.site_loc
+    net, site_loc = cx.net, cx.loc
     site_comp = net.species[cx.im.cells[cx.by_loc[site_loc][0].id]].compartment
     established = 0.0 if cx.disease == "acute_infection" else 1.0
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from il2sim.catalog import Sourced, immune_parameters
 from il2sim.model._body import BodyModel, PopulationSite
-from il2sim.model._network import Network
+from il2sim.model._network import Network, NetworkError
 
 ONE = "1 dimensionless"
 DISEASES = ("tumour", "chronic_infection", "acute_infection", "none")
@@ -71,6 +71,21 @@ class Context:
     @property
     def sites(self) -> list[PopulationSite]:
         return list(self.model.populations)
+
+    @property
+    def loc(self) -> str:
+        """The disease site's location (the motifs that read it run only where there is one)."""
+        if self.site_loc is None:
+            raise NetworkError(f"{self.disease}: this model has no disease site")
+        return self.site_loc
+
+    @property
+    def burden(self) -> str:
+        """The disease burden species (tumour cells or viral load), once the disease motif
+        has added it."""
+        if self.im.burden is None:
+            raise NetworkError(f"{self.disease}: no disease burden species yet")
+        return self.im.burden
 
     def role(self, site: PopulationSite) -> str | None:
         return self.im.roles.get(site.id)

@@ -39,8 +39,8 @@ def disease_dynamics(cx: Context) -> None:
 def _tumour(cx: Context, ctl: str) -> None:
     """Antigen-presenting clone ``N_<tumour>`` and escape clone ``tumour_escape_<site>``;
     the burden becomes their sum, ``tumour_burden_<site>``."""
-    net, par, site = cx.net, cx.par, sid(cx.site_loc)
-    A = cx.im.burden
+    net, par, site = cx.net, cx.par, sid(cx.loc)
+    A = cx.burden
     tp = next(p for p in cx.sites if f"N_{p.id}" == A)
     f_esc = par("tumour_escape_fraction", per_day=False)
     E = net.add_species(
@@ -86,7 +86,7 @@ def _nk_kill(cx: Context) -> str:
     par = cx.par
     g = f"g_{nk.id}" if nk.id in cx.model.pstat5 else "0 dimensionless"
     raw = cx.net.rule(
-        f"nk_kill_unbounded_{sid(cx.site_loc)}",
+        f"nk_kill_unbounded_{sid(cx.loc)}",
         f"{par('nk_kill_per_cell_per_day', units='per_item_per_h')} * N_{nk.id}"
         f" * ({ONE} + {par('il2_cytotoxicity_gain', per_day=False)} * {g})",
         "per_h",

@@ -16,12 +16,12 @@ def endogenous_il2(cx: Context) -> None:
     if ag is None:
         return
     if len(cx.chain) == 3:
-        lig = f"L_{ENDOGENOUS_IL2}_{sid(cx.site_loc)}"
+        lig = f"L_{ENDOGENOUS_IL2}_{sid(cx.loc)}"
         if lig in net.species:
             sec = cx.par("il2_secretion_per_cell_per_h", per_day=False, units="per_h")
             nS, nE = f"N_{cx.chain['stem'].id}", f"N_{cx.chain['effector'].id}"
             net.reaction(
-                f"il2_secretion_{sid(cx.site_loc)}",
+                f"il2_secretion_{sid(cx.loc)}",
                 {},
                 {lig: 1},
                 f"{sec} * {ag} * ({nS} + {nE}) / items_per_nmol",

@@ -97,7 +97,7 @@ def _priming(cx: Context, stem_id: str) -> str:
     ctla4 = [
         r
         for (k, pid), r in cx.model.occupancy.items()
-        if k == "CTLA4" and not pid.endswith(sid(cx.site_loc))
+        if k == "CTLA4" and not pid.endswith(sid(cx.loc))
     ]
     if ctla4:
         occ = ctla4[0] if len(ctla4) == 1 else f"max({', '.join(ctla4)})"
@@ -116,7 +116,7 @@ def antigen_specific_chain(cx: Context) -> None:
     cytotoxic cells (IL-2 raises per-cell killing). Needs all three states in the site."""
     if cx.antigen is None or len(cx.chain) != 3:
         return
-    net, model, ag, site = cx.net, cx.model, cx.antigen, sid(cx.site_loc)
+    net, model, ag, site = cx.net, cx.model, cx.antigen, sid(cx.loc)
     S, E, X = (cx.chain[r] for r in ("stem", "effector", "terminal"))
     nS, nE, nX = f"N_{S.id}", f"N_{E.id}", f"N_{X.id}"
     fS, fE = f"pd1_signal_{S.id}", f"pd1_signal_{E.id}"
