@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from il2sim import catalog
 from il2sim.cohort import (
+    check_request,
     check_rows,
     compare_arms,
     draw_patients,
@@ -224,3 +225,46 @@ def test_a_cohort_file_named_like_a_built_in_keeps_its_population_only_with_its_
     assert shipped_population(other) == (None, ["variability"])
     with pytest.raises(ValueError, match="variability differ from it; rename the cohort"):
         draw_patients(other, 5, defaults={}, population="vpop")
+
+
+def test_a_population_file_gives_a_renamed_cohort_the_shipped_patients(tmp_path):
+    """`--population FILE`: a cohort file under a new name (new arms) runs on a saved
+    population when its columns and values fit the cohort's variability; otherwise a message
+    names the file and the row or column."""
+    from il2sim.cohort._sample import draw_patients
+
+    vpop, _ = catalog.virtual_population("melanoma")
+    path = tmp_path / "pop.csv"
+    vpop.to_csv(path, index=False, float_format="%.17g")
+    base = SPEC.model_dump()
+    mine = catalog.CohortSpec(
+        **{**base, "name": "my_melanoma", "arms": [*base["arms"], {"name": "x", "antibodies": []}]}
+    )
+    from il2sim.cohort import build_arm
+
+    defaults = build_arm(mine, "nivolumab").defaults  # medians the cohort leaves to the model
+    drawn = draw_patients(mine, 3, seed=2, defaults=defaults, population=str(path))
+    assert set(drawn.vp) <= set(vpop.patient) and drawn.vp.is_unique
+    cols = [c for c in vpop.columns if c != "patient"]
+    by_vp = vpop.set_index("patient")
+    assert (drawn.set_index("vp")[cols] == by_vp.loc[drawn.vp, cols]).all().all()
+
+    def refused(table: pd.DataFrame, match: str) -> None:
+        bad = tmp_path / "bad.csv"
+        table.to_csv(bad, index=False)
+        with pytest.raises(ValueError, match=match):
+            draw_patients(mine, 3, defaults=defaults, population=str(bad))
+
+    refused(vpop.assign(im_other=1.0), r"bad.csv: its columns must be .*\['im_other'\]")
+    p0 = next(v.parameter for v in SPEC.variability if v.distribution == "lognormal")
+    far = vpop.copy()
+    far.loc[1, p0] = far[p0].max() * 1e3
+    refused(far, rf"row 2, column '{p0}': .* outside the plausible range of cohort 'my_melanoma'")
+    text = vpop.astype(object)
+    text.loc[0, "weight_kg"] = "heavy"
+    refused(text, r"row 1, column 'weight_kg': 'heavy' is not a finite number")
+    refused(vpop.iloc[:0], "has no patients")
+    with pytest.raises(ValueError, match=r"population: .*nothing\.csv: no such file"):
+        check_request(mine, ["x"], n=3, population=str(tmp_path / "nothing.csv"))
+    with pytest.raises(ValueError, match=r"or a \.csv file of patients, got 'vpops'"):
+        check_request(mine, ["x"], n=3, population="vpops")

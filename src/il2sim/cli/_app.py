@@ -172,7 +172,10 @@ def _default_out(stem: str, name: str) -> Path:
     return Path(stem) / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "run")
 
 
-_POPULATION_HELP = "vpop (shipped virtual population), distribution or plausible"
+_POPULATION_HELP = (
+    "vpop (shipped virtual population), distribution, plausible, or a .csv file of patients "
+    "(a selected population; its columns and values must fit the cohort's variability)"
+)
 
 
 CohortArg = Annotated[str, typer.Argument(metavar="COHORT", help="built-in cohort or cohort YAML")]

@@ -30,7 +30,7 @@ from il2sim.catalog import (
     parse_regimen,
 )
 from il2sim.cohort._recist import assess, patient_scan_days
-from il2sim.cohort._sample import POPULATIONS, draw_patients
+from il2sim.cohort._sample import POPULATIONS, draw_patients, is_population_file
 from il2sim.cohort._trae import (
     HAZARD_PARAMETERS,
     WINDOW_PARAMETER,
@@ -449,7 +449,13 @@ def check_request(
             f"got {workers}"
         )
     if population is not None and population not in POPULATIONS:
-        raise ValueError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}")
+        if not is_population_file(population):
+            raise ValueError(
+                f"population must be one of {', '.join(POPULATIONS)} or a .csv file of "
+                f"patients, got {population!r}"
+            )
+        if not Path(population).is_file():
+            raise ValueError(f"population: {population}: no such file")
     known = [a.name for a in spec.arms]
     bad = [a for a in arms if a not in known]
     if bad or not arms:

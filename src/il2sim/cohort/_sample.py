@@ -9,6 +9,7 @@ scale) across those ranges, correlations kept. The same seed always gives the sa
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,70 @@ def sample_patients(
 POPULATIONS = ("vpop", "distribution", "plausible")
 
 
+def is_population_file(population: str | None) -> bool:
+    """Whether ``population`` names a file of patients rather than one of :data:`POPULATIONS`."""
+    return population is not None and population.lower().endswith(".csv")
+
+
+def read_population_file(
+    spec: CohortSpec, path: str | Path, defaults: Mapping[str, float]
+) -> pd.DataFrame:
+    """A virtual population saved as CSV (what the selection writes: ``patient``,
+    ``weight_kg`` and one column per varied parameter) for a cohort of the same patients:
+    its parameter columns must be exactly ``spec``'s varied parameters and every value inside
+    their plausible ranges, so that new arms of a cohort file run on the patients its
+    variability describes. Each error names the file, and the row or column."""
+    path = Path(path)
+    where = f"population: {path}"
+    if not path.is_file():
+        raise ValueError(f"{where}: no such file")
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise ValueError(f"{where}: not a readable CSV table ({str(e).splitlines()[0]})") from None
+    if table.empty:
+        raise ValueError(f"{where}: has no patients")
+    varied = [v.parameter for v in spec.variability]
+    missing = [c for c in ("patient", *varied) if c not in table.columns]
+    extra = [c for c in table.columns if c not in ("patient", "weight_kg", *varied)]
+    if missing or extra:
+        raise ValueError(
+            f"{where}: its columns must be patient, weight_kg (optional) and the varied "
+            f"parameters of cohort {spec.name!r}; missing {missing}, not varied by the cohort "
+            f"{extra}"
+        )
+    for col in table.columns:
+        bad = ~table[col].map(lambda x: isinstance(x, (int, float)) and np.isfinite(x))
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise ValueError(
+                f"{where}: row {row + 1}, column {col!r}: {table[col].iloc[row]!r} is not a "
+                "finite number"
+            )
+    if table.patient.duplicated().any():
+        raise ValueError(f"{where}: column 'patient': ids must be unique")
+    w = spec.weight
+    lo_w, hi_w = (w.lower_kg, w.upper_kg) if w is not None else (0.0, np.inf)
+    if "weight_kg" in table.columns and not table.weight_kg.between(lo_w, hi_w).all():
+        row = int(np.argmax(~table.weight_kg.between(lo_w, hi_w).to_numpy()))
+        raise ValueError(
+            f"{where}: row {row + 1}, column 'weight_kg': {table.weight_kg.iloc[row]:g} is "
+            f"outside the cohort's weight bounds [{lo_w:g}, {hi_w:g}]"
+        )
+    for v in spec.variability:
+        median = v.median if v.median is not None else defaults[v.parameter]
+        lo, hi = v.plausible_range(median)
+        inside = table[v.parameter].between(lo * (1 - 1e-9), hi * (1 + 1e-9))
+        if not inside.all():
+            row = int(np.argmax(~inside.to_numpy()))
+            raise ValueError(
+                f"{where}: row {row + 1}, column {v.parameter!r}: "
+                f"{table[v.parameter].iloc[row]:g} is outside the plausible range of cohort "
+                f"{spec.name!r}, [{lo:g}, {hi:g}]; the population was selected on other patients"
+            )
+    return table
+
+
 #: The fields of a cohort that decide who its patients are: a cohort file whose fields differ
 #: from the built-in cohort of the same name cannot use that cohort's virtual population
 #: (arms, targets and predictions may differ: new arms run on the same patients).
@@ -142,8 +207,14 @@ def draw_patients(
     them, beyond that every patient once more before any a third time; ``distribution``: from
     its parameter distributions; ``plausible``: across the plausible ranges. ``None`` picks
     ``vpop`` when the cohort ships one, else ``distribution``. ``n=None`` with ``vpop``: every
-    virtual patient once, in order."""
-    vpop, mismatch = shipped_population(spec)
+    virtual patient once, in order. ``population`` may also be a CSV file of patients (see
+    :func:`read_population_file`), drawn from as the shipped one is."""
+    mismatch: list[str] = []
+    if is_population_file(population):
+        vpop: pd.DataFrame | None = read_population_file(spec, str(population), defaults)
+        population = "vpop"
+    else:
+        vpop, mismatch = shipped_population(spec)
     if population is None:
         population = "vpop" if vpop is not None else "distribution"
     if population not in POPULATIONS:
