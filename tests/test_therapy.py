@@ -444,3 +444,27 @@ def test_cd4_helpers_secrete_il2_under_antigen():
         model, _ = build_arm_model(setting, setting.arms[0], duration_days=7, run_in_days=1)
         helpers = [r for r in model.network.reactions if r.startswith("il2_secretion_")]
         assert any("cd4_helper_peripheral" in r for r in helpers), helpers
+
+
+def test_run_uncertainty_gives_posterior_intervals_of_every_arm(tmp_path):
+    """`run --uncertainty N`: each arm re-solved under N posterior draws of the signaling
+    constants; every summary number gets median and 95% interval (low <= median <= high),
+    Tregs move more with the constants under IL-2 than untreated (endogenous IL-2 only), and
+    a bad N is refused by name."""
+    from il2sim.simulate import therapy_intervals
+
+    sc = catalog.TherapyScenario(**tiny_scenario())
+    iv = therapy_intervals(sc, 3)
+    assert set(iv.arm) == {"untreated", "ld"} and (iv.n_draws == 3).all()
+    assert ((iv.low <= iv["median"] + 1e-12) & (iv["median"] <= iv.high + 1e-12)).all()
+    treg = iv[iv.metric == "fold_expansion.mouse_treg_spleen.day_7"].set_index("arm")
+    width = treg.high - treg.low
+    assert width["ld"] > 2 * width["untreated"]
+    with pytest.raises(ValueError, match="at least 2 posterior draws"):
+        therapy_intervals(sc, 1)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(json.dumps(tiny_scenario()))
+    r = CliRunner().invoke(
+        app, ["run", str(path), "--out", str(tmp_path / "o"), "--uncertainty", "1"]
+    )
+    assert r.exit_code == 2 and "--uncertainty must be between 2 and 10,000 draws" in r.output

@@ -49,12 +49,21 @@ def run(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="processes (1 = in this process)")] = 2,
+    uncertainty: Annotated[
+        int | None,
+        typer.Option(
+            help="also re-solve every arm under N draws of the signaling posterior and report "
+            "95% intervals (OUT/uncertainty.csv; N x the run's cost, in this process)"
+        ),
+    ] = None,
 ) -> None:
     """Simulate every arm of a therapy scenario and write the report. Finished arms are kept
     in OUT/arms/ so that an interrupted run resumes where it stopped."""
     from il2sim import report, simulate
 
     _check_workers(workers)
+    if uncertainty is not None and not 2 <= uncertainty <= 10_000:
+        raise _fail(f"--uncertainty must be between 2 and 10,000 draws, got {uncertainty}")
     try:
         sc = catalog.get_therapy_scenario(scenario)
     except catalog.CatalogError as e:
@@ -86,3 +95,40 @@ def run(
         raise _fail(f"--out: cannot write the report into {out}: {e.strerror or e}") from None
     for path in files:
         console.print(f"wrote {path}")
+    if uncertainty is not None:
+        _run_intervals(sc, uncertainty, out)
+
+
+def _run_intervals(sc: catalog.TherapyScenario, n: int, out: Path) -> None:
+    """The headline numbers of every arm with their 95% intervals over ``n`` posterior draws:
+    effector-like CD8 and Treg fold expansion at the disease site, the disease burden, and the
+    vascular-leak peak (every number of the summary in OUT/uncertainty.csv)."""
+    from il2sim import simulate
+
+    with _progress() as bar:
+        task = bar.add_task(f"{sc.name}: {n} posterior draws per arm", total=None)
+        table = simulate.therapy_intervals(
+            sc, n, progress=lambda arm, d, t: bar.update(task, completed=d, total=t)
+        )
+    path = out / "uncertainty.csv"
+    try:
+        table.to_csv(path, index=False)
+    except OSError as e:
+        raise _fail(f"--out: cannot write {path}: {e.strerror or e}") from None
+    last = f"day_{max(sc.readout_days):g}"
+    site = ~table.metric.str.contains("_central|_peripheral")
+    headline = table[
+        table.metric.str.fullmatch(rf"fold_expansion\..*(effector_like|treg).*\.{last}") & site
+        | table.metric.str.fullmatch(rf"(tumour_cells|viral_load)_change\.{last}")
+        | (table.metric == "toxicity.vascular_leak_index.max_daily_mean")
+    ]
+    shown = headline.assign(
+        **{
+            "median (95% interval)": [
+                f"{m:.3g} ({lo:.3g}-{hi:.3g})"
+                for m, lo, hi in zip(headline["median"], headline.low, headline.high, strict=True)
+            ]
+        }
+    )[["setting", "arm", "metric", "median (95% interval)", "n_draws"]]
+    _print_frame(shown, f"{sc.name}: {n} draws of the signaling posterior")
+    console.print(f"wrote {path}")

@@ -26,7 +26,7 @@ from il2sim.simulate._store import (
     source_digest,
     write_results,
 )
-from il2sim.simulate._therapy import TherapyResult, run_arm, run_therapy
+from il2sim.simulate._therapy import TherapyResult, run_arm, run_therapy, therapy_intervals
 
 __all__ = [
     "MAX_WORKERS",
@@ -62,5 +62,6 @@ __all__ = [
     "simulated_dataset",
     "source_digest",
     "terminal_slope",
+    "therapy_intervals",
     "write_results",
 ]

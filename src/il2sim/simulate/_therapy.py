@@ -21,8 +21,8 @@ from il2sim.catalog import (
     get_therapy_scenario,
     immune_parameters,
 )
-from il2sim.model import build_arm_model
-from il2sim.simulate._engine import Simulator
+from il2sim.model import Network, build_arm_model
+from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
 from il2sim.simulate._nca import exposure
 from il2sim.simulate._processes import die_with_parent
 from il2sim.simulate._store import RunStore, fingerprint
@@ -60,6 +60,51 @@ def _fingerprint(scenario: TherapyScenario, setting: Setting, arm: Arm) -> str:
 
 def run_arm(scenario: TherapyScenario, setting: Setting, arm: Arm) -> tuple[pd.DataFrame, dict]:
     """Simulate one arm; return its long-format rows and its summary."""
+    setup = arm_setup(scenario, setting, arm)
+    traj = _integrate(setup.network, setup.times_h, setup.selections)
+    frame = setup.frame(traj)
+    return frame, _summarise(scenario, setting, arm, frame)
+
+
+@dataclass
+class ArmSetup:
+    """One arm's network, output times and readouts: what a simulation of it needs, so that
+    several parameter sets (posterior draws) reuse one build."""
+
+    setting: Setting
+    arm: Arm
+    network: Network
+    times_h: np.ndarray
+    t0_h: float
+    variables: list[tuple[str, str, str]]  # (name, model id, unit)
+
+    @property
+    def selections(self) -> list[str]:
+        return [v[1] for v in self.variables]
+
+    def frame(self, traj: Trajectory) -> pd.DataFrame:
+        """The long-format rows (:data:`COLUMNS`) of a trajectory over :attr:`selections`."""
+        keep = traj.time >= self.t0_h - 1e-9
+        t_d = (traj.time[keep] - self.t0_h) / 24.0
+        rows = [
+            pd.DataFrame(
+                {
+                    "setting": self.setting.name,
+                    "arm": self.arm.name,
+                    "time_d": t_d,
+                    "variable": name,
+                    "value": traj.values[keep, j],
+                    "unit": unit,
+                }
+            )
+            for j, (name, _, unit) in enumerate(self.variables)
+        ]
+        return pd.concat(rows, ignore_index=True)[COLUMNS]
+
+
+def arm_setup(scenario: TherapyScenario, setting: Setting, arm: Arm) -> ArmSetup:
+    """Build one arm's network and choose its readouts: cells and their pSTAT5, the disease
+    burden, exhaustion, plasma levels, toxicity indices, Treg:CD8 ratios, PD-1/PD-L1 occupancy."""
     model, im = build_arm_model(
         setting, arm, duration_days=scenario.duration_days, run_in_days=scenario.run_in_days
     )
@@ -67,7 +112,7 @@ def run_arm(scenario: TherapyScenario, setting: Setting, arm: Arm) -> tuple[pd.D
     n = int(scenario.duration_days * scenario.points_per_day) + 1
     t_report = np.linspace(t0, t0 + scenario.duration_days * 24.0, n)
     times = np.concatenate([[0.0], t_report]) if t0 > 0 else t_report
-    variables: list[tuple[str, str, str]] = []  # (name, model id, unit)
+    variables: list[tuple[str, str, str]] = []
     for pid, sp in im.cells.items():
         variables.append((f"cells:{pid}", sp, "cells"))
         if f"s_{pid}" in model.network.rules:
@@ -88,26 +133,7 @@ def run_arm(scenario: TherapyScenario, setting: Setting, arm: Arm) -> tuple[pd.D
     for (kind, pid), rule in model.occupancy.items():
         if kind in ("PD1", "PDL1") and pid in im.cells:
             variables.append((f"occupancy_{kind}:{pid}", rule, "fraction"))
-    traj = _integrate(model.network, times, [v[1] for v in variables])
-    keep = traj.time >= t0 - 1e-9
-    t_d = (traj.time[keep] - t0) / 24.0
-    rows = []
-    for j, (name, _, unit) in enumerate(variables):
-        vals = traj.values[keep, j]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "setting": setting.name,
-                    "arm": arm.name,
-                    "time_d": t_d,
-                    "variable": name,
-                    "value": vals,
-                    "unit": unit,
-                }
-            )
-        )
-    frame = pd.concat(rows, ignore_index=True)[COLUMNS]
-    return frame, _summarise(scenario, setting, arm, frame)
+    return ArmSetup(setting, arm, model.network, times, t0, variables)
 
 
 def _integrate(network, times, selections):
@@ -115,6 +141,8 @@ def _integrate(network, times, selections):
 
 
 def _summarise(scenario: TherapyScenario, setting: Setting, arm: Arm, frame: pd.DataFrame) -> dict:
+    """The per-arm summary of its long-format rows: fold expansion of every population and the
+    disease burden at the readout days, Treg:CD8 ratios, toxicity peaks, drug exposure."""
     P = immune_parameters()
     wide = frame.pivot_table(index="time_d", columns="variable", values="value")
     t = wide.index.to_numpy()
@@ -253,3 +281,78 @@ def _cost(arm: Arm) -> int:
         drug = get_drug(arm.drug)
         forms += 1 + len(drug.prodrug_states)
     return forms + len(arm.antibodies)
+
+
+def _numbers(summary: dict, prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of an arm summary, keyed by their dotted path
+    (``fold_expansion.mouse_treg_spleen.day_14``)."""
+    out: dict[str, float] = {}
+    for k, v in summary.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out |= _numbers(v, f"{key}.")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[key] = float(v)
+    return out
+
+
+def therapy_intervals(
+    scenario: TherapyScenario | str,
+    n: int,
+    *,
+    level: float = 0.95,
+    seed: int = 1,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Credible intervals of every arm's summary numbers (fold expansions, disease burden,
+    Treg:CD8 ratios, toxicity peaks) over ``n`` draws of the signaling constants' posterior
+    (kx, cooperativity, k_half; `il2sim calibrate --sample`), each arm built once and re-solved
+    per draw. Returns one row per (setting, arm, metric): median, low, high and the number of
+    draws that solved (a draw the solver cannot finish is counted out, not hidden).
+    ``progress(arm, done, total)`` counts solved arm x draw pairs."""
+    from il2sim.binding import load_posterior
+
+    if n < 2:
+        raise ValueError(f"uncertainty needs at least 2 posterior draws, got {n}")
+    sc = get_therapy_scenario(scenario)
+    draws = [
+        {
+            "kx": sp.kx_nM_per_receptor.value,
+            "coop": sp.cooperativity.value,
+            "k_half": sp.k_half_complexes.value,
+        }
+        for sp in load_posterior().params(n, seed=seed)
+    ]
+    q = [0.5, (1 - level) / 2, 1 - (1 - level) / 2]
+    total, done = n * sum(len(s.arms) for s in sc.settings), 0
+    rows = []
+    for setting in sc.settings:
+        for arm in setting.arms:
+            setup = arm_setup(sc, setting, arm)
+            sim = Simulator(setup.network, rtol=1e-6, atol=1e-12)
+            per_draw = []
+            for values in draws:
+                try:
+                    traj = sim.run_tolerant(setup.times_h, setup.selections, values)
+                except SimulationError:
+                    continue
+                finally:
+                    done += 1
+                    if progress:
+                        progress(arm.name, done, total)
+                per_draw.append(_numbers(_summarise(sc, setting, arm, setup.frame(traj))))
+            table = pd.DataFrame(per_draw)
+            for metric in table.columns:
+                med, lo, hi = np.quantile(table[metric].dropna(), q) if len(table) else [np.nan] * 3
+                rows.append(
+                    {
+                        "setting": setting.name,
+                        "arm": arm.name,
+                        "metric": metric,
+                        "median": float(med),
+                        "low": float(lo),
+                        "high": float(hi),
+                        "n_draws": int(table[metric].notna().sum()),
+                    }
+                )
+    return pd.DataFrame(rows)
