@@ -143,7 +143,9 @@ def test_cd25_rises_on_effector_like_cells_with_blockade_plus_il2_only():
     (CD25-containing) receptor; after blockade alone they do not. CD25 induction needs TCR
     signal (released by blockade) and IL-2/STAT5 signal together: at day 3 of treatment it is
     high with both and small with blockade alone. (CD25 is dynamic only in arms with a PD-1 or
-    PD-L1 blocker, a known gap: IL-2 alone leaves it at its resting level.)"""
+    PD-L1 blocker, a known gap: IL-2 alone leaves it at its resting level. Induction in every
+    arm deepens high-dose IL-2 responses in melanoma, but patients whose tumour it eradicates
+    then fail to solve; see docs/guide/therapy.md.)"""
     sc = catalog.get_therapy_scenario("default")
     chronic = next(s for s in sc.settings if s.name == MOUSE)
     x = "cd25_induction_mouse_cd8_effector_like_spleen"
