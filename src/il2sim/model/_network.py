@@ -143,6 +143,17 @@ class Network:
         self.species[sp.id] = sp
         return sp.id
 
+    def event_set_parameters(self) -> dict[str, float]:
+        """Initial values of the non-constant parameters that events assign and no rule
+        defines: what a simulator must restore before re-running the model from t = 0."""
+        assigned = {v for e in self.events.values() for v in e.assignments}
+        ruled = set(self.rules) | set(self.rate_rules)
+        return {
+            k: p.value
+            for k, p in self.parameters.items()
+            if not p.constant and k in assigned - ruled
+        }
+
     def reaction(
         self,
         id_: str,

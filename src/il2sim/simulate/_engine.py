@@ -149,7 +149,8 @@ class Trajectory:
 
 def _event_set_parameters(text: str) -> dict[str, float]:
     """Initial values of the non-constant global parameters events assign (without an
-    initial assignment or rule of their own): what a second reset must restore."""
+    initial assignment or rule of their own): what a second reset must restore. (For an
+    il2sim network, :meth:`Network.event_set_parameters` reads the same without parsing.)"""
     import libsbml
 
     model = libsbml.readSBMLFromString(text).getModel()
@@ -179,8 +180,10 @@ class Simulator:
         atol: float = 1e-14,
         max_steps: int = 200000,
     ) -> None:
+        event_set = None
         if isinstance(model, Network):
             text, self.name = to_sbml(model), model.id
+            event_set = model.event_set_parameters()
         elif isinstance(model, Path) or (
             isinstance(model, str) and not model.lstrip().startswith("<")
         ):
@@ -202,7 +205,7 @@ class Simulator:
         self.rr.integrator.absolute_tolerance = atol
         self.rr.integrator.maximum_num_steps = max_steps
         self.parameter_ids = set(self.rr.model.getGlobalParameterIds())
-        self._event_set = _event_set_parameters(text)
+        self._event_set = _event_set_parameters(text) if event_set is None else event_set
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
         self.compartment_ids = set(self.rr.model.getCompartmentIds())
 

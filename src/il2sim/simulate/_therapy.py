@@ -86,20 +86,18 @@ class ArmSetup:
         """The long-format rows (:data:`COLUMNS`) of a trajectory over :attr:`selections`."""
         keep = traj.time >= self.t0_h - 1e-9
         t_d = (traj.time[keep] - self.t0_h) / 24.0
-        rows = [
-            pd.DataFrame(
-                {
-                    "setting": self.setting.name,
-                    "arm": self.arm.name,
-                    "time_d": t_d,
-                    "variable": name,
-                    "value": traj.values[keep, j],
-                    "unit": unit,
-                }
-            )
-            for j, (name, _, unit) in enumerate(self.variables)
-        ]
-        return pd.concat(rows, ignore_index=True)[COLUMNS]
+        names = [v[0] for v in self.variables]
+        units = [v[2] for v in self.variables]
+        return pd.DataFrame(  # variable by variable, each over all times
+            {
+                "setting": self.setting.name,
+                "arm": self.arm.name,
+                "time_d": np.tile(t_d, len(names)),
+                "variable": np.repeat(names, t_d.size).astype(object),
+                "value": traj.values[keep].T.ravel(),
+                "unit": np.repeat(units, t_d.size).astype(object),
+            }
+        )[COLUMNS]
 
 
 def arm_setup(scenario: TherapyScenario, setting: Setting, arm: Arm) -> ArmSetup:
