@@ -185,7 +185,14 @@ def test_therapy_run_shows_figures_tables_and_downloads(page):
     page.get_by_role("button", name="Run").click()
     page.get_by_text("done: 2 arms").wait_for()
     page.get_by_text("default: chronic_infection_mouse").wait_for()
-    page.locator("[data-testid='stImage'] img").first.wait_for()
+    # interactive time courses (Plotly, 1500 px wide): arms by their labels, never ids, and the
+    # vascular-leak panel with its severe threshold
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart.locator(".main-svg").first.wait_for()
+    text = chart.inner_text()
+    assert "vascular-leak index" in text and "untreated" in text
+    assert chart.bounding_box()["width"] > 1000  # laid out wide
+    page.locator("[data-testid='stImage'] img").first.wait_for()  # the papers' comparison
     page.get_by_role("button", name="Results (CSV)").wait_for()
     page.get_by_text("duration_days must be > 0").wait_for(state="detached")
     table = page.locator("[data-testid='stTable']").first.inner_text()
@@ -210,7 +217,10 @@ def test_trial_runs_reports_rates_and_can_be_cancelled(page):
     _wait_idle(page)
     page.get_by_role("button", name="Run trial").click()
     page.get_by_text(re.compile(r"done: 4 patients x 1 arm")).wait_for()
-    page.locator("[data-testid='stImage'] img").nth(1).wait_for()  # Kaplan-Meier, waterfall
+    km = page.locator("[data-testid='stPlotlyChart']").first  # Kaplan-Meier, interactive
+    km.locator(".main-svg").first.wait_for()
+    assert "progression-free" in km.inner_text() and "at risk" in km.inner_text()
+    page.locator("[data-testid='stImage'] img").first.wait_for()  # waterfall and spider
     table = page.locator("[data-testid='stTable']").first.inner_text()
     assert "nivolumab" in table and "ORR % (95% CI)" in table
     # a long trial, cancelled half-way: the page says so and keeps the earlier result

@@ -10,6 +10,7 @@ from il2sim.report._cohort import (
 )
 from il2sim.report._design import write_design_report
 from il2sim.report._fit import fit_figure, parameter_table, profile_figure, write_fit_report
+from il2sim.report._interactive import km_plotly, therapy_plotly
 from il2sim.report._pk import pk_comparison, pk_figure, plot_pk
 from il2sim.report._sensitivity import tornado, write_sensitivity_report
 from il2sim.report._signaling import (
@@ -38,6 +39,7 @@ __all__ = [
     "fit_figure",
     "forest_figure",
     "km_figure",
+    "km_plotly",
     "parameter_table",
     "pk_comparison",
     "pk_figure",
@@ -48,6 +50,7 @@ __all__ = [
     "signaling_comparison",
     "summary_table",
     "therapy_figure",
+    "therapy_plotly",
     "tornado",
     "validation_table",
     "waterfall_spider_figure",

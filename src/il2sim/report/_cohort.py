@@ -4,6 +4,7 @@ toxicity table, per-patient outcomes (Parquet) and the summary (JSON)."""
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -98,49 +99,77 @@ def waterfall_spider_figure(result: CohortResult, arm: str) -> plt.Figure:
     return fig
 
 
-def km_figure(result: CohortResult) -> plt.Figure:
-    """Kaplan-Meier progression-free survival per arm in months: 95% confidence band
-    (Greenwood, log-log), censoring ticks and the numbers at risk below."""
+@dataclass
+class KMCurve:
+    """One arm's Kaplan-Meier progression-free survival, in months, for any renderer."""
+
+    arm: str
+    t_months: np.ndarray  # step times (post)
+    s: np.ndarray  # survival after each step
+    band: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # (times, low, high), log-log 95%
+    censored: tuple[np.ndarray, np.ndarray]  # (months, survival) of censored patients
+    at_risk: list[int]  # at each tick of :func:`km_curves`
+
+
+def km_curves(result: CohortResult) -> tuple[np.ndarray, float, list[KMCurve]]:
+    """The ticks (months), the follow-up's end (months) and each arm's curve: steps, 95%
+    confidence band (Greenwood, log-log), censoring marks and numbers at risk."""
     import warnings
 
     from scipy import stats
 
     from il2sim.catalog import DAYS_PER_MONTH
 
-    arms = [a for a in dict.fromkeys(result.outcomes.arm)]
-    fig = plt.figure(figsize=(7.5, 4.6 + 0.22 * len(arms)))
-    ax = fig.add_axes((0.1, 0.1 + 0.05 * len(arms), 0.86, 0.8 - 0.05 * len(arms)))
     end = result.spec.duration_days / DAYS_PER_MONTH
     ticks = np.arange(0.0, end + 1e-9, 3.0 if end <= 30 else 6.0)
-    at_risk = []
-    for k, arm in enumerate(arms):
+    curves = []
+    for arm in dict.fromkeys(result.outcomes.arm):
         ok = result.arm(arm)
         ok = ok[ok.status == "ok"]
         if ok.empty:
             continue
         days, ev = ok.pfs_days.to_numpy(float), ok.progressed.to_numpy(bool)
         t, s = kaplan_meier(days, ev)
-        colour = f"C{k}"
-        ax.step(t / DAYS_PER_MONTH, s, where="post", label=arm, color=colour)
+        band = None
         if ev.any():
             sf = stats.ecdf(stats.CensoredData(uncensored=days[ev], right=days[~ev])).sf
             with warnings.catch_warnings():  # undefined at S = 0 or 1: drawn as the curve
                 warnings.simplefilter("ignore", RuntimeWarning)
-                band = sf.confidence_interval(0.95, method="log-log")
-            q = np.concatenate([[0.0], sf.quantiles]) / DAYS_PER_MONTH
-            lo = np.concatenate([[1.0], np.nan_to_num(band.low.probabilities)])
-            hi = np.concatenate([[1.0], np.nan_to_num(band.high.probabilities, nan=1.0)])
-            ax.fill_between(q, lo, hi, step="post", color=colour, alpha=0.15, lw=0)
-        cens = days[~ev]
-        if cens.size:
-            ax.plot(
-                cens / DAYS_PER_MONTH,
-                s[np.searchsorted(t, cens, side="right") - 1],
-                "|",
-                color=colour,
-                ms=7,
+                ci = sf.confidence_interval(0.95, method="log-log")
+            band = (
+                np.concatenate([[0.0], sf.quantiles]) / DAYS_PER_MONTH,
+                np.concatenate([[1.0], np.nan_to_num(ci.low.probabilities)]),
+                np.concatenate([[1.0], np.nan_to_num(ci.high.probabilities, nan=1.0)]),
             )
-        at_risk.append((arm, colour, [int((days >= m * DAYS_PER_MONTH).sum()) for m in ticks]))
+        cens = days[~ev]
+        cens_s = s[np.searchsorted(t, cens, side="right") - 1] if cens.size else cens
+        curves.append(
+            KMCurve(
+                arm,
+                t / DAYS_PER_MONTH,
+                s,
+                band,
+                (cens / DAYS_PER_MONTH, cens_s),
+                [int((days >= m * DAYS_PER_MONTH).sum()) for m in ticks],
+            )
+        )
+    return ticks, end, curves
+
+
+def km_figure(result: CohortResult) -> plt.Figure:
+    """Kaplan-Meier progression-free survival per arm in months: 95% confidence band
+    (Greenwood, log-log), censoring ticks and the numbers at risk below."""
+    ticks, end, curves = km_curves(result)
+    n = len(dict.fromkeys(result.outcomes.arm))
+    fig = plt.figure(figsize=(7.5, 4.6 + 0.22 * n))
+    ax = fig.add_axes((0.1, 0.1 + 0.05 * n, 0.86, 0.8 - 0.05 * n))
+    for k, c in enumerate(curves):
+        colour = f"C{k}"
+        ax.step(c.t_months, c.s, where="post", label=c.arm, color=colour)
+        if c.band is not None:
+            ax.fill_between(*c.band, step="post", color=colour, alpha=0.15, lw=0)
+        if c.censored[0].size:
+            ax.plot(*c.censored, "|", color=colour, ms=7)
     ax.set_xticks(ticks)
     ax.set_xlim(0, end)
     ax.set_xlabel("months since the start of treatment")
@@ -148,12 +177,12 @@ def km_figure(result: CohortResult) -> plt.Figure:
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
     ax.set_title("Progression-free survival (Kaplan-Meier, 95% band; | censored)", fontsize=10)
-    for k, (arm, colour, counts) in enumerate(at_risk):
+    for k, c in enumerate(curves):
         y = -0.2 - 0.075 * k
-        ax.text(-0.01, y, arm, transform=ax.transAxes, ha="right", fontsize=7, color=colour)
-        for m, c in zip(ticks, counts, strict=True):
-            ax.text(m, y, str(c), transform=ax.get_xaxis_transform(), ha="center", fontsize=7)
-    if at_risk:
+        ax.text(-0.01, y, c.arm, transform=ax.transAxes, ha="right", fontsize=7, color=f"C{k}")
+        for m, count in zip(ticks, c.at_risk, strict=True):
+            ax.text(m, y, str(count), transform=ax.get_xaxis_transform(), ha="center", fontsize=7)
+    if curves:
         ax.text(-0.01, -0.13, "at risk", transform=ax.transAxes, ha="right", fontsize=7)
     return fig
 

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from il2sim.report._html import img, page, png_base64
@@ -53,20 +54,21 @@ def _pick(columns: list[str], key: str) -> str | None:
     return key if key in columns else None
 
 
-def therapy_figure(result: TherapyResult, setting: str) -> plt.Figure:
-    """Eight panels over the treatment: burden, key populations, drug in plasma, vascular leak;
-    one line per arm."""
+def therapy_panels(
+    result: TherapyResult, setting: str
+) -> list[tuple[str, bool, list[tuple[str, np.ndarray, np.ndarray]]]]:
+    """What the time-course figure shows, for any renderer: per panel its title, whether its
+    axis is logarithmic, and one (arm label, days of treatment, values) line per arm; cell
+    counts as fold of day 0. The vascular-leak panel's threshold is :func:`leak_threshold`."""
     f = result.frame[result.frame.setting == setting]
-    arms = list(dict.fromkeys(f.arm))
     wide = {
         a: g.pivot_table(index="time_d", columns="variable", values="value")
         for a, g in f.groupby("arm", sort=False)
     }
-    fig, axes = plt.subplots(2, 4, figsize=(17, 8))
-    cmap = plt.get_cmap("tab20")
-    for ax, (key, title, logy) in zip(axes.flat, _PANELS, strict=True):
-        for i, arm in enumerate(arms):
-            w = wide[arm]
+    panels = []
+    for key, title, logy in _PANELS:
+        lines = []
+        for arm, w in wide.items():
             col = _pick(list(w.columns), key)
             if col is None:
                 continue
@@ -75,7 +77,29 @@ def therapy_figure(result: TherapyResult, setting: str) -> plt.Figure:
                 y = y / y.iloc[0]
             if logy:
                 y = y.clip(lower=1e-6)
-            ax.plot(w.index, y, label=arm, color=cmap(i % 20), lw=1.3)
+            label = result.arm_summary(setting, arm).get("label") or arm
+            lines.append((label, w.index.to_numpy(), y.to_numpy()))
+        panels.append((title, logy, lines))
+    return panels
+
+
+def leak_threshold() -> float:
+    """The vascular-leak index above which the model calls leak severe (catalog)."""
+    from il2sim.catalog import immune_parameters
+
+    return immune_parameters()["vascular_leak_threshold"].value
+
+
+def therapy_figure(result: TherapyResult, setting: str) -> plt.Figure:
+    """Eight panels over the treatment: burden, key populations, drug in plasma, vascular leak
+    (with its severe threshold); one line per arm."""
+    fig, axes = plt.subplots(2, 4, figsize=(17, 8))
+    cmap = plt.get_cmap("tab20")
+    for ax, (title, logy, lines) in zip(axes.flat, therapy_panels(result, setting), strict=True):
+        for i, (label, x, y) in enumerate(lines):
+            ax.plot(x, y, label=label, color=cmap(i % 20), lw=1.3)
+        if title.startswith("vascular-leak"):
+            ax.axhline(leak_threshold(), color="0.3", ls="--", lw=1, label="severe")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("days of treatment", fontsize=8)
         if logy:

@@ -65,9 +65,9 @@ def cohort_page() -> None:
         submit(
             run, messages, "c_errors", lambda: cohort_request(name, arms, n, seed, population), _run
         )
-        result = ss.get("c_result")
-        if result is not None:
-            _show(result)
+    result = ss.get("c_result")
+    if result is not None:  # below the form, the page's full width
+        _show(result)
 
 
 def _run(req: CohortRequest) -> None:
@@ -104,7 +104,7 @@ def _show(result: cohort.CohortResult) -> None:
         "Arms marked calibrated reproduce the training rows named; every other arm is a prediction."
     )
     st.table(report.response_table(summary, result.spec).set_index("arm"))
-    st.image(png(report.km_figure(result)), width="content")
+    st.plotly_chart(report.km_plotly(result), width="stretch", key="c_km")
     if summary.get("comparison"):
         st.markdown("**Arms compared** (each against the first)")
         st.table(report.comparison_table(summary).set_index("arm"))

@@ -91,9 +91,9 @@ def therapy_page() -> None:
             lambda: therapy_from_fields(sc.name, setting, arms, regimens, days, designed=extra),
             _run,
         )
-        result = ss.get("t_result")
-        if result is not None:
-            _show(result)
+    result = ss.get("t_result")
+    if result is not None:  # below the form, the page's full width
+        _show(result)
 
 
 def _run(scenario: catalog.TherapyScenario) -> None:
@@ -123,7 +123,11 @@ def _show(result: simulate.TherapyResult) -> None:
     sc = result.scenario
     for setting in sc.settings:
         st.subheader(f"{sc.name}: {setting.name}")
-        st.image(png(report.therapy_figure(result, setting.name)), width="stretch")
+        st.plotly_chart(
+            report.therapy_plotly(result, setting.name),
+            width="stretch",
+            key=f"t_courses_{setting.name}",
+        )
         st.image(png(report.comparison_figure(result, setting.name)), width="stretch")
         table = report.summary_table(result, setting.name)
         st.table(table.set_index("arm").map(lambda v: f"{v:.3g}" if isinstance(v, float) else v))
