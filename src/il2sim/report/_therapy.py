@@ -176,6 +176,31 @@ def comparison_figure(result: TherapyResult, setting: str) -> plt.Figure:
     return fig
 
 
+#: How the body model's locations read in a table.
+LOCATIONS = {
+    "central": "blood",
+    "peripheral": "lymphoid tissue",
+    "spleen": "spleen",
+    "tumour": "tumour",
+    "lung": "lung",
+    "liver": "liver",
+}
+
+
+def population_label(pid: str) -> str:
+    """A population id as a reader reads it: the cell's display name and where it is
+    (``mouse_cd8_effector_like_spleen`` -> ``Mouse LCMV-specific effector-like CD8 T cells
+    (CX3CR1+), spleen``); an id it cannot split is returned as it is."""
+    from il2sim.catalog import cells
+
+    known = sorted(cells(), key=len, reverse=True)
+    cell = next((c for c in known if pid.startswith(f"{c}_")), None)
+    if cell is None:
+        return pid
+    where = pid[len(cell) + 1 :]
+    return f"{cells()[cell].display_name}, {LOCATIONS.get(where, where)}"
+
+
 def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
     """One row per arm: burden change, fold expansions, Treg:CD8 ratio, toxicity."""
     rows = []
@@ -183,9 +208,9 @@ def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
     for s in result.summary:
         if s["setting"] != setting:
             continue
-        row = {"arm": s["arm"]}
+        row = {"arm": s.get("label") or s["arm"]}
         burden = s.get("tumour_cells_change") or s.get("viral_load_change") or {}
-        row[f"burden x ({key})"] = burden.get(key, math.nan)
+        row[f"burden, fold at {key.replace('_', ' ')}"] = burden.get(key, math.nan)
         for pid, folds in s["fold_expansion"].items():
             if any(
                 t in pid
@@ -196,12 +221,17 @@ def summary_table(result: TherapyResult, setting: str) -> pd.DataFrame:
                     "cd8_memory_peripheral",
                 )
             ):
-                row[f"{pid} x ({key})"] = folds.get(key, math.nan)
+                row[f"{population_label(pid)}, fold at {key.replace('_', ' ')}"] = folds.get(
+                    key, math.nan
+                )
         tox = s["toxicity"]
-        for idx in ("vascular_leak_index", "cytokine_release_index"):
+        for idx, name in (
+            ("vascular_leak_index", "vascular leak"),
+            ("cytokine_release_index", "cytokine release"),
+        ):
             if idx in tox:
-                row[idx] = tox[idx]["max_daily_mean"]
-                row[f"{idx} > threshold"] = tox[idx]["exceeded"]
+                row[f"{name}, peak daily index"] = tox[idx]["max_daily_mean"]
+                row[f"{name} severe"] = tox[idx]["exceeded"]
         rows.append(row)
     return pd.DataFrame(rows)
 
