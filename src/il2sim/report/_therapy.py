@@ -58,8 +58,9 @@ def therapy_panels(
     result: TherapyResult, setting: str
 ) -> list[tuple[str, bool, list[tuple[str, np.ndarray, np.ndarray]]]]:
     """What the time-course figure shows, for any renderer: per panel its title, whether its
-    axis is logarithmic, and one (arm label, days of treatment, values) line per arm; cell
-    counts as fold of day 0. The vascular-leak panel's threshold is :func:`leak_threshold`."""
+    axis is logarithmic (where the values span a decade or more: no 1.000002 ticks), and one
+    (arm label, days of treatment, values) line per arm; cell counts as fold of day 0. The
+    vascular-leak panel's threshold is :func:`leak_threshold`."""
     f = result.frame[result.frame.setting == setting]
     wide = {
         a: g.pivot_table(index="time_d", columns="variable", values="value")
@@ -79,6 +80,9 @@ def therapy_panels(
                 y = y.clip(lower=1e-6)
             label = result.arm_summary(setting, arm).get("label") or arm
             lines.append((label, w.index.to_numpy(), y.to_numpy()))
+        if logy and lines:  # a log axis only where the values span a decade or more
+            ys = np.concatenate([y for _, _, y in lines])
+            logy = bool(ys.max() >= 10 * ys.min())
         panels.append((title, logy, lines))
     return panels
 
