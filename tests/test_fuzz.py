@@ -20,6 +20,7 @@ from il2sim.catalog import (
     parse_regimen,
     read_event_table,
 )
+from il2sim.catalog._event_table import COLUMNS as EVENT_TABLE_COLUMNS
 from il2sim.cli import app
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -120,26 +121,8 @@ CELLS = st.one_of(
     st.integers(-5, 10_000).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
-COLS = st.sampled_from(
-    [
-        "ID",
-        "TIME",
-        "AMT",
-        "CMT",
-        "RATE",
-        "DUR",
-        "II",
-        "ADDL",
-        "SS",
-        "EVID",
-        "MDV",
-        "WT",
-        "BSA",
-        "DV",
-        "DOSE",
-        "time",
-    ]
-)
+# the columns il2sim reads, plus ones it must refuse or ignore by name
+COLS = st.sampled_from([*EVENT_TABLE_COLUMNS, "DV", "DOSE", "time"])
 
 
 @FUZZ
