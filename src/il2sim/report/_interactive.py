@@ -5,6 +5,7 @@ HTML reports (``therapy_panels``, ``km_curves``), so both always agree."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from il2sim.cohort import CohortResult
@@ -12,11 +13,8 @@ from il2sim.report._cohort import km_curves
 from il2sim.report._therapy import leak_threshold, therapy_panels
 from il2sim.simulate import TherapyResult
 
-#: Qualitative colours shared by every trace of one arm (Plotly's default sequence).
-_COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)  # fmt: skip
+#: Qualitative colours shared by every trace of one arm (matplotlib's, as in the reports).
+_COLOURS = tuple(qualitative.D3)
 
 
 def therapy_plotly(result: TherapyResult, setting: str) -> go.Figure:
@@ -104,9 +102,14 @@ def km_plotly(result: CohortResult) -> go.Figure:
             )
     if curves:
         fig.add_annotation(
-            x=0, y=-0.21, xref="paper", yref="paper", text="at risk", showarrow=False,
+            x=0,
+            y=-0.21,
+            xref="paper",
+            yref="paper",
+            text="at risk",
+            showarrow=False,
             xanchor="right",
-        )  # fmt: skip
+        )
     for k, c in enumerate(curves):  # numbers at risk under the axis, one row per arm
         row_y = -0.28 - 0.07 * k
         fig.add_annotation(
