@@ -248,9 +248,8 @@ def design(
             pd.DataFrame(x, columns=space.names).assign(valency=valency, interval=interval, round=1)
         )
     designs = pd.concat(first, ignore_index=True)
-    store = (out_dir, notice)
     metrics, traces = _evaluate(
-        spec, designs, patients, antibodies, defaults, workers, scheduler, progress, *store
+        spec, designs, patients, antibodies, defaults, workers, scheduler, progress, out_dir, notice
     )
     cand = designs.join(metrics)
     cand["feasible"] = (cand.vascular_leak_max < limit) & (cand.cytokine_release_max < crs_limit)
@@ -269,7 +268,16 @@ def design(
         more = pd.concat(refined, ignore_index=True)
         more.index = more.index + len(cand)
         m2, t2 = _evaluate(
-            spec, more, patients, antibodies, defaults, workers, scheduler, progress, *store
+            spec,
+            more,
+            patients,
+            antibodies,
+            defaults,
+            workers,
+            scheduler,
+            progress,
+            out_dir,
+            notice,
         )
         more = more.join(m2)
         more["feasible"] = (more.vascular_leak_max < limit) & (
