@@ -70,11 +70,13 @@ def _tumour(cx: Context, ctl: str) -> None:
     growth = par("tumour_growth_per_day")
     for clone, killed in ((A, ctl_kill), (E, None)):
         kills = f"{killed} + {nk_kill}" if killed else nk_kill
-        # below about one cell a clone stops dividing (Hill 2 at one cell), so an eradicated
-        # clone does not regrow from a continuous remnant; an event setting it to exactly 0
-        # instead made later solves of IL2v + nivolumab fail
-        divides = f"{clone}^2 / ({clone}^2 + (1 item)^2)"
-        net.rate_rule(clone, f"{growth} * {clone} * {divides} * {room} - ({kills}) * {clone}")
+        # below about one cell a clone neither divides nor dies (Hill 2 at one cell): an
+        # eradicated clone does not regrow from a continuous remnant, and the remnant fades
+        # algebraically instead of exponentially across hundreds of decades (which, with the
+        # endogenous IL-2 it drives, broke late CVODE solves after complete responses); an
+        # event setting it to exactly 0 instead made later solves of IL2v + nivolumab fail
+        present = f"{clone}^2 / ({clone}^2 + (1 item)^2)"
+        net.rate_rule(clone, f"({growth} * {room} - ({kills})) * {present} * {clone}")
 
 
 def _nk_kill(cx: Context) -> str:
