@@ -12,8 +12,9 @@ The network is built from motifs, one per biological process, each a function ov
 - ``population_dynamics`` and ``antigen_specific_chain``: IL-2 expands the pools it reaches
   (capped, returning to baseline); antigen drives stem-like -> effector-like -> terminally
   exhausted CD8 T cells; PD-1 engagement lowers antigen-driven proliferation and killing and
-  blockade (antibody or arm occupancy of PD-1 or PD-L1) lifts it; IL-2 delivered with CD25 or
-  in cis through a targeting arm pushes progeny toward effector-like rather than terminal cells.
+  blockade (antibody or arm occupancy of PD-1 or PD-L1) lifts it; TCR and IL-2 signal together
+  induce CD25 on stem-like and effector-like cells; IL-2 delivered with CD25 or in cis through a
+  targeting arm drives their division and pushes progeny toward effector-like cells.
 - ``endogenous_il2``: antigen-stimulated T cells secrete IL-2.
 - ``disease_dynamics``: tumours grow logistically and are killed by CD8 T cells (de Pillis et
   al. 2005) and NK cells; a persistent virus replicates and is cleared by CD8 T cells.

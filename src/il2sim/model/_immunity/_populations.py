@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from il2sim.model._body import sid
 from il2sim.model._immunity._context import ONE, Context
-from il2sim.model._immunity._regulation import pd1_brake
+from il2sim.model._immunity._regulation import cd25_induction, pd1_brake
 
 POOLS = ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper")
 
@@ -16,8 +16,8 @@ POOLS = ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper")
 def population_dynamics(cx: Context) -> None:
     """Rate rules of the IL-2-driven pools (Treg suppression on all but Tregs; Fc-competent
     anti-CTLA-4 depletes Tregs in the disease site), contraction of antigen-specific cells
-    outside the site, and in the site each one's PD-1 brake and ``cis_<id>``: the part of its
-    proliferation signal ``g_<id>`` carried by CD25- or arm-assisted complexes."""
+    outside the site, and in the site each one's PD-1 brake, CD25 induction and ``cis_<id>``:
+    the part of its proliferation signal ``g_<id>`` carried by CD25- or arm-assisted complexes."""
     net, model, im = cx.net, cx.model, cx.im
     fmax = cx.par("max_fold_expansion", per_day=False)
     contraction = cx.par("contraction_per_day")
@@ -47,7 +47,7 @@ def population_dynamics(cx: Context) -> None:
         if cx.antigen is None or p.location != cx.site_loc:
             net.rate_rule(n, f"-{contraction} * ({n} - {n0})")
             continue
-        pd1_brake(cx, p)
+        cd25_induction(cx, p, pd1_brake(cx, p))
         cis = (
             f"pSTAT5cis_{p.id} / (pSTAT5_{p.id} + {kp})"
             if p.id in model.cis_pstat5

@@ -48,8 +48,8 @@ def treg_suppression(cx: Context) -> None:
 
 def pd1_brake(cx: Context, p: PopulationSite) -> str:
     """``pd1_signal_<id>``: 1 - eps x exhaustion x (1 - blockade), blockade being the highest
-    occupancy of PD-1 on the cell or PD-L1 in its location. Where the catalog says blockade
-    raises CD25 on the cell (``pd1_blockade_fold``), CD25 becomes dynamic (``cd25_induction``)."""
+    occupancy of PD-1 on the cell or PD-L1 in its location (no blockade in an arm without a
+    PD-1 or PD-L1 binder); returns its id."""
     net, model = cx.net, cx.model
     eps = cx.par("pd1_inhibition", per_day=False)
     terms = []
@@ -70,12 +70,12 @@ def pd1_brake(cx: Context, p: PopulationSite) -> str:
         "dimensionless",
         f"PD-1 brake factor on {p.cell.name} (1 = no brake)",
     )
-    cd25_induction(cx, p, brake)
     return brake
 
 
 def cd25_induction(cx: Context, p: PopulationSite, brake: str) -> None:
-    """CD25 on an antigen-specific CD8 state as a dynamic quantity. Its synthesis is
+    """CD25 on an antigen-specific CD8 state as a dynamic quantity, in every arm (IL-2 alone
+    induces it too, as far as the PD-1 brake lets TCR signal through). Its synthesis is
     (1 + (fold - 1) x) times the resting rate, where ``cd25_induction_<id>`` (0-1) is built by
     TCR signal (antigen x PD-1 brake factor, so raised by blockade) together with the cell's
     IL-2/STAT5 signal (``g_<id>``), and decays without them. TCR signal alone hardly moves it:
