@@ -515,11 +515,43 @@ def test_a_late_solver_failure_censors_the_patient_instead_of_dropping_them():
             raise SimulationError("integration failed near t = 8700", reached_time=t0 + 24 * 302.5)
         return np.arange(days + 1.0)[:, None], None
 
-    vals, why = _follow_up(treat, 728, 56, t0)
+    class Stopped:  # the continuing solve fails too, so the follow-up is solved from time 0
+        def extend(self, times, selections):
+            raise SimulationError("integration failed", reached_time=None)
+
+    early = np.arange(57.0)[:, None]
+    vals, why = _follow_up(treat, Stopped(), [], early, 728, 56, t0)
     assert (
         calls == [728, 301] and len(vals) == 302 and why.startswith("follow-up censored at day 301")
     )
-    vals, why = _follow_up(treat, 200, 56, t0)
+    vals, why = _follow_up(treat, Stopped(), [], early, 200, 56, t0)
     assert len(vals) == 201 and why == ""
     with pytest.raises(SimulationError):  # nothing reached after the second scan: a failure
-        _follow_up(treat, 728, 400, t0)
+        _follow_up(treat, Stopped(), [], np.arange(401.0)[:, None], 728, 400, t0)
+
+
+def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, monkeypatch):
+    """Treatment continues from the screened patient and follow-up from the second scan
+    (``Simulator.extend``) in one compiled model per worker: a patient solved after others
+    gets exactly what they get alone, and what solving each stretch from time 0 gives (same
+    response and PFS, best change within 0.5 percentage points)."""
+    from il2sim.cohort import _run, draw_patients
+
+    patients = draw_patients(SPEC, 8, seed=3, defaults=nivo_arm.defaults, population="distribution")
+    varied = [c for c in patients.columns if c not in ("patient", "weight_kg", "vp")]
+    together, _ = _run.simulate_chunk(nivo_arm, patients, varied, SPEC)
+    alone = pd.concat(
+        [_run.simulate_chunk(nivo_arm, patients.iloc[[i]], varied, SPEC)[0] for i in range(8)]
+    )
+    cols = ["status", "bor", "pfs_days", "best_change_pct", "followed_days"]
+    ok = (together.status == "ok").to_numpy()
+    assert ok.sum() >= 2 and (together.followed_days > 200).any()
+    pd.testing.assert_frame_equal(
+        together[cols].reset_index(drop=True), alone[cols].reset_index(drop=True)
+    )
+    monkeypatch.setattr(_run, "_continued", lambda *a: None)  # every stretch from time 0
+    anew, _ = _run.simulate_chunk(nivo_arm, patients, varied, SPEC)
+    assert (anew.status == together.status).all()
+    assert (anew.bor[ok] == together.bor[ok]).all()
+    assert (anew.pfs_days[ok] == together.pfs_days[ok]).all()
+    assert np.allclose(anew.best_change_pct[ok], together.best_change_pct[ok], atol=0.5)

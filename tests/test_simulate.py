@@ -30,6 +30,39 @@ def test_batch_equals_single_runs(model):
     assert np.allclose(sim.run(t, sel).values, out[0], rtol=1e-10)
 
 
+@pytest.fixture(scope="module")
+def q8h():
+    return build_body_model("aldesleukin", "600,000 IU/kg q8h x 5 doses over 15 min", horizon_h=40)
+
+
+@pytest.mark.parametrize("split_h", [12.0, 8.0])  # 8 h: the second dose is due at the break
+def test_extend_continues_a_run_as_if_it_were_one(q8h, split_h):
+    """A run to the break continued to 40 h gives what one run gives (doses after the break
+    given once); extend must start where the run stopped; the next run starts clean."""
+    sim = Simulator(q8h.network, rtol=1e-8, atol=1e-14)
+    sel = [q8h.plasma_ng_per_mL["aldesleukin"]]
+    t = np.arange(0.0, 40.5, 0.5)
+    whole = sim.run(t, sel).values[:, 0]
+    first = sim.run(t[t <= split_h], sel).values[:, 0]
+    rest = sim.extend(t[t >= split_h], sel).values[:, 0]
+    assert np.allclose(np.r_[first, rest[1:]], whole, rtol=1e-4, atol=1e-6 * whole.max())
+    with pytest.raises(ValueError, match="extend must start where the last run stopped"):
+        sim.extend([10.0, 20.0], sel)
+    assert np.allclose(sim.run(t, sel).values[:, 0], whole, rtol=1e-8)
+
+
+def test_a_run_after_steady_state_starts_clean(q8h):
+    """steady_state follows the trajectory over growing horizons, each a libRoadRunner
+    simulate from where the last stopped; the next run used to start with the infusions of
+    those doses still on (peak 1,423 instead of 171 ng/mL)."""
+    sim = Simulator(q8h.network)
+    sel = [q8h.plasma_ng_per_mL["aldesleukin"]]
+    t = np.linspace(0.0, 40.0, 81)
+    before = sim.run(t, sel).values[:, 0]
+    sim.steady_state(sel)
+    assert np.allclose(sim.run(t, sel).values[:, 0], before, rtol=1e-7)
+
+
 def test_unknown_parameter_is_named(model):
     with pytest.raises(KeyError, match="unknown parameter 'CL_nope'"):
         Simulator(model.network).run([0, 1], ["L_aldesleukin_central"], {"CL_nope": 1.0})

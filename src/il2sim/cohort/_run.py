@@ -270,11 +270,13 @@ def simulate_chunk(
                 continue
             if failure is not None:
                 raise failure
+            if vals is None:  # treatment continues from the screened patient
+                vals = _continued(sim, sel, t0, 0, early)
             if vals is None:
                 vals, _ = treat(early, False)
             a = _assess(scans, vals[:, 0], baseline, spec)
             if not a.progressed and early < n_days:
-                vals, stopped = _follow_up(treat, n_days, early, t0)
+                vals, stopped = _follow_up(treat, sim, sel, vals, n_days, early, t0)
                 if stopped:  # the solver failed late: censored at the last day it solved
                     row |= {"solver_stopped_day": float(len(vals) - 1), "error": stopped}
                 a = _assess(scans, vals[:, 0], baseline, spec)
@@ -328,10 +330,24 @@ def simulate_chunk(
     )
 
 
-def _follow_up(treat, n_days: int, early: int, t0_h: float):
-    """Daily values to the end of follow-up; if the solver fails after the second scan, the
-    values up to the last whole day before the failure (a patient followed that long is
-    censored there, as a trial censors one lost to follow-up) and the reason ('' if none)."""
+def _continued(sim: Simulator, sel, t0_h: float, start_day: int, days: int) -> np.ndarray | None:
+    """Daily values from treatment day ``start_day`` to ``days``, continuing the solve that
+    stopped there, so the run-in and the days before are not solved again; None if the solver
+    fails on the way (the caller then solves from time 0 with every fallback tolerance)."""
+    try:
+        return sim.extend(t0_h + 24.0 * np.arange(start_day, days + 1), sel).values
+    except SimulationError:
+        return None
+
+
+def _follow_up(treat, sim: Simulator, sel, vals: np.ndarray, n_days: int, early: int, t0_h: float):
+    """Daily values to the end of follow-up, continuing from ``vals`` (days 0 to ``early``, the
+    last solve); if the solver fails after the second scan, the values up to the last whole
+    day before the failure (a patient followed that long is censored there, as a trial
+    censors one lost to follow-up) and the reason ('' if none)."""
+    more = _continued(sim, sel, t0_h, early, n_days)
+    if more is not None:
+        return np.vstack([vals, more[1:]]), ""
     try:
         return treat(n_days, False)[0], ""
     except SimulationError as err:

@@ -206,6 +206,13 @@ class Simulator:
         self.rr.integrator.maximum_num_steps = max_steps
         self.parameter_ids = set(self.rr.model.getGlobalParameterIds())
         self._event_set = _event_set_parameters(text) if event_set is None else event_set
+        # libRoadRunner takes a simulate that continues from a later time (extend, the horizons
+        # of steady_state) as the new start: the next reset restores the event-set parameters
+        # as they were there and fires the events due then, so the next patient would start with
+        # another's infusions (measured: aldesleukin q8h after steady_state). _apply anchors
+        # the reset state at t = 0 again before the next run.
+        self._continued = False
+        self._params: dict[str, float] = {}
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
         self.compartment_ids = set(self.rr.model.getCompartmentIds())
 
@@ -217,6 +224,10 @@ class Simulator:
         from). Each reset fires the events at t = 0; before the second, the parameters events
         change (an infusion rate, a dose counter) go back to the model's initial values, so
         those events act once."""
+        if self._continued:  # anchor libRoadRunner's reset state at t = 0 (see __init__)
+            self.rr.resetAll()
+            self.rr.simulate(times=[0.0, 1e-9])
+            self._continued = False
         self.rr.resetAll()
         for k, v in values.items():
             if k not in self.parameter_ids and k not in self.compartment_ids:
@@ -225,10 +236,10 @@ class Simulator:
                     "compartment volumes, not species; initial amounts follow from parameters)"
                 )
             self.rr[k] = float(v)
-        if values:
-            for k, v0 in self._event_set.items():
-                if k not in values:
-                    self.rr[k] = v0
+        for k, v0 in self._event_set.items():
+            if k not in values:
+                self.rr[k] = v0
+        if values or self._event_set:
             self.rr.reset()
         for k, v in (initial or {}).items():
             if k not in self.species_ids:
@@ -284,6 +295,14 @@ class Simulator:
             raise ValueError("times must be an increasing list of at least two values")
         params = dict(parameters or {})
         self._apply(params, initial)
+        self._params = params
+        return self._integrate(t, selections, params)
+
+    def _integrate(
+        self, t: np.ndarray, selections: Sequence[str], params: Mapping[str, float]
+    ) -> Trajectory:
+        """Integrate from the current state, reporting ``selections`` at ``t``; errors name
+        ``params``."""
         sel = ["time", *selections]
         failure = None
         with _captured_solver_output() as solver_log:
@@ -307,6 +326,23 @@ class Simulator:
             )
         return Trajectory(out[:, 0], tuple(selections), out[:, 1:])
 
+    def extend(self, times: Sequence[float] | np.ndarray, selections: Sequence[str]) -> Trajectory:
+        """Continue the last run from the state where it stopped, ``times[0]`` being the time it
+        reached: parameters, event states and integrated quantities carry on (a treatment
+        continuing from the screened patient, a follow-up from the second scan), so what was
+        solved is not solved again. Current tolerances; after a failure the state is lost and
+        the caller starts over with ``run``."""
+        t = np.asarray(times, dtype=float)
+        if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
+            raise ValueError("times must be an increasing list of at least two values")
+        now = float(self.rr.model.getTime())
+        if abs(t[0] - now) > 1e-9 * max(1.0, abs(now)):
+            raise ValueError(
+                f"extend must start where the last run stopped (t = {now:g}), not at t = {t[0]:g}"
+            )
+        self._continued = True
+        return self._integrate(t, selections, self._params)
+
     def steady_state(
         self,
         selections: Sequence[str],
@@ -327,6 +363,7 @@ class Simulator:
                 t = 0.0
                 for horizon in 10.0 ** np.arange(1, 9):
                     self.rr.simulate(t, horizon, 2)
+                    self._continued = t > 0
                     t = horizon
                     rates = self._unsteady()
                     if rates is None:
