@@ -867,13 +867,17 @@ def _add_binding_steps(b: _Binding, form: Form, sch: BindingScheme, cid: dict) -
             )
         r, prod = b.rec[st.receptor], cid[st.product]
         rev = f"{_mult(st.reverse_multiplicity)}kon_il2 * {kd_id} * {prod}"
+        # free receptor enters as max(R, 0): on a population dying out its amount sinks to the
+        # solver's noise, and a slightly negative receptor times a slightly negative ligand
+        # would form complexes that feed themselves until CVODE fails
+        free = f"max({r}, 0 nmol)"
         if st.source is None:
-            reactant, rate = lig, f"{_mult(st.forward_multiplicity)}kon_il2 * {lig} * {r}"
+            reactant, rate = lig, f"{_mult(st.forward_multiplicity)}kon_il2 * {lig} * {free}"
         else:
             reactant = cid[st.source]
             coop = " * coop" if st.cooperative else ""
             rate = (
-                f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {reactant} * {r}"
+                f"{_mult(st.forward_multiplicity)}kon_il2 * kx{coop} * {reactant} * {free}"
                 f" * items_per_nmol / max(N_{pid}, 1 item)"
             )
         net.reaction(f"bind_{f}_{pid}_{j}", {reactant: 1, r: 1}, {prod: 1}, rate, sbo="SBO:0000177")
