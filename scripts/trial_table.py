@@ -19,7 +19,9 @@ TOXICITY = ("vascular_leak_index severe %", "cytokine_release_index severe %")
 
 def main(path: str, cohort: str = "melanoma") -> None:
     summary = json.loads(Path(path).read_text())
-    table = response_table(summary, catalog.get_cohort(cohort)).set_index("arm")
+    spec = catalog.get_cohort(cohort)
+    table = response_table(summary, spec).set_index("arm")
+    trained = {(t.arm, t.endpoint) for t in spec.targets}
     hr = {c["arm"]: c for c in summary.get("comparison", [])}
     print(
         "| arm | basis | evaluable / failed | ORR % (95% CI) | CR % | PD % | median PFS (months) "
@@ -40,12 +42,7 @@ def main(path: str, cohort: str = "melanoma") -> None:
             else "reference"
         )
         trae = r.get("grade 3-4 TRAE %", "-")
-        if (
-            trae != "-"
-            and r.basis != "prediction"
-            and "grade34_TRAE"
-            not in {t.endpoint for t in catalog.get_cohort(cohort).targets if t.arm == arm}
-        ):
+        if trae != "-" and r.basis != "prediction" and (arm, "grade34_TRAE") not in trained:
             trae = f"{trae} (prediction)"
         cells = [
             arm,

@@ -409,13 +409,15 @@ def test_trial_model_binds_endogenous_il2_in_the_tumour_only_with_the_full_model
     # high-dose IL-2 induces CD25 on tumour CD8 itself, which binds the endogenous IL-2 the
     # trial model leaves out elsewhere: there the change agrees within 2.5% (1-3 points on
     # tumours that grew 50-300% by the scan), on nivolumab within 0.2 points
-    rel = 0.025 if arm_name == "hd_aldesleukin" else 0.0
-    np.testing.assert_allclose(a.best_change_pct, b.best_change_pct, rtol=rel, atol=0.2)
+    hd = arm_name == "hd_aldesleukin"
+    np.testing.assert_allclose(
+        a.best_change_pct, b.best_change_pct, rtol=0.025 if hd else 0.0, atol=0.2
+    )
     for col in [c for c in b.columns if c.endswith("_max")]:
         if arm_name == "nivolumab" and col.startswith("vascular_leak"):
             assert (a[col] == 0).all() and (b[col] < 1e-3).all()
         else:
-            np.testing.assert_allclose(a[col], b[col], rtol=max(0.01, 2.8 * rel), atol=1e-4)
+            np.testing.assert_allclose(a[col], b[col], rtol=0.07 if hd else 0.01, atol=1e-4)
     for col in [c for c in b.columns if c.endswith("_grade3")]:
         assert (a[col] == b[col]).all()
 
@@ -552,9 +554,11 @@ def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, m
     patients = draw_patients(SPEC, 8, seed=3, defaults=nivo_arm.defaults, population="distribution")
     varied = [c for c in patients.columns if c not in ("patient", "weight_kg", "vp")]
     together, _ = _run.simulate_chunk(nivo_arm, patients, varied, SPEC)
-    alone = pd.concat(
-        [_run.simulate_chunk(nivo_arm, patients.iloc[[i]], varied, SPEC)[0] for i in range(8)]
-    )
+    alone = []
+    for i in range(8):  # each on a freshly loaded model, after no other patient
+        _run._SIMULATORS.pop(nivo_arm.key, None)
+        alone.append(_run.simulate_chunk(nivo_arm, patients.iloc[[i]], varied, SPEC)[0])
+    alone = pd.concat(alone)
     cols = ["status", "bor", "pfs_days", "best_change_pct", "followed_days"]
     ok = (together.status == "ok").to_numpy()
     assert ok.sum() >= 2 and (together.followed_days > 200).any()

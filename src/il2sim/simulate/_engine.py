@@ -168,6 +168,13 @@ def _event_set_parameters(text: str) -> dict[str, float]:
     }
 
 
+def _output_times(times: Sequence[float] | np.ndarray) -> np.ndarray:
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
+        raise ValueError("times must be an increasing list of at least two values")
+    return t
+
+
 class Simulator:
     """A compiled model. ``run`` and ``run_batch`` reset it to its initial state first, so runs
     are independent; parameters given for one run apply to that run only."""
@@ -290,9 +297,7 @@ class Simulator:
 
         libRoadRunner's convention: a species id selects its amount (nmol), ``[id]`` its
         concentration (nM); readouts (rules) and parameters by id."""
-        t = np.asarray(times, dtype=float)
-        if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
-            raise ValueError("times must be an increasing list of at least two values")
+        t = _output_times(times)
         params = dict(parameters or {})
         self._apply(params, initial)
         self._params = params
@@ -332,9 +337,7 @@ class Simulator:
         continuing from the screened patient, a follow-up from the second scan), so what was
         solved is not solved again. Current tolerances; after a failure the state is lost and
         the caller starts over with ``run``."""
-        t = np.asarray(times, dtype=float)
-        if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
-            raise ValueError("times must be an increasing list of at least two values")
+        t = _output_times(times)
         now = float(self.rr.model.getTime())
         if abs(t[0] - now) > 1e-9 * max(1.0, abs(now)):
             raise ValueError(
@@ -362,8 +365,9 @@ class Simulator:
             try:
                 t = 0.0
                 for horizon in 10.0 ** np.arange(1, 9):
+                    if t > 0:  # set first: a continuation that fails leaves its mark too
+                        self._continued = True
                     self.rr.simulate(t, horizon, 2)
-                    self._continued = t > 0
                     t = horizon
                     rates = self._unsteady()
                     if rates is None:
