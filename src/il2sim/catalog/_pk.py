@@ -203,6 +203,9 @@ class Tissue(BaseModel):
     name: str
     volume_L: SourcedNumber
     interstitial_fraction: SourcedNumber
+    #: an organ where antigen-presenting cells prime T cells (spleen, lymph node): there Tregs
+    #: restrain the B7 costimulation that antigen-specific CD8 T cells receive
+    lymphoid: bool = False
 
     @field_validator("name")
     @classmethod

@@ -6,7 +6,8 @@ The network is built from motifs, one per biological process, each a function ov
 
 - ``cell_states``: every cell count becomes a state; its IL-2 proliferation signal is one law of
   the cell's absolute pSTAT5 (engaged IL-2Rbeta/gamma-c complexes), the same for every cell type.
-- ``treg_suppression``: Tregs suppress effector proliferation in their location.
+- ``treg_suppression``: Tregs suppress effector proliferation in their location and, in a
+  lymphoid disease site, withhold B7 costimulation (freed as they are depleted).
 - ``antigen`` and ``exhaustion_and_programme``: tumour cells or a persistent virus give the
   site's antigen drive, which builds the exhaustion programme and programmed expansion.
 - ``population_dynamics`` and ``antigen_specific_chain``: IL-2 expands the pools it reaches
@@ -14,7 +15,9 @@ The network is built from motifs, one per biological process, each a function ov
   exhausted CD8 T cells; PD-1 engagement lowers antigen-driven proliferation and killing and
   blockade (antibody or arm occupancy of PD-1 or PD-L1) lifts it; TCR and IL-2 signal together
   induce CD25 on stem-like and effector-like cells; IL-2 delivered with CD25 or in cis through a
-  targeting arm drives their division and pushes progeny toward effector-like cells.
+  targeting arm drives their division and pushes progeny toward effector-like cells; in an
+  infection PD-L1 on infected cells follows interferon-gamma from engaged CD8 T cells and
+  deepens the PD-1 brake on their killing.
 - ``endogenous_il2``: antigen-stimulated T cells secrete IL-2.
 - ``disease_dynamics``: tumours grow logistically and are killed by CD8 T cells (de Pillis et
   al. 2005) and NK cells; a persistent virus replicates and is cleared by CD8 T cells.
@@ -61,12 +64,14 @@ def add_immunity(
     vaccine_times_h: tuple[float, ...] = (),
     treg_depletion_times_h: tuple[float, ...] = (),
     infection_time_h: float = 0.0,
+    treatment_start_h: float = 0.0,
 ) -> ImmuneModel:
     """Make cell numbers dynamic and add ``disease`` in the body's tissue (tumour or infected
     organ; the first tissue unless ``disease_site``). A tumour or chronic infection is
     established at time 0; an acute infection starts at ``infection_time_h`` in a host whose
     antigen-specific cells are resting. ``vaccine_times_h`` and ``treg_depletion_times_h``: when
-    a therapeutic vaccine primes, or Tregs are depleted, each for one day."""
+    a therapeutic vaccine primes, or Tregs are depleted, each for one day;
+    ``treatment_start_h``: the state that induced PD-L1 on infected cells is measured from."""
     if disease not in DISEASES:
         raise ValueError(f"disease must be one of {', '.join(DISEASES)}, got {disease!r}")
     site = disease_site or (model.body.tissues[0].name if model.body.tissues else None)
@@ -78,6 +83,7 @@ def add_immunity(
         vaccine_times_h=tuple(vaccine_times_h),
         treg_depletion_times_h=tuple(treg_depletion_times_h),
         infection_time_h=infection_time_h,
+        treatment_start_h=treatment_start_h,
     )
     for motif in MOTIFS:
         motif(cx)
@@ -120,4 +126,5 @@ def build_arm_model(
         vaccine_times_h=hours(arm.vaccine_days),
         treg_depletion_times_h=hours(arm.treg_depletion_days),
         infection_time_h=run_in_days * 24.0,
+        treatment_start_h=run_in_days * 24.0,
     )

@@ -41,6 +41,7 @@ class ImmuneModel:
     treg_cd8_ratio: dict[str, str] = field(default_factory=dict)  # location -> rule
     toxicity: dict[str, str] = field(default_factory=dict)  # index name -> rule
     exhaustion: str | None = None  # exhaustion-programme state of the disease site
+    pdl1_infected: str | None = None  # PD-L1 on infected cells (relative to chronic state)
 
 
 @dataclass
@@ -54,10 +55,12 @@ class Context:
     vaccine_times_h: tuple[float, ...] = ()
     treg_depletion_times_h: tuple[float, ...] = ()
     infection_time_h: float = 0.0
+    treatment_start_h: float = 0.0
     P: dict[str, Sourced] = field(default_factory=immune_parameters)
     by_loc: dict[str, list[PopulationSite]] = field(default_factory=dict)  # dynamic populations
     supp: dict[str, str] = field(default_factory=dict)  # location -> Treg suppression rule
     pdl1_ref: dict[str, list[str]] = field(default_factory=dict)  # location -> PD-L1 occupancy
+    costim_release: str | None = None  # B7 costimulation released from Treg restraint (site)
     antigen: str | None = None  # antigen drive rule of the disease site
     antigen_gone: str = "false"  # condition: the antigen source is eradicated
     exhaustion: str = ONE  # exhaustion programme of the site (1 without antigen)

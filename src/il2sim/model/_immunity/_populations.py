@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from il2sim.model._body import sid
 from il2sim.model._immunity._context import ONE, Context
-from il2sim.model._immunity._regulation import cd25_induction, pd1_brake
+from il2sim.model._immunity._regulation import cd25_induction, killing_brake, pd1_brake
 
 POOLS = ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper")
 
@@ -148,6 +148,10 @@ def antigen_specific_chain(cx: Context) -> None:
     )
     fmax = cx.par("max_fold_expansion", per_day=False)
     gE = f"g_{E.id}" if E.id in model.pstat5 else "0 dimensionless"
+    block = exhaustion
+    if cx.costim_release is not None:  # B7 freed from Tregs lifts part of exhaustion's block
+        rho = cx.par("treg_costimulation_restraint", per_day=False)
+        block = f"{exhaustion} * ({ONE} - {rho} * {cx.costim_release})"
     share = cx.par("pd1_il2_brake_share", per_day=False)
     il2_brake = f"({ONE} - {share} * ({ONE} - {fE}))"
     supE = f" * {cx.supp[cx.site_loc]}" if cx.site_loc in cx.supp else ""
@@ -157,17 +161,18 @@ def antigen_specific_chain(cx: Context) -> None:
         f" * ({gE} + {gain} * cis_{E.id}) / ({ONE} + {gain})"
         f" * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
         f" + {cx.par('effector_antigen_prolif_per_day')} * expansion_programme_{site}"
-        f" * ({ONE} - {exhaustion})"
+        f" * ({ONE} - {block})"
         f" * {nE} * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
         f" - {flux_et} - {cx.par('effector_death_per_day')}"
         f" * ({ONE} - {cx.par('il2_survival_max', per_day=False)} * {gE}) * {nE}",
     )
     net.rate_rule(nX, f"{flux_et} - {cx.par('terminal_death_per_day')} * {nX}")
     share = cx.par("terminal_killing_share", per_day=False)
+    kill = killing_brake(cx, E, f"({nE} + {share} * {nX})", f"(N0_{E.id} + {share} * N0_{X.id})")
     cx.ctl_terms.append(
         net.rule(
             f"ctl_{site}",
-            f"{fE} * ({ONE} + {cx.par('il2_cytotoxicity_gain', per_day=False)} * {gE})"
+            f"{kill} * ({ONE} + {cx.par('il2_cytotoxicity_gain', per_day=False)} * {gE})"
             f" * ({nE} + {share} * {nX})",
             "item",
             "functional cytotoxic CD8 T cells (IL-2 raises per-cell killing)",

@@ -1,6 +1,7 @@
-"""Motif: regulation in each location: Treg suppression of effector proliferation, the
-Treg:CD8 ratio, and the PD-1 brake with its blockade (which also raises CD25 where the catalog
-says blockade does)."""
+"""Motif: regulation in each location: Treg suppression of effector proliferation, Treg
+restraint of B7 costimulation in a lymphoid disease site, the Treg:CD8 ratio, the PD-1 brake
+with its blockade (which also raises CD25 where the catalog says blockade does), and PD-L1
+that infected cells raise as engaged CD8 T cells make interferon-gamma."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ CD8_ROLES = ("stem", "effector", "terminal", "cd8_memory", "cd8_naive")
 
 def treg_suppression(cx: Context) -> None:
     """Per location with Tregs: ``suppression_<loc>`` (1 at baseline Tregs, lower as they
-    expand) and ``treg_cd8_ratio_<loc>`` where CD8 T cells live too; also records each
-    location's PD-L1 occupancy readouts for the PD-1 brake."""
+    expand) and ``treg_cd8_ratio_<loc>`` where CD8 T cells live too; in a lymphoid disease
+    site ``costimulation_release_<site>``; also records each location's PD-L1 occupancy
+    readouts for the PD-1 brake."""
     net, im, model = cx.net, cx.im, cx.model
     k_supp = cx.par("treg_suppression", per_day=False)
+    lymphoid = {t.name for t in model.body.tissues if t.lymphoid}
     for loc, pops in cx.by_loc.items():
         tregs = [p for p in pops if im.roles[p.id] == "treg"]
         if tregs:
@@ -27,6 +30,8 @@ def treg_suppression(cx: Context) -> None:
                 "dimensionless",
                 f"Treg suppression of effector proliferation in {loc}",
             )
+            if loc == cx.site_loc and loc in lymphoid:
+                cx.costim_release = _costimulation_release(cx, loc, t)
         cd8 = [p for p in pops if im.roles[p.id] in CD8_ROLES]
         if tregs and cd8:
             im.treg_cd8_ratio[loc] = net.rule(
@@ -46,31 +51,131 @@ def treg_suppression(cx: Context) -> None:
     cx.par("pd1_inhibition", per_day=False)  # the brake's strength, read by pd1_brake
 
 
+def _costimulation_release(cx: Context, loc: str, treg: str) -> str:
+    """``costimulation_release_<loc>``: how much of the B7 (CD80/CD86) costimulation that
+    Tregs withhold from antigen-specific CD8 T cells is free, (1 - Tregs / resting Tregs)^2
+    while Tregs are below their resting number and 0 at or above it (C1-smooth at rest).
+    Tregs strip B7 from antigen-presenting cells through CTLA-4 (Qureshi OS et al. 2011
+    Science 332:600; Wing K et al. 2008 Science 322:271); in chronic LCMV, Treg ablation
+    rescues exhausted CD8 T cells 10-100-fold, a rescue that needs B7 and cognate antigen
+    (Penaloza-MacMaster P et al. 2014 J Exp Med 211:1905)."""
+    return cx.net.rule(
+        f"costimulation_release_{sid(loc)}",
+        f"max(0 dimensionless, 1 dimensionless - N_{treg} / N0_{treg})^2",
+        "dimensionless",
+        f"B7 costimulation released from Treg restraint in {loc} (0 at resting Tregs, 1 without)",
+    )
+
+
+def _blockade(cx: Context, p: PopulationSite) -> str | None:
+    """The highest occupancy of PD-1 on the cell or PD-L1 in its location by a blocker (None
+    in an arm without a PD-1 or PD-L1 binder)."""
+    terms = []
+    if ("PD1", p.id) in cx.model.occupancy:
+        terms.append(cx.model.occupancy[("PD1", p.id)])
+    terms += cx.pdl1_ref.get(p.location, [])
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else f"max({', '.join(terms)})"
+
+
 def pd1_brake(cx: Context, p: PopulationSite) -> str:
     """``pd1_signal_<id>``: 1 - eps x exhaustion x (1 - blockade), blockade being the highest
     occupancy of PD-1 on the cell or PD-L1 in its location (no blockade in an arm without a
     PD-1 or PD-L1 binder); returns its id."""
-    net, model = cx.net, cx.model
     eps = cx.par("pd1_inhibition", per_day=False)
-    terms = []
-    if ("PD1", p.id) in model.occupancy:
-        terms.append(model.occupancy[("PD1", p.id)])
-    terms += cx.pdl1_ref.get(p.location, [])
-    if not terms:
-        return net.rule(
-            f"pd1_signal_{p.id}",
-            f"1 dimensionless - {eps} * {cx.exhaustion}",
-            "dimensionless",
-            f"PD-1 brake factor on {p.cell.name}",
-        )
-    b = terms[0] if len(terms) == 1 else f"max({', '.join(terms)})"
-    brake = net.rule(
+    b = _blockade(cx, p)
+    unblocked = "" if b is None else f" * (1 dimensionless - {b})"
+    return cx.net.rule(
         f"pd1_signal_{p.id}",
-        f"1 dimensionless - {eps} * {cx.exhaustion} * (1 dimensionless - {b})",
+        f"1 dimensionless - {eps} * {cx.exhaustion}{unblocked}",
         "dimensionless",
         f"PD-1 brake factor on {p.cell.name} (1 = no brake)",
     )
-    return brake
+
+
+def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: str) -> str:
+    """The PD-1 brake on killing by effector-like cells. In a tumour, their PD-1 brake
+    factor. In an infection, PD-L1 on infected cells rises as engaged CD8 T cells make
+    interferon-gamma: ``pdl1_infected_<site>`` (1 until treatment starts) relaxes within about
+    a day towards (1 - gain) + gain x engagement / engagement at the start of treatment
+    (engagement: antigen x ``engaged``, cells weighted as they kill; in an acute infection,
+    which starts from a resting host, the reference is the catalog's chronic state: antigen at
+    ``virus_initial_chronic`` x ``resting``), and PD-1 engagement at the lytic synapse scales
+    with it, eps_eff = eps L / (eps L + 1 - eps) (eps at L = 1, below 1 for any L).
+    Penaloza-MacMaster P et al. 2014 J Exp Med 211:1905: after Treg ablation PD-L1 rises,
+    especially on LCMV-infected cells, the expanded CD8 T cells do not lower the viral load,
+    and PD-L1 blockade then does."""
+    brake = f"pd1_signal_{effector.id}"
+    if cx.disease not in ("chronic_infection", "acute_infection"):
+        return brake
+    net, site, ag = cx.net, sid(cx.loc), cx.antigen
+    comp = net.species[cx.burden].compartment
+    v0 = cx.P["virus_initial_chronic"].value
+    ag0 = v0 / (v0 + cx.P["virus_antigen_half_saturation"].value)
+    ref = net.add_species(
+        Species(
+            f"engaged_cd8_reference_{site}",
+            comp,
+            0.0,
+            "item",
+            "engagement of virus-specific CD8 T cells that PD-L1 induction is measured from",
+            amount_only=True,
+        )
+    )
+    chronic_antigen = net.parameter(
+        f"antigen_chronic_{site}",
+        ag0,
+        "dimensionless",
+        "antigen drive at the catalog's chronic viral load",
+        "virus_initial_chronic / (virus_initial_chronic + virus_antigen_half_saturation)",
+    )
+    net.species[ref].initial_assignment = f"{chronic_antigen} * {resting}"
+    tracking = net.parameter(
+        f"pdl1_tracking_{site}",
+        0.0,
+        "dimensionless",
+        "PD-L1 on infected cells follows engagement (1, from the start of treatment) or not (0)",
+        "set by events",
+        constant=False,
+    )
+    t_start = net.parameter(
+        f"t_treatment_start_{site}",
+        cx.treatment_start_h,
+        "hour",
+        "start of treatment",
+        "scenario",
+    )
+    start = {tracking: ONE}
+    if cx.disease == "chronic_infection":
+        start[ref] = f"{ag} * {engaged}"
+    net.event(f"pdl1_reference_{site}", f"time >= {t_start}", start, "start of treatment")
+    L = net.add_species(
+        Species(
+            f"pdl1_infected_{site}",
+            comp,
+            1.0,
+            "dimensionless",
+            "PD-L1 on infected cells relative to the start of treatment",
+            amount_only=True,
+        )
+    )
+    cx.im.pdl1_infected = L
+    gain = cx.par("virus_pdl1_induction_gain", per_day=False)
+    net.rate_rule(
+        L,
+        f"{cx.par('pdl1_induction_per_day')} * ({ONE} + {tracking} * {gain}"
+        f" * ({ag} * {engaged} / {ref} - {ONE}) - {L})",
+    )
+    eps = cx.par("pd1_inhibition", per_day=False)
+    b = _blockade(cx, effector)
+    unblocked = "" if b is None else f" * ({ONE} - {b})"
+    return net.rule(
+        f"kill_signal_{effector.id}",
+        f"{ONE} - {eps} * {L} / ({eps} * {L} + {ONE} - {eps}) * {cx.exhaustion}{unblocked}",
+        "dimensionless",
+        f"PD-1 brake on killing by {effector.cell.name}, with PD-L1 on infected cells",
+    )
 
 
 def cd25_induction(cx: Context, p: PopulationSite, brake: str) -> None:
