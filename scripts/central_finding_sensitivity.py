@@ -52,6 +52,8 @@ IMMUNE = (
     "treg_suppression",
     "effector_antigen_prolif_per_day",
     "virus_killing_per_ctl_per_day",
+    "virus_pdl1_induction_gain",
+    "pdl1_induction_per_day",
     "il2_secretion_per_cell_per_h",
     "max_fold_expansion",
 )

@@ -262,11 +262,32 @@ def test_treg_depletion_expands_virus_specific_cd8_ten_fold(treg_depletion):
 
     def pdl1(arm):
         f = treg_depletion.frame
-        sel = f[(f.setting == MOUSE) & (f.arm == arm) & (f.variable == "pdl1_infected_cells")]
+        sel = f[(f.setting == MOUSE) & (f.arm == arm) & (f.variable == "pdl1_target_cells")]
         return float(np.interp(14.0, sel.time_d, sel.value))
 
     assert pdl1("untreated") == pytest.approx(1.0, abs=0.02)
     assert pdl1("treg_depletion") > 5.0
+
+
+def test_costimulation_and_pdl1_induction_are_built_where_the_catalog_says():
+    """Tregs' restraint of B7 acts in a lymphoid disease site (the mouse spleen), not in a
+    solid tumour; PD-L1 on targets follows engagement in the infection (gain 1) and is not
+    built in the tumour, whose calibrated gain is 0 (ipilimumab's ORR leaves its interval
+    with any gain on the shipped population)."""
+    sc = catalog.get_therapy_scenario()
+    built = {}
+    for setting in sc.settings:
+        model, _ = build_arm_model(setting, setting.arms[0], duration_days=14, run_in_days=60)
+        built[setting.name] = model.network
+    mouse, human = built[MOUSE], built[HUMAN]
+    assert "costimulation_release_spleen" in mouse.rules
+    assert "pdl1_targets_spleen" in mouse.species
+    assert (
+        "pdl1_targets_spleen" in mouse.rules["kill_signal_mouse_cd8_effector_like_spleen"].formula
+    )
+    assert not any(r.startswith("costimulation_release") for r in human.rules)
+    assert "pdl1_targets_tumour" not in human.species
+    assert catalog.immune_parameters()["tumour_pdl1_induction_gain"].value == 0.0
 
 
 def test_low_dose_il2_expands_tregs_more_than_cd8_and_nk(default):

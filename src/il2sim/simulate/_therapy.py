@@ -102,7 +102,7 @@ class ArmSetup:
 
 def arm_setup(scenario: TherapyScenario, setting: Setting, arm: Arm) -> ArmSetup:
     """Build one arm's network and choose its readouts: cells and their pSTAT5, the disease
-    burden, exhaustion, PD-L1 on infected cells, plasma levels, toxicity indices, Treg:CD8
+    burden, exhaustion, PD-L1 on target cells, plasma levels, toxicity indices, Treg:CD8
     ratios, PD-1/PD-L1 occupancy."""
     model, im = build_arm_model(
         setting, arm, duration_days=scenario.duration_days, run_in_days=scenario.run_in_days
@@ -123,8 +123,8 @@ def arm_setup(scenario: TherapyScenario, setting: Setting, arm: Arm) -> ArmSetup
         )
     if im.exhaustion is not None:
         variables.append(("exhaustion_programme", im.exhaustion, "fraction"))
-    if im.pdl1_infected is not None:
-        variables.append(("pdl1_infected_cells", im.pdl1_infected, "relative to chronic state"))
+    if im.pdl1_targets is not None:
+        variables.append(("pdl1_target_cells", im.pdl1_targets, "relative to treatment start"))
     for mol, rule in model.plasma_ng_per_mL.items():
         variables.append((f"plasma:{mol}", rule, "ng/mL"))
     for idx, rule in im.toxicity.items():

@@ -15,9 +15,9 @@ The network is built from motifs, one per biological process, each a function ov
   exhausted CD8 T cells; PD-1 engagement lowers antigen-driven proliferation and killing and
   blockade (antibody or arm occupancy of PD-1 or PD-L1) lifts it; TCR and IL-2 signal together
   induce CD25 on stem-like and effector-like cells; IL-2 delivered with CD25 or in cis through a
-  targeting arm drives their division and pushes progeny toward effector-like cells; in an
-  infection PD-L1 on infected cells follows interferon-gamma from engaged CD8 T cells and
-  deepens the PD-1 brake on their killing.
+  targeting arm drives their division and pushes progeny toward effector-like cells; PD-L1
+  on infected or tumour cells follows interferon-gamma from engaged CD8 T cells and deepens
+  the PD-1 brake on their killing (adaptive resistance).
 - ``endogenous_il2``: antigen-stimulated T cells secrete IL-2.
 - ``disease_dynamics``: tumours grow logistically and are killed by CD8 T cells (de Pillis et
   al. 2005) and NK cells; a persistent virus replicates and is cleared by CD8 T cells.

@@ -41,7 +41,7 @@ class ImmuneModel:
     treg_cd8_ratio: dict[str, str] = field(default_factory=dict)  # location -> rule
     toxicity: dict[str, str] = field(default_factory=dict)  # index name -> rule
     exhaustion: str | None = None  # exhaustion-programme state of the disease site
-    pdl1_infected: str | None = None  # PD-L1 on infected cells (relative to chronic state)
+    pdl1_targets: str | None = None  # PD-L1 on infected or tumour cells (1 at treatment start)
 
 
 @dataclass

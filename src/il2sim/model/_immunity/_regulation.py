@@ -1,7 +1,7 @@
 """Motif: regulation in each location: Treg suppression of effector proliferation, Treg
 restraint of B7 costimulation in a lymphoid disease site, the Treg:CD8 ratio, the PD-1 brake
 with its blockade (which also raises CD25 where the catalog says blockade does), and PD-L1
-that infected cells raise as engaged CD8 T cells make interferon-gamma."""
+that infected or tumour cells raise as engaged CD8 T cells make interferon-gamma."""
 
 from __future__ import annotations
 
@@ -95,73 +95,76 @@ def pd1_brake(cx: Context, p: PopulationSite) -> str:
 
 
 def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: str) -> str:
-    """The PD-1 brake on killing by effector-like cells. In a tumour, their PD-1 brake
-    factor. In an infection, PD-L1 on infected cells rises as engaged CD8 T cells make
-    interferon-gamma: ``pdl1_infected_<site>`` (1 until treatment starts) relaxes within about
-    a day towards (1 - gain) + gain x engagement / engagement at the start of treatment
-    (engagement: antigen x ``engaged``, cells weighted as they kill; in an acute infection,
-    which starts from a resting host, the reference is the catalog's chronic state: antigen at
+    """``kill_signal_<id>``: the PD-1 brake on killing by effector-like cells, with PD-L1 on
+    their targets (infected or tumour cells) that rises as engaged CD8 T cells make
+    interferon-gamma. ``pdl1_targets_<site>`` (1 until treatment starts) relaxes within about a
+    day towards (1 - gain) + gain x engagement / engagement at the start of treatment
+    (engagement: antigen x ``engaged``, cells weighted as they kill; an acute infection starts
+    from a resting host, so its reference is the catalog's chronic state, antigen at
     ``virus_initial_chronic`` x ``resting``), and PD-1 engagement at the lytic synapse scales
-    with it, eps_eff = eps L / (eps L + 1 - eps) (eps at L = 1, below 1 for any L).
-    Penaloza-MacMaster P et al. 2014 J Exp Med 211:1905: after Treg ablation PD-L1 rises,
-    especially on LCMV-infected cells, the expanded CD8 T cells do not lower the viral load,
-    and PD-L1 blockade then does."""
-    brake = f"pd1_signal_{effector.id}"
-    if cx.disease not in ("chronic_infection", "acute_infection"):
-        return brake
+    with it, eps_eff = eps L / (eps L + 1 - eps) (eps at L = 1, below 1 for any L); blockade
+    lifts it as it lifts the PD-1 brake. With a gain of 0 (the catalog's for tumours), the
+    PD-1 brake factor itself. Penaloza-MacMaster P et al. 2014 J Exp Med 211:1905:
+    after Treg ablation PD-L1 rises, especially on LCMV-infected cells, the expanded CD8 T
+    cells do not lower the viral load, and PD-L1 blockade then does; in tumours, adaptive
+    resistance (Taube JM et al. 2012 Sci Transl Med 4:127ra37: PD-L1 on melanoma cells where
+    interferon-gamma-making T cells infiltrate)."""
+    gain_name = (
+        "tumour_pdl1_induction_gain" if cx.disease == "tumour" else "virus_pdl1_induction_gain"
+    )
+    if cx.P[gain_name].value == 0:  # PD-L1 stays as it was: the PD-1 brake alone
+        return f"pd1_signal_{effector.id}"
     net, site, ag = cx.net, sid(cx.loc), cx.antigen
     comp = net.species[cx.burden].compartment
-    v0 = cx.P["virus_initial_chronic"].value
-    ag0 = v0 / (v0 + cx.P["virus_antigen_half_saturation"].value)
     ref = net.add_species(
         Species(
             f"engaged_cd8_reference_{site}",
             comp,
             0.0,
             "item",
-            "engagement of virus-specific CD8 T cells that PD-L1 induction is measured from",
+            "engagement of antigen-specific CD8 T cells that PD-L1 induction is measured from",
             amount_only=True,
         )
     )
-    chronic_antigen = net.parameter(
-        f"antigen_chronic_{site}",
-        ag0,
-        "dimensionless",
-        "antigen drive at the catalog's chronic viral load",
-        "virus_initial_chronic / (virus_initial_chronic + virus_antigen_half_saturation)",
-    )
-    net.species[ref].initial_assignment = f"{chronic_antigen} * {resting}"
+    if cx.disease == "acute_infection":
+        v0 = cx.P["virus_initial_chronic"].value
+        chronic = net.parameter(
+            f"antigen_chronic_{site}",
+            v0 / (v0 + cx.P["virus_antigen_half_saturation"].value),
+            "dimensionless",
+            "antigen drive at the catalog's chronic viral load",
+            "virus_initial_chronic / (virus_initial_chronic + virus_antigen_half_saturation)",
+        )
+        net.species[ref].initial_assignment = f"{chronic} * {resting}"
+    else:
+        net.species[ref].initial_assignment = f"{ag} * {engaged}"
     tracking = net.parameter(
         f"pdl1_tracking_{site}",
         0.0,
         "dimensionless",
-        "PD-L1 on infected cells follows engagement (1, from the start of treatment) or not (0)",
+        "PD-L1 on target cells follows engagement (1, from the start of treatment) or not (0)",
         "set by events",
         constant=False,
     )
     t_start = net.parameter(
-        f"t_treatment_start_{site}",
-        cx.treatment_start_h,
-        "hour",
-        "start of treatment",
-        "scenario",
+        f"t_treatment_start_{site}", cx.treatment_start_h, "hour", "start of treatment", "scenario"
     )
     start = {tracking: ONE}
-    if cx.disease == "chronic_infection":
+    if cx.disease != "acute_infection":
         start[ref] = f"{ag} * {engaged}"
     net.event(f"pdl1_reference_{site}", f"time >= {t_start}", start, "start of treatment")
     L = net.add_species(
         Species(
-            f"pdl1_infected_{site}",
+            f"pdl1_targets_{site}",
             comp,
             1.0,
             "dimensionless",
-            "PD-L1 on infected cells relative to the start of treatment",
+            "PD-L1 on infected or tumour cells relative to the start of treatment",
             amount_only=True,
         )
     )
-    cx.im.pdl1_infected = L
-    gain = cx.par("virus_pdl1_induction_gain", per_day=False)
+    cx.im.pdl1_targets = L
+    gain = cx.par(gain_name, per_day=False)
     net.rate_rule(
         L,
         f"{cx.par('pdl1_induction_per_day')} * ({ONE} + {tracking} * {gain}"
@@ -174,7 +177,7 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
         f"kill_signal_{effector.id}",
         f"{ONE} - {eps} * {L} / ({eps} * {L} + {ONE} - {eps}) * {cx.exhaustion}{unblocked}",
         "dimensionless",
-        f"PD-1 brake on killing by {effector.cell.name}, with PD-L1 on infected cells",
+        f"PD-1 brake on killing by {effector.cell.name}, with PD-L1 on its targets",
     )
 
 
