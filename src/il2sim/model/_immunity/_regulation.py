@@ -101,7 +101,8 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
     day towards (1 - gain) + gain x engagement / engagement at the start of treatment
     (engagement: antigen x ``engaged``, cells weighted as they kill; an acute infection starts
     from a resting host, so its reference is the catalog's chronic state, antigen at
-    ``virus_initial_chronic`` x ``resting``), and PD-1 engagement at the lytic synapse scales
+    ``virus_initial_chronic`` x ``resting``; at least one cell's worth, as the antigen may be
+    gone), and PD-1 engagement at the lytic synapse scales
     with it, eps_eff = eps L / (eps L + 1 - eps) (eps at L = 1, below 1 for any L); blockade
     lifts it as it lifts the PD-1 brake. With a gain of 0 (the catalog's for tumours), the
     PD-1 brake factor itself. Penaloza-MacMaster P et al. 2014 J Exp Med 211:1905:
@@ -137,7 +138,7 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
         )
         net.species[ref].initial_assignment = f"{chronic} * {resting}"
     else:
-        net.species[ref].initial_assignment = f"{ag} * {engaged}"
+        net.species[ref].initial_assignment = f"max({ag} * {engaged}, 1 item)"
     tracking = net.parameter(
         f"pdl1_tracking_{site}",
         0.0,
@@ -151,7 +152,7 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
     )
     start = {tracking: ONE}
     if cx.disease != "acute_infection":
-        start[ref] = f"{ag} * {engaged}"
+        start[ref] = f"max({ag} * {engaged}, 1 item)"  # antigen may be gone by then
     net.event(f"pdl1_reference_{site}", f"time >= {t_start}", start, "start of treatment")
     L = net.add_species(
         Species(
