@@ -258,6 +258,11 @@ def test_comparison_figure_shows_each_arms_day_14_folds(treg_depletion):
     assert bars == pytest.approx(want)
     burden = [b.get_width() for b in panels["viral load or tumour"].patches]
     assert burden[2] == pytest.approx(math.log2(_burden(treg_depletion, MOUSE, "treg_depletion")))
+    # an eradicated virus is not drawn as 'no change': a hatched bar to the axis' end
+    assert _burden(treg_depletion, MOUSE, "treg_depletion_anti_pdl1") == 0.0
+    cleared = panels["viral load or tumour"].patches[3]
+    assert cleared.get_hatch() == "//"
+    assert cleared.get_width() == pytest.approx(panels["viral load or tumour"].get_xlim()[0])
 
 
 def test_treg_depletion_expands_virus_specific_cd8_ten_fold(treg_depletion):

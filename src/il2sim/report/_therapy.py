@@ -134,7 +134,8 @@ def _readout_day(result: TherapyResult) -> float:
 
 def comparison_figure(result: TherapyResult, setting: str) -> plt.Figure:
     """The papers' side-by-side comparison: one panel per population (and the disease burden),
-    one bar per arm, log2 fold change at the readout day (0 = no change, -1 = halved)."""
+    one bar per arm, log2 fold change at the readout day (0 = no change, -1 = halved; a burden
+    or population at exactly 0, eradicated, is a hatched bar to the axis' end)."""
     key = f"day_{_readout_day(result):g}"
     rows = [s for s in result.summary if s["setting"] == setting]
     site = next(
@@ -165,9 +166,26 @@ def comparison_figure(result: TherapyResult, setting: str) -> plt.Figure:
         logs = [math.log2(v) if v > 0 else math.nan for v in values]
         y = list(range(len(rows)))
         colours = ["#c44e52" if v < 0 else "#4c72b0" for v in logs]
-        ax.barh(y, [0.0 if math.isnan(v) else v for v in logs], color=colours)
-        ax.axvline(0.0, color="k", lw=0.8)
         span = max([1.0, *(abs(v) for v in logs if not math.isnan(v))]) * 1.1
+        gone = [v == 0 for v in values]  # eradicated (no log): a hatched bar to the axis' end
+        widths = [
+            -span if g else 0.0 if math.isnan(v) else v for g, v in zip(gone, logs, strict=True)
+        ]
+        bars = ax.barh(
+            y, widths, color=["#c44e52" if g else c for g, c in zip(gone, colours, strict=True)]
+        )
+        for bar, g in zip(bars, gone, strict=True):
+            if g:
+                bar.set_hatch("//")
+                ax.text(
+                    -0.97 * span,
+                    bar.get_y() + bar.get_height() / 2,
+                    "eradicated",
+                    va="center",
+                    fontsize=7,
+                    color="white",
+                )
+        ax.axvline(0.0, color="k", lw=0.8)
         ax.set_xlim(-span, span)
         ax.set_title(title, fontsize=9)
         ax.set_yticks(y, labels, fontsize=8)
