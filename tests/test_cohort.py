@@ -571,3 +571,34 @@ def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, m
     assert (anew.bor[ok] == together.bor[ok]).all()
     assert (anew.pfs_days[ok] == together.pfs_days[ok]).all()
     assert np.allclose(anew.best_change_pct[ok], together.best_change_pct[ok], atol=0.5)
+
+
+@pytest.mark.slow
+def test_endpoint_intervals_over_the_signaling_posterior(tmp_path):
+    """`cohort_intervals`: the same patients under every posterior draw; intervals proper, the
+    nominal row equal to a plain run on the catalog's constants, seeded draws reproducible;
+    the CLI writes OUT/uncertainty.csv and refuses fewer than 2 draws by name."""
+    from il2sim.cohort import ENDPOINTS, cohort_intervals
+
+    args = dict(n=8, seed=3, population="distribution", workers=1)
+    table = cohort_intervals(SPEC, ["nivolumab"], 3, **args)
+    assert list(table.endpoint) == list(ENDPOINTS)
+    ok = table.dropna(subset=["median"])
+    assert (ok.low <= ok["median"]).all() and (ok["median"] <= ok.high).all()
+    assert (table.set_index("endpoint").n_draws[["ORR", "n_evaluable"]] == 3).all()
+    plain = run_cohort(SPEC, ["nivolumab"], **args).summary()["arms"]["nivolumab"]
+    nominal = table.set_index("endpoint").nominal
+    assert nominal["ORR"] == pytest.approx(100 * plain["ORR"]["value"])
+    assert nominal["n_evaluable"] == plain["n_evaluable"]
+    pd.testing.assert_frame_equal(table, cohort_intervals(SPEC, ["nivolumab"], 3, **args))
+    with pytest.raises(ValueError, match="at least 2 posterior draws, got 1"):
+        cohort_intervals(SPEC, ["nivolumab"], 1, **args)
+    r = CliRunner().invoke(app, ["cohort", "--uncertainty", "1"])
+    assert r.exit_code != 0
+    assert "--uncertainty must be between 2 and 1,000 draws, got 1" in r.output
+    out = tmp_path / "u"
+    cli = ["cohort", "--n", "4", "--workers", "1", "--population", "distribution"]
+    r = CliRunner().invoke(app, [*cli, "--uncertainty", "2", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    written = pd.read_csv(out / "uncertainty.csv")
+    assert set(written.endpoint) == set(ENDPOINTS) and (written.arm == "nivolumab").all()

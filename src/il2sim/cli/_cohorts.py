@@ -27,6 +27,14 @@ from il2sim.cli._app import (
     console,
 )
 
+UncertaintyOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="also treat the same patients under N draws of the signaling posterior and report "
+        "each endpoint's 95% interval (OUT/uncertainty.csv; N + 1 times the cohort's cost)"
+    ),
+]
+
 
 @app.command()
 def cohorts() -> None:
@@ -51,6 +59,7 @@ def _run_cohort(
     population: str | None,
     out: Path,
     full_model: bool = False,
+    uncertainty: int | None = None,
 ) -> None:
     from il2sim import cohort, report, simulate
 
@@ -64,6 +73,8 @@ def _run_cohort(
         cohort.check_request(spec, arms, n=n, workers=workers, population=population)
     except ValueError as e:
         raise _fail(f"--{e}") from None
+    if uncertainty is not None and not 2 <= uncertainty <= 1000:
+        raise _fail(f"--uncertainty must be between 2 and 1,000 draws, got {uncertainty}")
     _check_out(out)
     with _progress() as bar:
         task = bar.add_task(f"{spec.name}: {len(arms)} arm(s)", total=None)
@@ -102,6 +113,48 @@ def _run_cohort(
         _print_frame(report.comparison_table(summary), "arms compared with the first")
     for path in report.write_cohort_report(result, out):
         console.print(f"wrote {path}")
+    if uncertainty is not None:
+        _cohort_intervals(spec, arms, uncertainty, n, seed, workers, scheduler, population, out)
+
+
+def _cohort_intervals(spec, arms, draws, n, seed, workers, scheduler, population, out) -> None:
+    """The endpoints again under ``draws`` posterior draws, the same patients each time:
+    OUT/uncertainty.csv and a table."""
+    from il2sim import cohort
+
+    with _progress() as bar:
+        task = bar.add_task(f"{spec.name}: {draws} posterior draws", total=draws)
+        table = cohort.cohort_intervals(
+            spec,
+            arms,
+            draws,
+            n=n,
+            seed=seed,
+            population=population,
+            workers=workers,
+            scheduler=scheduler,
+            progress=lambda d, t: bar.update(task, completed=d),
+        )
+    path = out / "uncertainty.csv"
+    try:
+        table.to_csv(path, index=False)
+    except OSError as e:
+        raise _fail(f"--out: cannot write {path}: {e.strerror or e}") from None
+    shown = table.assign(
+        **{
+            "catalog constants": table.nominal.map("{:.1f}".format),
+            f"median (95% interval, {draws} draws)": [
+                f"{m:.1f} ({lo:.1f}-{hi:.1f})"
+                for m, lo, hi in zip(table["median"], table.low, table.high, strict=True)
+            ],
+        }
+    )[["arm", "endpoint", "catalog constants", f"median (95% interval, {draws} draws)", "n_draws"]]
+    _print_frame(
+        shown,
+        f"{spec.name}: endpoints over the receptor layer's posterior (%; PFS in months; the "
+        "same patients under every draw)",
+    )
+    console.print(f"wrote {path}")
 
 
 @app.command()
@@ -117,10 +170,13 @@ def cohort(
     out: Annotated[
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_cohort"),
+    uncertainty: UncertaintyOpt = None,
 ) -> None:
     """A virtual cohort on one arm: ORR/CR/DCR with 95% CIs, PFS, toxicity, waterfall and
     spider plots. Finished chunks are kept in OUT/chunks; a rerun resumes."""
-    _run_cohort(cohort_name, [arm], n, seed, workers, scheduler, population, out, full_model)
+    _run_cohort(
+        cohort_name, [arm], n, seed, workers, scheduler, population, out, full_model, uncertainty
+    )
 
 
 @app.command()
@@ -138,10 +194,13 @@ def trial(
     out: Annotated[
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_trial"),
+    uncertainty: UncertaintyOpt = None,
 ) -> None:
     """A virtual trial: several arms on the same virtual patients, compared."""
     names = [a.strip() for a in arms.split(",") if a.strip()]
-    _run_cohort(cohort_name, names, n, seed, workers, scheduler, population, out, full_model)
+    _run_cohort(
+        cohort_name, names, n, seed, workers, scheduler, population, out, full_model, uncertainty
+    )
 
 
 @app.command()

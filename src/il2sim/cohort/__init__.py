@@ -28,9 +28,11 @@ from il2sim.cohort._sample import (
     sample_patients,
 )
 from il2sim.cohort._select import Selection, calibrate, select_virtual_population
+from il2sim.cohort._uncertainty import ENDPOINTS, cohort_intervals
 from il2sim.cohort._validate import Validation, check_rows, compare, validate
 
 __all__ = [
+    "ENDPOINTS",
     "POPULATIONS",
     "ArmModel",
     "Assessment",
@@ -44,6 +46,7 @@ __all__ = [
     "calibrate",
     "check_request",
     "check_rows",
+    "cohort_intervals",
     "compare",
     "compare_arms",
     "correlation_matrix",

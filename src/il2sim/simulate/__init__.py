@@ -26,7 +26,13 @@ from il2sim.simulate._store import (
     source_digest,
     write_results,
 )
-from il2sim.simulate._therapy import TherapyResult, run_arm, run_therapy, therapy_intervals
+from il2sim.simulate._therapy import (
+    TherapyResult,
+    posterior_draws,
+    run_arm,
+    run_therapy,
+    therapy_intervals,
+)
 
 __all__ = [
     "MAX_WORKERS",
@@ -56,6 +62,7 @@ __all__ = [
     "kill_when_parent_dies",
     "pk",
     "pk_scenario",
+    "posterior_draws",
     "run_arm",
     "run_therapy",
     "simulate_subjects",

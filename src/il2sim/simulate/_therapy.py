@@ -297,6 +297,23 @@ def _numbers(summary: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
+def posterior_draws(n: int, *, seed: int = 1) -> list[dict[str, float]]:
+    """``n`` draws (with replacement, seeded) of the signaling constants' posterior (`il2sim
+    calibrate --sample`) as the body model's parameter values: kx, cooperativity, k_half."""
+    from il2sim.binding import load_posterior
+
+    if n < 2:
+        raise ValueError(f"uncertainty needs at least 2 posterior draws, got {n}")
+    return [
+        {
+            "kx": sp.kx_nM_per_receptor.value,
+            "coop": sp.cooperativity.value,
+            "k_half": sp.k_half_complexes.value,
+        }
+        for sp in load_posterior().params(n, seed=seed)
+    ]
+
+
 def therapy_intervals(
     scenario: TherapyScenario | str,
     n: int,
@@ -311,19 +328,8 @@ def therapy_intervals(
     per draw. Returns one row per (setting, arm, metric): median, low, high and the number of
     draws that solved (a draw the solver cannot finish is counted out, not hidden).
     ``progress(arm, done, total)`` counts solved arm x draw pairs."""
-    from il2sim.binding import load_posterior
-
-    if n < 2:
-        raise ValueError(f"uncertainty needs at least 2 posterior draws, got {n}")
     sc = get_therapy_scenario(scenario)
-    draws = [
-        {
-            "kx": sp.kx_nM_per_receptor.value,
-            "coop": sp.cooperativity.value,
-            "k_half": sp.k_half_complexes.value,
-        }
-        for sp in load_posterior().params(n, seed=seed)
-    ]
+    draws = posterior_draws(n, seed=seed)
     q = [0.5, (1 - level) / 2, 1 - (1 - level) / 2]
     total, done = n * sum(len(s.arms) for s in sc.settings), 0
     rows = []
