@@ -89,6 +89,7 @@ def cohort_intervals(
     finally:
         if client is not None:
             client.close()
+        if cluster is not None:
             cluster.close()
     table = pd.DataFrame(rows)
     q = [0.5, (1 - level) / 2, 1 - (1 - level) / 2]
