@@ -111,9 +111,25 @@ def test_exact_confidence_interval_and_kaplan_meier():
 
 @pytest.mark.slow
 def test_same_patients_same_results_with_one_or_two_workers_and_resume(tmp_path, monkeypatch):
+    from il2sim.cohort import _run
+
     kw = dict(n=6, seed=5, population="distribution", chunk_size=3)
     one = run_cohort(SPEC, ["nivolumab"], workers=1, out_dir=tmp_path, **kw)
+    # below the work where a cluster pays, two workers solve in this process...
+    monkeypatch.setattr(_run, "_run_on_dask", lambda *a: pytest.fail("started Dask"))
+    small = run_cohort(SPEC, ["nivolumab"], workers=2, **kw)
+    monkeypatch.undo()
+    # ...above it, the first chunk here and the rest on the cluster
+    monkeypatch.setattr(_run, "DASK_PAYS_S", 0.0)
+    sent, on_dask = [], _run._run_on_dask
+    monkeypatch.setattr(
+        _run, "_run_on_dask", lambda todo, *a: (sent.append(todo), on_dask(todo, *a))
+    )
     two = run_cohort(SPEC, ["nivolumab"], workers=2, **kw)
+    monkeypatch.undo()
+    assert sent == [[("nivolumab", 1)]]
+    cols = ["patient", "status", "bor", "best_change_pct", "pfs_days"]
+    pd.testing.assert_frame_equal(one.outcomes[cols], small.outcomes[cols])
     cols = ["patient", "status", "bor", "best_change_pct", "pfs_days"]
     pd.testing.assert_frame_equal(one.outcomes[cols], two.outcomes[cols])
     files = sorted((tmp_path / "chunks" / "nivolumab").glob("*.outcomes.parquet"))
