@@ -13,7 +13,7 @@ import pandas as pd
 from il2sim.catalog import CohortSpec, get_cohort
 from il2sim.cohort._run import _connect, build_arm, check_request, run_cohort
 from il2sim.cohort._sample import draw_patients
-from il2sim.simulate import posterior_draws
+from il2sim.simulate import draw_interval, posterior_draws
 
 #: The endpoints reported per arm and draw: response rates (%), median PFS (months), the share
 #: of patients with a severe vascular leak (%), and the evaluable patients (the run-in depends
@@ -92,24 +92,18 @@ def cohort_intervals(
         if cluster is not None:
             cluster.close()
     table = pd.DataFrame(rows)
-    q = [0.5, (1 - level) / 2, 1 - (1 - level) / 2]
     out = []
     for a in arms:
         mine = table[table.arm == a]
         nominal = mine[mine.draw == -1].iloc[0]
         drawn = mine[mine.draw >= 0]
-        for e in ENDPOINTS:
-            v = drawn[e].dropna().to_numpy()
-            med, lo, hi = np.quantile(v, q) if v.size else [np.nan] * 3
-            out.append(
-                {
-                    "arm": a,
-                    "endpoint": e,
-                    "nominal": float(nominal[e]),
-                    "median": float(med),
-                    "low": float(lo),
-                    "high": float(hi),
-                    "n_draws": int(v.size),
-                }
-            )
+        out += [
+            {
+                "arm": a,
+                "endpoint": e,
+                "nominal": float(nominal[e]),
+                **draw_interval(drawn[e], level),
+            }
+            for e in ENDPOINTS
+        ]
     return pd.DataFrame(out)

@@ -28,6 +28,7 @@ from il2sim.simulate._store import (
 )
 from il2sim.simulate._therapy import (
     TherapyResult,
+    draw_interval,
     posterior_draws,
     run_arm,
     run_therapy,
@@ -54,6 +55,7 @@ __all__ = [
     "die_with_parent",
     "dose_sbml",
     "dosing_intervals",
+    "draw_interval",
     "engagement_intervals",
     "exposure",
     "fingerprint",

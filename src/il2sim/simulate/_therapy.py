@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -314,6 +314,16 @@ def posterior_draws(n: int, *, seed: int = 1) -> list[dict[str, float]]:
     ]
 
 
+def draw_interval(values: Sequence[float], level: float = 0.95) -> dict[str, float]:
+    """Median, low and high (the central ``level`` interval) of one quantity over posterior
+    draws, NaN left out, with the number of draws that gave a value (``n_draws``)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    q = [0.5, (1 - level) / 2, 1 - (1 - level) / 2]
+    med, lo, hi = np.quantile(v, q) if v.size else [np.nan] * 3
+    return {"median": float(med), "low": float(lo), "high": float(hi), "n_draws": int(v.size)}
+
+
 def therapy_intervals(
     scenario: TherapyScenario | str,
     n: int,
@@ -330,7 +340,6 @@ def therapy_intervals(
     ``progress(arm, done, total)`` counts solved arm x draw pairs."""
     sc = get_therapy_scenario(scenario)
     draws = posterior_draws(n, seed=seed)
-    q = [0.5, (1 - level) / 2, 1 - (1 - level) / 2]
     total, done = n * sum(len(s.arms) for s in sc.settings), 0
     rows = []
     for setting in sc.settings:
@@ -349,17 +358,13 @@ def therapy_intervals(
                         progress(arm.name, done, total)
                 per_draw.append(_numbers(_summarise(sc, setting, arm, setup.frame(traj))))
             table = pd.DataFrame(per_draw)
-            for metric in table.columns:
-                med, lo, hi = np.quantile(table[metric].dropna(), q) if len(table) else [np.nan] * 3
-                rows.append(
-                    {
-                        "setting": setting.name,
-                        "arm": arm.name,
-                        "metric": metric,
-                        "median": float(med),
-                        "low": float(lo),
-                        "high": float(hi),
-                        "n_draws": int(table[metric].notna().sum()),
-                    }
-                )
+            rows += [
+                {
+                    "setting": setting.name,
+                    "arm": arm.name,
+                    "metric": metric,
+                    **draw_interval(table[metric], level),
+                }
+                for metric in table.columns
+            ]
     return pd.DataFrame(rows)

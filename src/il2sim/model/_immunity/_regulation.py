@@ -79,17 +79,24 @@ def _blockade(cx: Context, p: PopulationSite) -> str | None:
     return terms[0] if len(terms) == 1 else f"max({', '.join(terms)})"
 
 
+def _brake(cx: Context, p: PopulationSite, rule_id: str, eps: str, name: str) -> str:
+    """The rule ``rule_id`` = 1 - ``eps`` x exhaustion x (1 - blockade) on ``p``; its id."""
+    b = _blockade(cx, p)
+    unblocked = "" if b is None else f" * ({ONE} - {b})"
+    return cx.net.rule(
+        rule_id, f"{ONE} - {eps} * {cx.exhaustion}{unblocked}", "dimensionless", name
+    )
+
+
 def pd1_brake(cx: Context, p: PopulationSite) -> str:
     """``pd1_signal_<id>``: 1 - eps x exhaustion x (1 - blockade), blockade being the highest
     occupancy of PD-1 on the cell or PD-L1 in its location (no blockade in an arm without a
     PD-1 or PD-L1 binder); returns its id."""
-    eps = cx.par("pd1_inhibition", per_day=False)
-    b = _blockade(cx, p)
-    unblocked = "" if b is None else f" * (1 dimensionless - {b})"
-    return cx.net.rule(
+    return _brake(
+        cx,
+        p,
         f"pd1_signal_{p.id}",
-        f"1 dimensionless - {eps} * {cx.exhaustion}{unblocked}",
-        "dimensionless",
+        cx.par("pd1_inhibition", per_day=False),
         f"PD-1 brake factor on {p.cell.name} (1 = no brake)",
     )
 
@@ -117,6 +124,7 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
         return f"pd1_signal_{effector.id}"
     net, site, ag = cx.net, sid(cx.loc), cx.antigen
     comp = net.species[cx.burden].compartment
+    engagement = f"max({ag} * {engaged}, 1 item)"  # at least a cell's worth: antigen may be gone
     ref = net.add_species(
         Species(
             f"engaged_cd8_reference_{site}",
@@ -138,7 +146,7 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
         )
         net.species[ref].initial_assignment = f"{chronic} * {resting}"
     else:
-        net.species[ref].initial_assignment = f"max({ag} * {engaged}, 1 item)"
+        net.species[ref].initial_assignment = engagement
     tracking = net.parameter(
         f"pdl1_tracking_{site}",
         0.0,
@@ -152,7 +160,7 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
     )
     start = {tracking: ONE}
     if cx.disease != "acute_infection":
-        start[ref] = f"max({ag} * {engaged}, 1 item)"  # antigen may be gone by then
+        start[ref] = engagement
     net.event(f"pdl1_reference_{site}", f"time >= {t_start}", start, "start of treatment")
     L = net.add_species(
         Species(
@@ -172,12 +180,11 @@ def killing_brake(cx: Context, effector: PopulationSite, engaged: str, resting: 
         f" * ({ag} * {engaged} / {ref} - {ONE}) - {L})",
     )
     eps = cx.par("pd1_inhibition", per_day=False)
-    b = _blockade(cx, effector)
-    unblocked = "" if b is None else f" * ({ONE} - {b})"
-    return net.rule(
+    return _brake(
+        cx,
+        effector,
         f"kill_signal_{effector.id}",
-        f"{ONE} - {eps} * {L} / ({eps} * {L} + {ONE} - {eps}) * {cx.exhaustion}{unblocked}",
-        "dimensionless",
+        f"{eps} * {L} / ({eps} * {L} + {ONE} - {eps})",
         f"PD-1 brake on killing by {effector.cell.name}, with PD-L1 on its targets",
     )
 
