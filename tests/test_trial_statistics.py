@@ -116,6 +116,8 @@ def test_every_training_row_is_a_target_or_says_why_not():
                 **name,
                 "DCR": "disease control rate",
                 "grade34_TRAE": "grade 3-4 treatment-related adverse events",
+                "grade34_vascular_leak": "grade 3-4 capillary leak (hypotension requiring "
+                "vasopressors)",
             }.get(t.endpoint, t.endpoint)
             row = mine[mine.endpoint == name]
             assert len(row) == 1, (t.row, t.endpoint)
@@ -130,7 +132,9 @@ def test_bad_training_rows_are_refused_by_name():
         catalog.CohortSpec(**bad_arm)
     bad_end = {**base, "targets": [{**base["targets"][0], "endpoint": "OS"}]}
     with pytest.raises(
-        ValidationError, match="'ORR', 'CR', 'DCR', 'PD', 'median_PFS_months' or 'grade34_TRAE'"
+        ValidationError,
+        match="'ORR', 'CR', 'DCR', 'PD', 'median_PFS_months', 'grade34_TRAE' or "
+        "'grade34_vascular_leak'",
     ):
         catalog.CohortSpec(**bad_end)
     bad_pred = {**base, "predictions": [{**base["targets"][0], "arm": "placebo"}]}

@@ -174,7 +174,7 @@ class Response(BaseModel):
 #: response, median progression-free survival (months), and safety rates (fractions of the
 #: arm; not used to select virtual patients: their hazards are calibrated on them afterwards).
 RATE_ENDPOINTS = ("ORR", "CR", "DCR", "PD")
-SAFETY_ENDPOINTS = ("grade34_TRAE",)
+SAFETY_ENDPOINTS = ("grade34_TRAE", "grade34_vascular_leak")
 ENDPOINTS = (*RATE_ENDPOINTS, "median_PFS_months", *SAFETY_ENDPOINTS)
 FRACTION_ENDPOINTS = (*RATE_ENDPOINTS, *SAFETY_ENDPOINTS)
 DAYS_PER_MONTH = 365.25 / 12
@@ -182,14 +182,17 @@ DAYS_PER_MONTH = 365.25 / 12
 
 class Target(BaseModel):
     """A published outcome (a training row) the selected virtual population must reproduce.
-    Rates (``grade34_TRAE``: patients with a grade 3-4 treatment-related adverse event) are
-    fractions; ``median_PFS_months`` in months. Without a published CI the accepted
-    range is +-25% of the value (``ci_low``/``ci_high`` left out)."""
+    Rates (``grade34_TRAE``: patients with a grade 3-4 treatment-related adverse event of
+    checkpoint blockade; ``grade34_vascular_leak``: with grade 3-4 capillary leak, hypotension
+    that needs vasopressors) are fractions; ``median_PFS_months`` in months. Without a
+    published CI the accepted range is +-25% of the value (``ci_low``/``ci_high`` left out)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     arm: str
-    endpoint: Literal["ORR", "CR", "DCR", "PD", "median_PFS_months", "grade34_TRAE"]
+    endpoint: Literal[
+        "ORR", "CR", "DCR", "PD", "median_PFS_months", "grade34_TRAE", "grade34_vascular_leak"
+    ]
     value: float = Field(ge=0)
     ci_low: float | None = Field(default=None, ge=0)
     ci_high: float | None = Field(default=None, ge=0)

@@ -41,13 +41,16 @@ from il2sim.cohort._trae import (
 )
 from il2sim.model import Species, build_arm_model, prune, sid, to_sbml
 from il2sim.simulate import (
+    GRADE34_THRESHOLDS,
     MAX_WORKERS,
+    SUSCEPTIBILITY_SD,
     RunStore,
     SimulationError,
     Simulator,
     die_with_parent,
     fingerprint,
 )
+from il2sim.simulate import grade34_probability as index_grade34_probability
 
 #: Tolerances of the cohort runs, then those tried when a solve fails. rtol 1e-4 gives the
 #: same best overall response and PFS as rtol 1e-6 in 300 of 300 shipped melanoma patients on
@@ -310,10 +313,12 @@ def simulate_chunk(
             row["trae_grade34_probability"] = grade34_probability(exposure, hazard)
         for j, name in enumerate(arm.toxicity, start=1):
             daily = np.diff(vals[:, j]) / 24.0  # daily means of the index
-            thr = P[name.replace("_index", "_threshold")].value
-            row[f"{name}_max"] = float(daily.max())
-            row[f"{name}_grade3"] = bool(daily.max() >= thr)  # above threshold: severe
-            row[f"{name}_any"] = bool(daily.max() >= 0.5 * thr)
+            peak = float(daily.max())
+            row[f"{name}_max"] = peak
+            row[f"{name}_grade34_probability"] = index_grade34_probability(
+                peak, P[GRADE34_THRESHOLDS[name]].value, P[SUSCEPTIBILITY_SD].value
+            )
+            row[f"{name}_any"] = bool(peak >= 0.5 * P[name.replace("_index", "_threshold")].value)
         rows.append(row)
         weekly = np.arange(0, len(tumour), 7)
         sld = 100.0 * (np.cbrt(np.clip(tumour[weekly], 0, None) / baseline) - 1.0)

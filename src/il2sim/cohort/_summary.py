@@ -1,7 +1,8 @@
 """What a cohort run amounts to, per arm: response rates with exact CIs, progression-free
 survival (Kaplan-Meier), toxicity rates and the patients that could not be evaluated (with
-reasons), the expected share with a grade 3-4 treatment-related adverse event of checkpoint
-blockade. Never a NaN: failed and ineligible patients are counted, not averaged."""
+reasons), the expected shares with a grade 3-4 event of the IL-2 toxicity indices and of
+checkpoint blockade (treatment-related adverse events). Never a NaN: failed and ineligible
+patients are counted, not averaged."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def _bounded(r: Rate, n_distinct: int) -> dict:
     k = round(r.value * n_distinct)
     narrow = rate(k, n_distinct)
     return {**r.as_dict(), "ci95": [narrow.ci_low, narrow.ci_high], "n_distinct": n_distinct}
+
+
+def _expected_share(probability: pd.Series, n_distinct: int) -> dict:
+    """The expected share of patients with an event, each with its probability; the exact CI
+    of the nearest count (over the distinct patients)."""
+    p = probability.fillna(0.0)
+    r = _bounded(rate(round(float(p.sum())), len(p)), n_distinct)
+    return {**r, "value": float(p.mean())}
 
 
 def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> dict:
@@ -63,18 +72,16 @@ def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> d
     out["best_change_pct_median"] = float(ok.best_change_pct.median())
     tox = {}
     for col in ok.columns:
-        if col.endswith("_grade3"):
-            name = col.removesuffix("_grade3")
+        if col.endswith("_grade34_probability") and col != "trae_grade34_probability":
+            name = col.removesuffix("_grade34_probability")
             tox[name] = {
-                "severe": rate(int(ok[col].sum()), len(ok)).as_dict(),
+                "severe": _expected_share(ok[col], n_distinct),
                 "any": rate(int(ok[f"{name}_any"].sum()), len(ok)).as_dict(),
                 "max_median": float(ok[f"{name}_max"].median()),
             }
     out["toxicity"] = tox
     if "trae_grade34_probability" in ok.columns and ok.trae_grade34_probability.notna().any():
-        p = ok.trae_grade34_probability.fillna(0.0)  # expected share; CI of its nearest count
-        r = _bounded(rate(round(float(p.sum())), len(ok)), n_distinct)
-        out["trae_grade34"] = {**r, "value": float(p.mean())}
+        out["trae_grade34"] = _expected_share(ok.trae_grade34_probability, n_distinct)
     if "doses_received" in ok.columns and ok.doses_scheduled.notna().any():
         got, due = ok.doses_received.dropna(), ok.doses_scheduled.dropna()
         out["doses"] = {

@@ -19,7 +19,12 @@ import pandas as pd
 from scipy import stats
 
 from il2sim.catalog import DAYS_PER_MONTH, CohortSpec, get_cohort, training_rows
-from il2sim.cohort._endpoints import endpoint_value, in_class, trae_probability
+from il2sim.cohort._endpoints import (
+    SAFETY_PROBABILITY,
+    endpoint_value,
+    event_probability,
+    in_class,
+)
 from il2sim.cohort._recist import rate
 from il2sim.cohort._run import CohortResult, run_cohort
 
@@ -99,8 +104,8 @@ def _model_value(ok: pd.DataFrame, endpoint: str) -> tuple[float, float, float]:
     if endpoint == "median_PFS_months":
         lo, hi = median_pfs_ci_months(ok.pfs_days.to_numpy(), ok.progressed.to_numpy())
         return (float("nan") if v is None else v), lo, hi
-    if endpoint == "grade34_TRAE":  # an expected share: exact CI of its nearest count
-        r = rate(round(float(trae_probability(ok).sum())), len(ok))
+    if endpoint in SAFETY_PROBABILITY:  # an expected share: exact CI of its nearest count
+        r = rate(round(float(event_probability(ok, endpoint).sum())), len(ok))
         return (float("nan") if v is None else v), r.ci_low, r.ci_high
     r = rate(int(in_class(ok, endpoint).sum()), len(ok))
     return r.value, r.ci_low, r.ci_high

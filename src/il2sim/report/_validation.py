@@ -28,9 +28,11 @@ def validation_table(v: Validation, predictions: bool = False) -> pd.DataFrame:
     rows = []
     for r in (v.predictions if predictions else v.table).itertuples():
         unit = "months" if r.endpoint == "median_PFS_months" else "%"
-        name = {"median_PFS_months": "median PFS", "grade34_TRAE": "grade 3-4 TRAE"}.get(
-            r.endpoint, r.endpoint
-        )
+        name = {
+            "median_PFS_months": "median PFS",
+            "grade34_TRAE": "grade 3-4 TRAE",
+            "grade34_vascular_leak": "grade 3-4 capillary leak",
+        }.get(r.endpoint, r.endpoint)
         rows.append(
             {
                 "row": r.row,

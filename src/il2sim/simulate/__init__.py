@@ -4,6 +4,12 @@ non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 from il2sim.simulate._dataset import SubjectResult, simulate_subjects, simulated_dataset
 from il2sim.simulate._engine import SimulationError, Simulator, Trajectory, compiled_model_cache
 from il2sim.simulate._external import dose_sbml
+from il2sim.simulate._grades import (
+    GRADE34_THRESHOLDS,
+    SUSCEPTIBILITY_SD,
+    calibrate_grade34_threshold,
+    grade34_probability,
+)
 from il2sim.simulate._nca import (
     DosingInterval,
     Exposure,
@@ -36,7 +42,9 @@ from il2sim.simulate._therapy import (
 )
 
 __all__ = [
+    "GRADE34_THRESHOLDS",
     "MAX_WORKERS",
+    "SUSCEPTIBILITY_SD",
     "DosingInterval",
     "Exposure",
     "PKResult",
@@ -49,6 +57,7 @@ __all__ = [
     "TherapyResult",
     "Trajectory",
     "atomic_write_bytes",
+    "calibrate_grade34_threshold",
     "check_output_folder",
     "compiled_model_cache",
     "cumulative_auc",
@@ -60,6 +69,7 @@ __all__ = [
     "exposure",
     "fingerprint",
     "format_duration_h",
+    "grade34_probability",
     "half_lives",
     "kill_when_parent_dies",
     "pk",

@@ -23,6 +23,7 @@ from il2sim.catalog import (
 )
 from il2sim.model import Network, build_arm_model
 from il2sim.simulate._engine import SimulationError, Simulator, Trajectory
+from il2sim.simulate._grades import GRADE34_THRESHOLDS, SUSCEPTIBILITY_SD, grade34_probability
 from il2sim.simulate._nca import exposure
 from il2sim.simulate._processes import die_with_parent
 from il2sim.simulate._store import RunStore, fingerprint
@@ -177,6 +178,7 @@ def _summarise(scenario: TherapyScenario, setting: Setting, arm: Arm, frame: pd.
     }
     tox = {}
     daily = wide.groupby(np.floor(t).clip(max=scenario.duration_days - 1)).mean()
+    sd = P[SUSCEPTIBILITY_SD].value
     for idx, thr_name in (
         ("vascular_leak_index", "vascular_leak_threshold"),
         ("cytokine_release_index", "cytokine_release_threshold"),
@@ -188,6 +190,10 @@ def _summarise(scenario: TherapyScenario, setting: Setting, arm: Arm, frame: pd.
                 "mean": float(wide[idx].mean()),
                 "threshold": P[thr_name].value,
                 "exceeded": bool(peak > P[thr_name].value),
+                # share of patients with a grade 3-4 event at this exposure (cohort/_grades.py)
+                "grade34_share": float(
+                    grade34_probability(peak, P[GRADE34_THRESHOLDS[idx]].value, sd)
+                ),
             }
     out["toxicity"] = tox
     expo = {}
