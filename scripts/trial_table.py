@@ -14,7 +14,7 @@ from pathlib import Path
 from il2sim import catalog
 from il2sim.report import response_table
 
-TOXICITY = ("vascular_leak_index severe %", "cytokine_release_index severe %")
+TOXICITY = ("vascular_leak_index grade 3-4 %", "cytokine_release_index grade 3-4 %")
 
 
 def main(path: str, cohort: str = "melanoma") -> None:
@@ -25,8 +25,8 @@ def main(path: str, cohort: str = "melanoma") -> None:
     hr = {c["arm"]: c for c in summary.get("comparison", [])}
     print(
         "| arm | basis | evaluable / failed | ORR % (95% CI) | CR % | PD % | median PFS (months) "
-        "| PFS HR vs untreated (95% CI) | severe vascular leak % | severe cytokine release % "
-        "| grade 3-4 TRAE % | IL-2 doses given (median / due) |"
+        "| PFS HR vs untreated (95% CI) | grade 3-4 capillary leak % "
+        "| grade 3-4 cytokine release % | grade 3-4 TRAE % | IL-2 doses given (median / due) |"
     )
     print("|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---|")
     for arm, r in table.iterrows():

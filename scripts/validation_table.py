@@ -12,7 +12,11 @@ import sys
 
 import pandas as pd
 
-ENDPOINTS = {"median_PFS_months": "median PFS (months)", "grade34_TRAE": "grade 3-4 TRAE"}
+ENDPOINTS = {
+    "median_PFS_months": "median PFS (months)",
+    "grade34_TRAE": "grade 3-4 TRAE",
+    "grade34_vascular_leak": "grade 3-4 capillary leak",
+}
 
 
 def _endpoint(name: str) -> str:

@@ -47,7 +47,7 @@ def response_table(summary: dict, spec=None) -> pd.DataFrame:
             med = s["pfs"].get("median_months")
             row["median PFS (months)"] = "not reached" if med is None else f"{med:.1f}"
             for name, t in s["toxicity"].items():
-                row[f"{name} severe %"] = f"{100 * t['severe']['value']:.1f}"
+                row[f"{name} grade 3-4 %"] = f"{100 * t['severe']['value']:.1f}"
             if "trae_grade34" in s:  # checkpoint blockade's immune-related events
                 row["grade 3-4 TRAE %"] = f"{100 * s['trae_grade34']['value']:.1f}"
             if "doses" in s:  # IL-2 drug doses given of those due (withheld at severe leak)
