@@ -434,8 +434,9 @@ def test_trial_model_binds_endogenous_il2_in_the_tumour_only_with_the_full_model
             assert (a[col] == 0).all() and (b[col] < 1e-3).all()
         else:
             np.testing.assert_allclose(a[col], b[col], rtol=0.07 if hd else 0.01, atol=1e-4)
+    # a maximum within 7% moves a grade 3-4 probability by at most phi(0) ln(1.07) / 0.45 = 0.06
     for col in [c for c in b.columns if c.endswith("_grade34_probability")]:
-        np.testing.assert_allclose(a[col], b[col], atol=0.05 if hd else 0.01)
+        np.testing.assert_allclose(a[col], b[col], atol=0.07 if hd else 0.01)
 
 
 #: A shipped melanoma patient on IL2v whose antigen-presenting clone is eradicated early: its

@@ -16,9 +16,7 @@ from il2sim.simulate import (
 def test_a_median_patient_at_the_threshold_and_the_spread_of_patients():
     assert grade34_probability(0.4, 0.4, 0.45) == pytest.approx(0.5)
     # one SD of susceptibility above the threshold: Phi(1)
-    assert grade34_probability(0.4 * np.exp(0.45), 0.4, 0.45) == pytest.approx(
-        stats.norm.cdf(1.0)
-    )
+    assert grade34_probability(0.4 * np.exp(0.45), 0.4, 0.45) == pytest.approx(stats.norm.cdf(1.0))
     p = grade34_probability(np.array([0.0, 0.1, 0.4, 1.6]), 0.4, 0.45)
     assert p[0] == 0.0 and np.all(np.diff(p) > 0) and p[-1] < 1.0
 
