@@ -12,6 +12,7 @@ import pandas as pd
 from il2sim.catalog import DAYS_PER_MONTH
 from il2sim.cohort._endpoints import median_survival_days
 from il2sim.cohort._recist import Rate, kaplan_meier, rate, response_rates
+from il2sim.simulate import GRADE34_THRESHOLDS
 
 
 def _bounded(r: Rate, n_distinct: int) -> dict:
@@ -71,11 +72,10 @@ def summarise_arm(outcomes: pd.DataFrame, arm: str, scan_days: list[float]) -> d
     }
     out["best_change_pct_median"] = float(ok.best_change_pct.median())
     tox = {}
-    for col in ok.columns:
-        if col.endswith("_grade34_probability") and col != "trae_grade34_probability":
-            name = col.removesuffix("_grade34_probability")
+    for name in GRADE34_THRESHOLDS:  # the IL-2 toxicity indices the arm's model reads
+        if f"{name}_grade34_probability" in ok.columns:
             tox[name] = {
-                "severe": _expected_share(ok[col], n_distinct),
+                "severe": _expected_share(ok[f"{name}_grade34_probability"], n_distinct),
                 "any": rate(int(ok[f"{name}_any"].sum()), len(ok)).as_dict(),
                 "max_median": float(ok[f"{name}_max"].median()),
             }

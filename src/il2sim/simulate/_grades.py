@@ -9,9 +9,9 @@ reaches ``threshold * u_i``, with ln u_i ~ Normal(0, ``sd``) over patients, so a
 
 Each patient carries this probability, not a draw, so a cohort arm's rate is the expected share
 (as for checkpoint events) and does not jitter with a seed; a therapy run reports the share of
-patients with an event at its typical patient's exposure. The
-threshold of vascular leak is calibrated on high-dose IL-2's rate (training row T11); ``sd``
-and the cytokine-release threshold are assumptions (catalog sources).
+patients with an event at its typical patient's exposure. The threshold of vascular leak is
+calibrated on high-dose IL-2's rate (training row T11), ``sd`` is derived from Kammula 1998 and
+the cytokine-release threshold is an assumption (catalog sources).
 """
 
 from __future__ import annotations

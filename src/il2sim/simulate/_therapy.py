@@ -190,7 +190,7 @@ def _summarise(scenario: TherapyScenario, setting: Setting, arm: Arm, frame: pd.
                 "mean": float(wide[idx].mean()),
                 "threshold": P[thr_name].value,
                 "exceeded": bool(peak > P[thr_name].value),
-                # share of patients with a grade 3-4 event at this exposure (cohort/_grades.py)
+                # share of patients with a grade 3-4 event at this exposure (simulate/_grades.py)
                 "grade34_share": float(
                     grade34_probability(peak, P[GRADE34_THRESHOLDS[idx]].value, sd)
                 ),
