@@ -38,6 +38,8 @@ class ImmuneModel:
     fold: dict[str, str] = field(default_factory=dict)  # population id -> fold-expansion rule
     roles: dict[str, str] = field(default_factory=dict)  # population id -> role
     burden: str | None = None  # tumour cells or viral load species
+    escape: str | None = None  # tumour cells T cells cannot kill (part of a tumour's burden)
+    ctl_kill: str | None = None  # T-cell killing rate of the antigen clone's cells (per h)
     treg_cd8_ratio: dict[str, str] = field(default_factory=dict)  # location -> rule
     toxicity: dict[str, str] = field(default_factory=dict)  # index name -> rule
     exhaustion: str | None = None  # exhaustion-programme state of the disease site

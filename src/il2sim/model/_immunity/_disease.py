@@ -60,7 +60,7 @@ def _tumour(cx: Context, ctl: str) -> None:
         "item",
         "tumour cells of both clones",
     )
-    cx.im.burden = total
+    cx.im.burden, cx.im.escape = total, E
     ratio = f"({ctl} / max({total}, 1 item))"  # finite as the tumour goes
     lam = par("depillis_lambda", per_day=False)
     s_ = par("depillis_s", per_day=False)
@@ -77,6 +77,14 @@ def _tumour(cx: Context, ctl: str) -> None:
         # event setting it to exactly 0 instead made later solves of IL2v + nivolumab fail
         present = f"{clone}^2 / ({clone}^2 + (1 item)^2)"
         net.rate_rule(clone, f"({growth} * {room} - ({kills})) * {present} * {clone}")
+    # T-cell killing as it acts on the antigen clone's log size (per h): a readout for lesions
+    # that meet more or less of it than the patient's average (cohort.PatientLesions)
+    cx.im.ctl_kill = net.rule(
+        f"tumour_ctl_kill_{site}",
+        f"{ctl_kill} * {A}^2 / ({A}^2 + (1 item)^2)",
+        "per_h",
+        "T-cell killing rate of antigen-presenting tumour cells",
+    )
 
 
 def _nk_kill(cx: Context) -> str:
