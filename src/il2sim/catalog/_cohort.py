@@ -114,6 +114,74 @@ class Plausibility(BaseModel):
     source: str = Field(min_length=3)
 
 
+class Lesions(BaseModel):
+    """Several target lesions per patient (RECIST 1.1: at most 5, two per organ). Every
+    lesion holds both tumour clones and meets the same immune response per cell (T cells per
+    tumour cell and NK killing are the patient's), so each clone divides among the lesions in
+    fixed shares and a lesion's size is its share of each clone; lesions differ in baseline
+    diameter and in their share of the escape clone (log-normal spreads), which makes mixed
+    responses and single-lesion relapse possible while the lesions' total is the model's
+    tumour burden exactly. With ``kill_sd_log`` > 0 lesions also meet more or less T-cell
+    killing than the patient's average (infiltration differs between sites), read from the
+    killing the model's tumour met; the systemic response still follows the lumped tumour.
+    Occult metastases (``occult_mean``) are lesions too small to see at baseline: one that
+    grows to ``new_lesion_mm`` is a new lesion, progression by RECIST 1.1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count_min: int = Field(default=1, ge=1, le=5, description="fewest target lesions")
+    count_max: int = Field(
+        default=5, ge=1, le=5, description="most target lesions (each count equally likely)"
+    )
+    diameter_sd_log: float = Field(
+        default=0.5, ge=0, le=3, description="spread of baseline lesion diameters (ln units)"
+    )
+    escape_sd_log: float = Field(
+        default=1.0,
+        ge=0,
+        le=5,
+        description="lesion-to-lesion spread of the escape clone's share per tumour cell "
+        "(ln units; 0: every lesion has the patient's escape fraction)",
+    )
+    kill_sd_log: float = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="lesion-to-lesion spread of the T-cell killing a lesion meets relative to "
+        "the patient's average (ln units; 0: the same in every lesion)",
+    )
+    occult_mean: float = Field(
+        default=0.0,
+        ge=0,
+        le=50,
+        description="mean number of occult metastases (below detection at baseline, Poisson); "
+        "one growing to new_lesion_mm is a new lesion, which is progression",
+    )
+    occult_diameter_mm: tuple[float, float] = Field(
+        default=(1.0, 4.0), description="range of occult metastases' diameters (log-uniform)"
+    )
+    new_lesion_mm: float = Field(
+        default=5.0, gt=0, le=20, description="diameter at which a new lesion is unequivocal"
+    )
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _counts(self) -> Lesions:
+        if self.count_max < self.count_min:
+            raise ValueError(
+                f"response.lesions: count_max ({self.count_max}) must be at least "
+                f"count_min ({self.count_min})"
+            )
+        lo, hi = self.occult_diameter_mm
+        if not 0 < lo <= hi < self.new_lesion_mm:
+            raise ValueError(
+                f"response.lesions: occult_diameter_mm ({lo:g}, {hi:g}) must be increasing, "
+                f"above 0 and below new_lesion_mm ({self.new_lesion_mm:g}): occult "
+                "metastases are not seen at baseline"
+            )
+        return self
+
+
 class Response(BaseModel):
     """RECIST 1.1 from the simulated tumour burden: the sum of diameters scales with the cube
     root of the tumour cell number from its baseline value. Scans follow the trials' schedule:
@@ -146,6 +214,10 @@ class Response(BaseModel):
         default=5.0,
         ge=0,
         description="below this the target lesions count as disappeared (complete response)",
+    )
+    lesions: Lesions | None = Field(
+        default=None,
+        description="several target lesions per patient (none: one lesion holds the burden)",
     )
     source: str = Field(min_length=3)
 

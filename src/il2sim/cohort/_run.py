@@ -30,7 +30,13 @@ from il2sim.catalog import (
     immune_parameters,
     parse_regimen,
 )
-from il2sim.cohort._recist import assess, patient_scan_days
+from il2sim.cohort._recist import (
+    PatientLesions,
+    assess_sld,
+    patient_lesions,
+    patient_scan_days,
+    sld_mm,
+)
 from il2sim.cohort._sample import POPULATIONS, draw_patients, is_population_file
 from il2sim.cohort._trae import (
     HAZARD_PARAMETERS,
@@ -86,6 +92,9 @@ class ArmModel:
     weight_scaled: dict[str, tuple[float, float]]
     weight_counts: dict[str, float]  # N0 parameter -> its value at the reference weight
     defaults: dict[str, float] = field(default_factory=dict)  # every parameter's model value
+    #: with several lesions: the escape clone (part of ``tumour``) and the time integral of the
+    #: T-cell killing rate of the antigen clone
+    lesion_reads: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -133,9 +142,22 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
             )
         )
         toxicity[name] = net.rate_rule(auc, rule)
+    # with several lesions, lesions read the two clones and the T-cell killing they met
+    lesion_reads: list[str] = []
+    if spec.response.lesions is not None and im.escape and im.ctl_kill:
+        kill = net.add_species(
+            Species(
+                f"int_{im.ctl_kill}",
+                "central",
+                units="dimensionless",
+                name="T-cell killing of the antigen clone integrated over time",
+                amount_only=True,
+            )
+        )
+        lesion_reads = [im.escape, net.rate_rule(kill, im.ctl_kill)]
     # a trial reads tumour size and toxicity only: fewer states and readouts per solver step
     counter = model.dose_counters.get(arm.drug) if arm.drug else None
-    net = prune(net, [im.burden, *toxicity.values()])
+    net = prune(net, [im.burden, *toxicity.values(), *lesion_reads])
     scales: dict[str, str] = {}
     if arm.drug is not None:
         scales[f"dose_scale_{sid(arm.drug)}"] = _regimen_scale(arm.regimen or "")
@@ -182,6 +204,7 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         },
         weight_counts=weight_counts,
         defaults={k: float(p.value) for k, p in net.parameters.items()},
+        lesion_reads=tuple(lesion_reads),
     )
 
 
@@ -240,6 +263,10 @@ def simulate_chunk(
     t_screen = np.array([0.0, t0 - 28 * 24.0, t0]) if t0 > 28 * 24 else np.array([0.0, t0])
     one_solve = not screen or "vp" in patients.columns
     sel = [arm.tumour, *arm.toxicity.values(), *([arm.dose_counter] if arm.dose_counter else [])]
+    i_dose = len(sel) - 1
+    lesion_spec = spec.response.lesions if arm.lesion_reads else None
+    if lesion_spec is not None:
+        sel += arm.lesion_reads  # the last two columns: escape clone, T-cell killing integral
     P = immune_parameters()
     rows, traces = [], []
     for patient in patients.to_dict("records"):
@@ -278,16 +305,24 @@ def simulate_chunk(
                 vals = _continued(sim, sel, t0, 0, early)
             if vals is None:
                 vals, _ = treat(early, False)
-            a = _assess(scans, vals[:, 0], baseline, spec)
+            lesions = None
+            if lesion_spec is not None:
+                escape0 = float(vals[0, -2])
+                lesions = patient_lesions(
+                    lesion_spec, who, spec.response.baseline_sld_mm, baseline - escape0, escape0
+                )
+            a = _assess(scans, vals, baseline, spec, lesions)
             if not a.progressed and early < n_days:
                 vals, stopped = _follow_up(treat, sim, sel, vals, n_days, early, t0)
                 if stopped:  # the solver failed late: censored at the last day it solved
                     row |= {"solver_stopped_day": float(len(vals) - 1), "error": stopped}
-                a = _assess(scans, vals[:, 0], baseline, spec)
+                a = _assess(scans, vals, baseline, spec, lesions)
         except SimulationError as err:
             rows.append({**row, "status": "failed", "error": str(err)})
             continue
         tumour = vals[:, 0]
+        weekly = np.arange(0, len(tumour), 7)
+        sld = _sld(vals, np.append(weekly, len(tumour) - 1), baseline, spec, lesions)
         row.update(
             status="ok",
             error=row.get("error", ""),
@@ -296,11 +331,13 @@ def simulate_chunk(
             pfs_days=a.pfs_days,
             best_change_pct=a.best_change_pct,
             followed_days=float(len(tumour) - 1),
-            final_change_pct=float(100.0 * (np.cbrt(max(tumour[-1], 0.0) / baseline) - 1.0)),
+            final_change_pct=float(100.0 * (sld[-1] / spec.response.baseline_sld_mm - 1.0)),
         )
+        if lesions is not None:
+            row |= _lesion_counts(vals, int(a.pfs_days), lesions)
         if arm.dose_counter:  # doses withheld at severe toxicity, up to the end of follow-up
             end_h = t0 + 24.0 * (len(tumour) - 1)
-            row["doses_received"] = float(vals[-1, -1])
+            row["doses_received"] = float(vals[-1, i_dose])
             row["doses_scheduled"] = float(sum(t <= end_h for t in arm.dose_times_h))
         if arm.checkpoint_dose_days:  # immune-related events of checkpoint blockade
             stop = a.pfs_days if a.progressed else float(n_days)
@@ -320,9 +357,8 @@ def simulate_chunk(
             )
             row[f"{name}_any"] = bool(peak >= 0.5 * P[name.replace("_index", "_threshold")].value)
         rows.append(row)
-        weekly = np.arange(0, len(tumour), 7)
-        sld = 100.0 * (np.cbrt(np.clip(tumour[weekly], 0, None) / baseline) - 1.0)
-        traces.append((row["patient"], weekly, sld))
+        change = 100.0 * (sld[:-1] / spec.response.baseline_sld_mm - 1.0)
+        traces.append((row["patient"], weekly, change))
     out = pd.DataFrame(rows)
     if not traces:
         return out, _empty_traces()
@@ -376,10 +412,42 @@ def _treat(sim, sel, values, t0_h, t_screen, days: int, with_run_in: bool):
     return v.values[1:], None
 
 
-def _assess(scans: np.ndarray, tumour_daily: np.ndarray, baseline: float, spec: CohortSpec):
+def _sld(vals: np.ndarray, days: np.ndarray, baseline: float, spec, lesions) -> np.ndarray:
+    """Sum of target-lesion diameters (mm) on ``days`` from the daily values (tumour in column
+    0; with lesions, the escape clone and the killing integral in the last two)."""
+    if lesions is None:
+        return sld_mm(vals[days, 0], baseline, spec.response)
+    return _read(vals, days, lesions)[1]
+
+
+def _read(vals: np.ndarray, days, lesions: PatientLesions):
+    """Target diameters, their sum and new lesions seen on ``days`` (PatientLesions.read)."""
+    escape, kill = vals[days, -2], vals[days, -1] - vals[0, -1]
+    return lesions.read(vals[days, 0] - escape, escape, kill)
+
+
+def _assess(scans: np.ndarray, vals: np.ndarray, baseline: float, spec: CohortSpec, lesions):
     """RECIST on the scans (whole days) the daily values cover."""
-    days = scans[scans < len(tumour_daily)]
-    return assess(days.astype(float), tumour_daily[days], baseline, spec.response)
+    days = scans[scans < len(vals)]
+    if lesions is None:
+        return assess_sld(days.astype(float), _sld(vals, days, baseline, spec, None), spec.response)
+    _, sld, new = _read(vals, days, lesions)
+    return assess_sld(days.astype(float), sld, spec.response, new)
+
+
+def _lesion_counts(vals: np.ndarray, day: int, lesions: PatientLesions) -> dict:
+    """Target lesions, how many had shrunk by >= 30% or grown by >= 20% from their own
+    baseline diameter on ``day`` (the progression scan, or the last scan), as lesion-level
+    analyses count them (Topp BG et al. 2021 Ann Oncol 32:1618), and whether a new lesion was
+    seen on that scan."""
+    d, _, new = _read(vals, [min(day, len(vals) - 1)], lesions)
+    change = d[0] / lesions.diameter0_mm[lesions.target] - 1.0
+    return {
+        "lesions": int(change.size),
+        "lesions_shrinking": int(np.sum(change <= -0.3)),
+        "lesions_growing": int(np.sum(change >= 0.2)),
+        "new_lesion": bool(new[0]),
+    }
 
 
 def _ineligible(baseline: float, growth: float, plaus) -> str:
