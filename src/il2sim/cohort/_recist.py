@@ -62,8 +62,8 @@ class PatientLesions:
         seen (an occult one at ``new_lesion_mm`` or more)."""
         d = self.diameters_mm(antigen_cells, escape_cells, kill_integral)
         targets = d[:, self.target]
-        new = (d[:, ~self.target] >= self.new_lesion_mm).any(axis=1)
-        return targets, targets.sum(axis=1), new
+        new: np.ndarray = np.asarray((d[:, ~self.target] >= self.new_lesion_mm).any(axis=1))
+        return targets, np.asarray(targets.sum(axis=1)), new
 
 
 def _log_normal(rng: np.random.Generator, sd: float, n: int) -> np.ndarray:
