@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_binding.py
 	$(BIN)/python benchmarks/bench_body.py
 	$(BIN)/python benchmarks/bench_therapy.py
-	$(BIN)/python benchmarks/bench_cohort.py
+	$(BIN)/python benchmarks/bench_cohort.py --plain 200
 	$(BIN)/python benchmarks/bench_trial_arms.py
 	$(BIN)/python benchmarks/bench_petab.py
 

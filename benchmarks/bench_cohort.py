@@ -1,21 +1,23 @@
-"""Cohort-layer speed: virtual patients of the melanoma cohort (nivolumab, 90 days of treatment
-after the 60-day run-in) through (1) il2sim's cohort runner (one pruned compiled model per Dask
-worker, chunks, trial screening), (2) the best plain use of libRoadRunner on the full exported
-model (one compiled model, one process, set values + simulate per patient), at libRoadRunner's
-default tolerances and at il2sim's cohort tolerances, and the same loop on il2sim's smaller
-trial model (to separate what the model reduction brings from what the runner adds), and (3) a
-per-patient scipy solve_ivp (LSODA) loop on the full model's equations. Prints a markdown
-table; the README quotes it.
+"""Cohort-layer speed: virtual patients of the melanoma cohort (nivolumab, ``--days`` of
+treatment after the 60-day run-in; default the cohort's own 24-month follow-up) through (1)
+il2sim's cohort runner (one pruned compiled model per Dask worker, chunks, trial screening),
+(2) the best plain use of libRoadRunner on the full exported model (one compiled model, one
+process, set values + simulate per patient), at libRoadRunner's default tolerances and at
+il2sim's cohort tolerances, and the same loop on il2sim's smaller trial model (to separate
+what the model reduction brings from what the runner adds), and (3) a per-patient scipy
+solve_ivp (LSODA) loop on the full model's equations. Prints a markdown table; the README
+quotes it.
 
-Run: `.venv/bin/python benchmarks/bench_cohort.py [N_PATIENTS] [N_SCIPY] [WORKERS]` (part of
-`make bench`; WORKERS is a comma-separated list of il2sim worker counts, default 2,1).
+Run: `.venv/bin/python benchmarks/bench_cohort.py [--patients N] [--scipy N] [--workers 2,1]
+[--days D] [--plain N]` (part of `make bench`; ``--plain`` limits the plain loops, which take
+~1 s a patient on the full model over 24 months, to the first N patients).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
-import sys
 import time
 
 import numpy as np
@@ -28,12 +30,20 @@ from il2sim.model import build_arm_model, to_sbml
 from il2sim.simulate import ReferenceSimulator
 
 
-def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
-    spec = catalog.get_cohort("melanoma").model_copy(update={"duration_days": 90.0})
+def main(
+    n: int,
+    n_scipy: int,
+    worker_counts: tuple[int, ...] = (2, 1),
+    days: float | None = None,
+    n_plain: int | None = None,
+) -> None:
+    spec = catalog.get_cohort("melanoma")
+    days = days or spec.duration_days
+    spec = spec.model_copy(update={"duration_days": days})
     arm = build_arm(spec, "nivolumab")
     patients = sample_patients(spec, n, seed=1, defaults=arm.defaults)
     varied = [v.parameter for v in spec.variability]
-    print(f"machine: {os.cpu_count()} CPUs; {n} patients x 90 days (nivolumab)\n")
+    print(f"machine: {os.cpu_count()} CPUs; {n} patients x {days:g} days (nivolumab)\n")
     print("| engine | patients | wall (s) | patients/s | peak memory (MB) |")
     print("|---|---:|---:|---:|---:|")
 
@@ -68,9 +78,10 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
         name=spec.name, body=spec.body, disease=spec.disease, arms=[spec.arm("nivolumab")]
     )
     model, _ = build_arm_model(
-        setting, spec.arm("nivolumab"), duration_days=90, run_in_days=spec.run_in_days
+        setting, spec.arm("nivolumab"), duration_days=days, run_in_days=spec.run_in_days
     )
-    t_out = np.concatenate([[0.0], arm.run_in_h + np.arange(0, 91, 7) * 24.0])
+    t_out = np.concatenate([[0.0], arm.run_in_h + np.arange(0, days + 1, 7) * 24.0])
+    plain = patients.iloc[: n_plain or n]
     full_sbml = to_sbml(model.network)
     loops = [
         ("full exported model", full_sbml, (1e-6, 1e-12)),
@@ -83,8 +94,8 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
         name = f"plain libRoadRunner loop, {what} ({rr.model.getNumFloatingSpecies()} states)"
         t0 = time.perf_counter()
         failed = 0
-        for i, (_, p) in enumerate(patients.iterrows()):
-            if i == n_all and n_all < n:  # the patients il2sim treated without screening
+        for i, (_, p) in enumerate(plain.iterrows()):
+            if i == n_all and n_all < len(plain):  # the patients il2sim treated without screening
                 row(
                     f"{name}, rtol {rtol:g}, first {n_all} ({failed} failed)",
                     n_all,
@@ -98,11 +109,7 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
                 rr.simulate(times=t_out, selections=["time", arm.tumour])
             except RuntimeError:
                 failed += 1
-        row(
-            f"{name}, rtol {rtol:g} ({failed} failed)",
-            n,
-            time.perf_counter() - t0,
-        )
+        row(f"{name}, rtol {rtol:g} ({failed} failed)", len(plain), time.perf_counter() - t0)
 
     # scipy LSODA on the same network (time-triggered events only: the state-triggered
     # events, tumour eradicated and endogenous IL-2 gone, are left out, which changes nothing
@@ -118,8 +125,17 @@ def main(n: int, n_scipy: int, worker_counts: tuple[int, ...] = (2, 1)) -> None:
 
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=200)
+    ap.add_argument("--scipy", type=int, default=3, help="patients for the scipy loop")
+    ap.add_argument("--workers", default="2,1", help="il2sim worker counts, comma-separated")
+    ap.add_argument("--days", type=float, default=None, help="follow-up (default: cohort's)")
+    ap.add_argument("--plain", type=int, default=None, help="patients for the plain loops")
+    a = ap.parse_args()
     main(
-        int(sys.argv[1]) if len(sys.argv) > 1 else 200,
-        int(sys.argv[2]) if len(sys.argv) > 2 else 3,
-        tuple(int(w) for w in sys.argv[3].split(",")) if len(sys.argv) > 3 else (2, 1),
+        a.patients,
+        a.scipy,
+        tuple(int(w) for w in a.workers.split(",")),
+        a.days,
+        a.plain,
     )
