@@ -339,23 +339,7 @@ def simulate_chunk(
             end_h = t0 + 24.0 * (len(tumour) - 1)
             row["doses_received"] = float(vals[-1, i_dose])
             row["doses_scheduled"] = float(sum(t <= end_h for t in arm.dose_times_h))
-        if arm.checkpoint_dose_days:  # immune-related events of checkpoint blockade
-            stop = a.pfs_days if a.progressed else float(n_days)
-            exposure = {
-                p: exposure_days(d, stop, P[WINDOW_PARAMETER].value, float(n_days))
-                for p, d in arm.checkpoint_dose_days.items()
-            }
-            hazard = {p: P[HAZARD_PARAMETERS[p]].value for p in exposure}
-            row |= {f"exposure_{p}_days": e for p, e in exposure.items()}
-            row["trae_grade34_probability"] = grade34_probability(exposure, hazard)
-        for j, name in enumerate(arm.toxicity, start=1):
-            daily = np.diff(vals[:, j]) / 24.0  # daily means of the index
-            peak = float(daily.max())
-            row[f"{name}_max"] = peak
-            row[f"{name}_grade34_probability"] = index_grade34_probability(
-                peak, P[GRADE34_THRESHOLDS[name]].value, P[SUSCEPTIBILITY_SD].value
-            )
-            row[f"{name}_any"] = bool(peak >= 0.5 * P[name.replace("_index", "_threshold")].value)
+        row |= _safety(arm, a, vals, n_days, P)
         rows.append(row)
         change = 100.0 * (sld[:-1] / spec.response.baseline_sld_mm - 1.0)
         traces.append((row["patient"], weekly, change))
@@ -399,6 +383,31 @@ def _follow_up(treat, sim: Simulator, sel, vals: np.ndarray, n_days: int, early:
         if solved <= early:
             raise
         return treat(solved, False)[0], f"follow-up censored at day {solved}: {err}"[:400]
+
+
+def _safety(arm: ArmModel, a, vals: np.ndarray, n_days: int, P) -> dict:
+    """A treated patient's safety columns: checkpoint blockade's immune-related event
+    probability over its exposure, and each toxicity index's peak daily mean with its grade 3-4
+    probability."""
+    row: dict = {}
+    if arm.checkpoint_dose_days:  # immune-related events of checkpoint blockade
+        stop = a.pfs_days if a.progressed else float(n_days)
+        exposure = {
+            p: exposure_days(d, stop, P[WINDOW_PARAMETER].value, float(n_days))
+            for p, d in arm.checkpoint_dose_days.items()
+        }
+        hazard = {p: P[HAZARD_PARAMETERS[p]].value for p in exposure}
+        row |= {f"exposure_{p}_days": e for p, e in exposure.items()}
+        row["trae_grade34_probability"] = grade34_probability(exposure, hazard)
+    for j, name in enumerate(arm.toxicity, start=1):
+        daily = np.diff(vals[:, j]) / 24.0  # daily means of the index
+        peak = float(daily.max())
+        row[f"{name}_max"] = peak
+        row[f"{name}_grade34_probability"] = index_grade34_probability(
+            peak, P[GRADE34_THRESHOLDS[name]].value, P[SUSCEPTIBILITY_SD].value
+        )
+        row[f"{name}_any"] = bool(peak >= 0.5 * P[name.replace("_index", "_threshold")].value)
+    return row
 
 
 def _treat(sim, sel, values, t0_h, t_screen, days: int, with_run_in: bool):
