@@ -224,3 +224,94 @@ def test_preequilibration_and_steady_state_rows_follow_the_closed_form():
     for edge in ("lower_95", "upper_95"):
         rise = o.nll(o.scaled({"k_deg": float(ci[edge].iloc[0])})) - result.nll
         assert rise == pytest.approx(analysis.PROFILE_THRESHOLD, abs=0.15)
+
+
+class Gaussian:
+    """The objective's interface as fit() and sample_posterior() use it: a normal negative
+    log-likelihood in two parameters with known means and standard deviations."""
+
+    mean = np.array([0.3, -0.2])
+    sd = np.array([0.1, 0.05])
+
+    def __init__(self):
+        self.outer = ["a", "b"]
+        self.hierarchical: list[str] = []
+        self.nominal = {"a": -0.5, "b": 0.5}
+        self.data = pd.DataFrame({"measurement": [0.0]})
+
+    def bounds(self):
+        return [(-1.0, 1.0)] * 2
+
+    def scaled(self, values):
+        return np.array([values[k] for k in self.outer])
+
+    def natural(self, x, names=None):
+        return dict(zip(self.outer, np.asarray(x, dtype=float), strict=True))
+
+    def full(self, x):
+        return self.natural(x)
+
+    def simulate(self, values):
+        return np.zeros(1)
+
+    def nll(self, x):
+        return float(0.5 * np.sum(((np.asarray(x) - self.mean) / self.sd) ** 2))
+
+
+def test_fides_and_lbfgsb_find_a_known_optimum_and_unknown_optimisers_are_refused():
+    for name in analysis.OPTIMIZERS:
+        result = analysis.fit(Gaussian(), n_starts=2, optimizer=name)
+        assert [result.parameters["a"], result.parameters["b"]] == pytest.approx(
+            Gaussian.mean, abs=1e-3
+        ), name
+        assert (result.starts.evaluations > 0).all()
+    with pytest.raises(
+        ValueError, match=r"optimizer must be one of \['L-BFGS-B', 'fides'\], got 'bfgs'"
+    ):
+        analysis.fit(Gaussian(), optimizer="bfgs")
+
+
+def test_posterior_sampling_recovers_a_known_normal_posterior():
+    """pyPESTO's parallel tempering on a normal likelihood (flat prior, bounds far away): the
+    posterior medians and 95% intervals are the normal's within sampling error."""
+    g = Gaussian()
+    post = analysis.sample_posterior(g, g.mean, 4000, seed=2)
+    s = post.summary.set_index("parameter")
+    for i, k in enumerate(g.outer):
+        assert s.loc[k, "median"] == pytest.approx(g.mean[i], abs=0.3 * g.sd[i])
+        width = s.loc[k, "upper_95"] - s.loc[k, "lower_95"]
+        assert width == pytest.approx(2 * 1.96 * g.sd[i], rel=0.3)
+    assert len(post.draws) == 4001 - post.burn_in and post.effective_size > 50
+    with pytest.raises(ValueError, match="n_samples must be at least 100"):
+        analysis.sample_posterior(g, g.mean, 50)
+
+
+def test_petab_problem_as_pypesto_problem_has_the_same_objective(boehm):
+    problem = analysis.to_pypesto(boehm)
+    x = boehm.scaled(boehm.nominal)
+    assert problem.x_names == boehm.outer
+    np.testing.assert_array_equal(np.c_[problem.lb, problem.ub], np.array(boehm.bounds()))
+    assert problem.objective(x) == pytest.approx(boehm.nll(x), rel=1e-12)
+
+
+@pytest.mark.slow
+def test_cli_fit_with_fides_samples_a_posterior(tmp_path):
+    args = ["fit", str(BOEHM_YAML), "--starts", "1", "--optimizer", "fides", "--sample", "300"]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "-log likelihood 138.222 (best of 1 start(s))" in r.output
+    draws = pd.read_csv(tmp_path / "posterior.csv")
+    assert list(draws.columns) == list(analysis.PetabObjective(BOEHM_YAML).outer)
+    assert len(draws) > 0 and (draws.k_phos > 0).all()
+
+
+def test_cli_fit_refuses_unknown_optimisers_and_too_few_draws():
+    r = CliRunner().invoke(app, ["fit", str(BOEHM_YAML), "--optimizer", "bfgs"])
+    assert (
+        r.exit_code == 2
+        and "--optimizer must be one of ['L-BFGS-B', 'fides'], got 'bfgs'" in r.output
+    )
+    r = CliRunner().invoke(app, ["fit", str(BOEHM_YAML), "--sample", "50"])
+    assert (
+        r.exit_code == 2 and "--sample must be between 100 and 1,000,000 draws, got 50" in r.output
+    )

@@ -1,4 +1,4 @@
-"""Fit any PEtab problem (format version 1) with libRoadRunner and scipy, and give profile
+"""Fit any PEtab problem (format version 1) with libRoadRunner and pyPESTO, and give profile
 likelihood confidence intervals.
 
 The problem is read and checked with the ``petab`` library (the same checks as
@@ -205,7 +205,7 @@ class FitResult:
 
     parameters: dict[str, float]
     nll: float
-    starts: pd.DataFrame  # start, nll, converged, message
+    starts: pd.DataFrame  # start, nll, converged, message, evaluations
     fit: pd.DataFrame  # measurement table with a simulation column
     notes: list[str] = field(default_factory=list)
 
@@ -559,14 +559,20 @@ def fit(
     n_starts: int = 5,
     seed: int = 1,
     include_nominal: bool = True,
+    optimizer: str = "L-BFGS-B",
     progress: Callable[[int, int], None] | None = None,
 ) -> FitResult:
-    """Multi-start L-BFGS-B on the outer parameters (hierarchical scales solved inside):
-    the nominal values first (when ``include_nominal``), then Latin-hypercube starts within
-    the bounds."""
-    from scipy.optimize import minimize
+    """Multi-start optimisation of the outer parameters (hierarchical scales solved inside)
+    with pyPESTO's ``optimizer`` (L-BFGS-B: scipy's, finite-difference gradients; fides: the
+    trust-region optimiser with BFGS updates, forward-difference gradients): the nominal values
+    first (when ``include_nominal``), then Latin-hypercube starts within the bounds."""
+    import pypesto.optimize
     from scipy.stats import qmc
 
+    from il2sim.analysis._pypesto import optimizer as make_optimizer
+    from il2sim.analysis._pypesto import to_pypesto, with_gradient
+
+    chosen = make_optimizer(optimizer)
     bounds = objective.bounds()
     lo, hi = np.array(bounds).T
     starts = []
@@ -577,24 +583,23 @@ def fit(
         starts += list(lo + lhs * (hi - lo))
 
     rows, best = [], None
-    for i, x0 in enumerate(starts):
-        res = minimize(
-            lambda x: _penalised(objective, x),
-            np.clip(x0, lo, hi),
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"eps": 1e-6, "maxiter": 500},
-        )
+    for i, x0 in enumerate(starts):  # one start at a time: progress after each
+        problem = with_gradient(to_pypesto(objective, [x0]), optimizer)
+        run = pypesto.optimize.minimize(
+            problem, chosen, n_starts=1, ids=[str(i)], progress_bar=False
+        ).optimize_result.list[0]
+        fval = float(run.fval) if run.fval is not None else np.inf
         rows.append(
             {
                 "start": i,
-                "nll": float(res.fun) if res.fun < FAILED_NLL else np.inf,
-                "converged": bool(res.success),
-                "message": str(res.message),
+                "nll": fval if fval < FAILED_NLL else np.inf,
+                "converged": bool(run.exitflag is not None and run.exitflag >= 0),
+                "message": str(run.message),
+                "evaluations": int(run.n_fval or 0),
             }
         )
-        if res.fun < FAILED_NLL and (best is None or res.fun < best.fun):
-            best = res
+        if fval < FAILED_NLL and (best is None or fval < best[0]):
+            best = (fval, np.asarray(run.x, dtype=float))
         if progress:
             progress(i + 1, len(starts))
     if best is None:
@@ -602,16 +607,16 @@ def fit(
         raise PetabError(
             "no start reached a finite objective" + (f"; at the first start {why}" if why else "")
         )
-    values = objective.full(best.x)
+    values = objective.full(best[1])
     data = objective.data.copy()
     data["simulation"] = objective.simulate(values)
     notes = []
     if objective.hierarchical:
         notes.append(f"{len(objective.hierarchical)} scaling parameters solved in closed form")
-    for (lo, hi), name, v in zip(bounds, objective.outer, best.x, strict=True):
+    for (lo, hi), name, v in zip(bounds, objective.outer, best[1], strict=True):
         if min(v - lo, hi - v) < 1e-3 * (hi - lo):
             notes.append(f"{name} = {values[name]:.4g} lies at a bound of its search range")
-    return FitResult(values, float(best.fun), pd.DataFrame(rows), data, notes)
+    return FitResult(values, best[0], pd.DataFrame(rows), data, notes)
 
 
 def profile(

@@ -155,20 +155,34 @@ def fit_cmd(
     problem: Annotated[Path, typer.Argument(help="PEtab problem YAML (format version 1)")],
     starts: Annotated[int, typer.Option(help="optimiser starts (the nominal values first)")] = 3,
     seed: Annotated[int, typer.Option(help="seed of the Latin-hypercube starts")] = 1,
+    optimizer: Annotated[
+        str, typer.Option(help="pyPESTO optimiser: L-BFGS-B (scipy) or fides (trust region)")
+    ] = "L-BFGS-B",
     profile: Annotated[
         str | None,
         typer.Option(help="comma-separated parameters to profile, or 'all' (default: none)"),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            help="MCMC draws from the optimum (pyPESTO adaptive parallel tempering): posterior "
+            "medians and 95% intervals, OUT/posterior.csv"
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option(help="folder for report.html, parameters.csv, fit.parquet")
     ] = Path("il2sim_fit"),
 ) -> None:
-    """Fit a PEtab problem (libRoadRunner + scipy L-BFGS-B, scaling parameters in closed form)
-    and give profile-likelihood intervals."""
+    """Fit a PEtab problem (libRoadRunner + pyPESTO, scaling parameters in closed form) and give
+    profile-likelihood intervals or posterior intervals."""
     from il2sim import analysis, report
 
     if starts < 1:
         raise _fail(f"--starts must be >= 1, got {starts}")
+    if optimizer not in analysis.OPTIMIZERS:
+        raise _fail(f"--optimizer must be one of {list(analysis.OPTIMIZERS)}, got {optimizer!r}")
+    if sample is not None and not 100 <= sample <= 1_000_000:
+        raise _fail(f"--sample must be between 100 and 1,000,000 draws, got {sample}")
     _check_out(out)
     if not problem.exists():
         raise _fail(f"PROBLEM: no such file {problem}")
@@ -188,12 +202,17 @@ def fit_cmd(
                 objective,
                 n_starts=starts,
                 seed=seed,
+                optimizer=optimizer,
                 progress=lambda d, t: bar.update(task, completed=d, total=t),
             )
-        profiles = intervals = None
+        profiles = intervals = posterior = None
         if chosen:
             with console.status(f"profiling {len(chosen)} parameter(s)"):
                 profiles, intervals = analysis.profile(objective, result, chosen)
+        if sample is not None:
+            with console.status(f"sampling {sample} draws"):
+                x_best = objective.scaled(result.parameters)
+                posterior = analysis.sample_posterior(objective, x_best, sample, seed=seed)
     except analysis.PetabError as e:
         raise _fail(f"PROBLEM: {e}") from None
     table = report.parameter_table(result, intervals, names)
@@ -201,9 +220,18 @@ def fit_cmd(
     _print_frame(table, problem.name, digits=4)
     for note in result.notes:
         console.print(note)
-    for path in report.write_fit_report(
+    written = report.write_fit_report(
         result, out, names=names, profiles=profiles, intervals=intervals, title=problem.name
-    ):
+    )
+    if posterior is not None:
+        console.print(
+            f"posterior: {len(posterior.draws)} draws after a burn-in of {posterior.burn_in} "
+            f"(effective sample size {posterior.effective_size:.0f})"
+        )
+        _print_frame(posterior.summary, "posterior (natural scale)", digits=4)
+        posterior.draws.to_csv(out / "posterior.csv", index=False)
+        written.append(out / "posterior.csv")
+    for path in written:
         console.print(f"wrote {path}")
 
 
