@@ -533,7 +533,8 @@ def test_a_late_solver_failure_censors_the_patient_instead_of_dropping_them():
     """PD1-IL2v: 113 of 400 shipped patients were dropped as 'failed' because CVODE failed
     late in follow-up (median day ~490), though most had long known their response (patient 10:
     PR, progression at day 208, failure at day 685). The follow-up now stops at the last whole
-    day solved and the patient is censored there; a failure before the second scan still fails."""
+    day solved and the patient is censored there; a failure before the second scan still fails.
+    (Follow-up now also stops at progression; this patient's failure came after it.)"""
     from il2sim.cohort._run import _follow_up
     from il2sim.simulate import SimulationError
 
@@ -551,14 +552,43 @@ def test_a_late_solver_failure_censors_the_patient_instead_of_dropping_them():
             raise SimulationError("integration failed", reached_time=None)
 
     early = np.arange(57.0)[:, None]
-    vals, why = _follow_up(treat, Stopped(), [], early, 728, 56, t0)
-    assert (
-        calls == [728, 301] and len(vals) == 302 and why.startswith("follow-up censored at day 301")
-    )
-    vals, why = _follow_up(treat, Stopped(), [], early, 200, 56, t0)
+    never = lambda v: False  # noqa: E731
+    vals, why = _follow_up(treat, Stopped(), [], early, np.array([100, 728]), t0, never)
+    assert calls == [100, 728, 301] and len(vals) == 302
+    assert why.startswith("follow-up censored at day 301")
+    vals, why = _follow_up(treat, Stopped(), [], early, np.array([200]), t0, never)
     assert len(vals) == 201 and why == ""
     with pytest.raises(SimulationError):  # nothing reached after the second scan: a failure
-        _follow_up(treat, Stopped(), [], np.arange(401.0)[:, None], 728, 400, t0)
+        _follow_up(treat, Stopped(), [], np.arange(401.0)[:, None], np.array([728]), t0, never)
+
+
+def test_follow_up_goes_scan_by_scan_and_stops_at_the_scan_showing_progression():
+    """Treatment stops at progression, so the solve does too: after the second scan each
+    stretch runs to the next scan, and none is solved after the one that shows progression."""
+    from il2sim.cohort._run import _follow_up
+
+    calls = []
+
+    def treat(days, with_run_in):
+        calls.append(days)
+        return np.arange(days + 1.0)[:, None], None
+
+    class Stopped:
+        def extend(self, times, selections):
+            from il2sim.simulate import SimulationError
+
+            raise SimulationError("integration failed", reached_time=None)
+
+    vals, why = _follow_up(
+        treat,
+        Stopped(),
+        [],
+        np.arange(57.0)[:, None],
+        np.array([100, 140, 200, 728]),
+        1440.0,
+        lambda v: len(v) - 1 >= 140,
+    )
+    assert calls == [100, 140] and len(vals) == 141 and why == ""
 
 
 def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, monkeypatch):

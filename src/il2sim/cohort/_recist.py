@@ -147,7 +147,7 @@ class Assessment:
     bor: str
     progressed: bool
     pfs_days: float  # time of the scan that showed progression, or of the last scan (censored)
-    best_change_pct: float  # best (lowest) SLD change from baseline at any scan
+    best_change_pct: float  # best (lowest) SLD change from baseline up to progression
 
 
 def assess(
@@ -156,7 +156,8 @@ def assess(
     """RECIST 1.1 at each scan: CR when SLD < ``cr_sld_mm`` (lesions gone), PR at >= 30%
     decrease from baseline, PD at >= 20% and >= 5 mm increase over the nadir (baseline
     included), SD otherwise. Best overall response is the best before progression (SD needs no
-    minimum duration here: a scan at >= 6 weeks); PFS is the time of the first PD scan."""
+    minimum duration here: a scan at >= 6 weeks); PFS is the time of the first PD scan; the
+    best change is the lowest SLD change up to it (later scans do not count)."""
     return assess_sld(scan_days, sld_mm(cells_at_scans, baseline_cells, response), response)
 
 
@@ -180,9 +181,10 @@ def assess_sld(
     rank = {c: i for i, c in enumerate(CATEGORIES)}
     best = "PD"
     seen_any = False
-    for day, s, fresh in zip(scan_days, sld, new, strict=True):
-        if fresh or (s >= 1.2 * nadir and s - nadir >= 5.0):
-            return Assessment(best if seen_any else "PD", True, float(day), _best_change(sld, base))
+    for k, (day, s, fresh) in enumerate(zip(scan_days, sld, new, strict=True)):
+        if fresh or (s >= 1.2 * nadir and s - nadir >= 5.0):  # scans after it do not count
+            bor = best if seen_any else "PD"
+            return Assessment(bor, True, float(day), _best_change(sld[: k + 1], base))
         if s < response.cr_sld_mm:
             cat = "CR"
         elif s <= 0.7 * base:
