@@ -554,7 +554,7 @@ def test_a_late_solver_failure_censors_the_patient_instead_of_dropping_them():
     early = np.arange(57.0)[:, None]
     never = lambda v: False  # noqa: E731
     vals, why = _follow_up(treat, Stopped(), [], early, np.array([100, 728]), t0, never)
-    assert calls == [100, 728, 301] and len(vals) == 302
+    assert calls == [728, 301] and len(vals) == 302
     assert why.startswith("follow-up censored at day 301")
     vals, why = _follow_up(treat, Stopped(), [], early, np.array([200]), t0, never)
     assert len(vals) == 201 and why == ""
@@ -564,31 +564,37 @@ def test_a_late_solver_failure_censors_the_patient_instead_of_dropping_them():
 
 def test_follow_up_goes_scan_by_scan_and_stops_at_the_scan_showing_progression():
     """Treatment stops at progression, so the solve does too: after the second scan each
-    stretch runs to the next scan, and none is solved after the one that shows progression."""
+    stretch continues to the next scan, and none is solved after the one that shows
+    progression; where a continuing solve fails, the rest is solved once from time 0 and cut
+    at that scan."""
+    from types import SimpleNamespace
+
     from il2sim.cohort._run import _follow_up
+    from il2sim.simulate import SimulationError
 
-    calls = []
+    t0, stretches, starts = 1440.0, [], []
 
-    def treat(days, with_run_in):
-        calls.append(days)
-        return np.arange(days + 1.0)[:, None], None
+    class Continuing:
+        def extend(self, times, selections):
+            days = (np.asarray(times) - t0) / 24.0
+            stretches.append((days[0], days[-1]))
+            return SimpleNamespace(values=days[:, None])
 
     class Stopped:
         def extend(self, times, selections):
-            from il2sim.simulate import SimulationError
-
             raise SimulationError("integration failed", reached_time=None)
 
-    vals, why = _follow_up(
-        treat,
-        Stopped(),
-        [],
-        np.arange(57.0)[:, None],
-        np.array([100, 140, 200, 728]),
-        1440.0,
-        lambda v: len(v) - 1 >= 140,
-    )
-    assert calls == [100, 140] and len(vals) == 141 and why == ""
+    def treat(days, with_run_in):
+        starts.append(days)
+        return np.arange(days + 1.0)[:, None], None
+
+    ends = np.array([100, 140, 200, 728])
+    at_140 = lambda v: len(v) - 1 >= 140  # noqa: E731
+    vals, why = _follow_up(treat, Continuing(), [], np.arange(57.0)[:, None], ends, t0, at_140)
+    assert stretches == [(56, 100), (100, 140)] and len(vals) == 141 and why == ""
+    np.testing.assert_array_equal(vals[:, 0], np.arange(141.0))
+    vals, why = _follow_up(treat, Stopped(), [], np.arange(57.0)[:, None], ends, t0, at_140)
+    assert starts == [728] and len(vals) == 141 and why == ""
 
 
 def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, monkeypatch):

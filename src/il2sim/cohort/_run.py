@@ -381,31 +381,43 @@ def _follow_up(
 ):
     """Daily values from ``vals`` (days 0 to the second scan, the last solve) on, scan by scan
     (``ends``: the later scan days, then the end of follow-up), stopping at the scan that shows
-    progression, as treatment stops there; if the solver fails after the second scan, the
-    values up to the last whole day before the failure (a patient followed that long is
-    censored there, as a trial censors one lost to follow-up) and the reason ('' if none)."""
+    progression, as treatment stops there. Where a continuing solve fails, the rest is solved
+    once from time 0 with every fallback tolerance (continuing at the first tolerance would
+    fail again at every later scan) and cut at that scan; if that fails after the second scan,
+    the values up to the last whole day before the failure (a patient followed that long is
+    censored there, as a trial censors one lost to follow-up). Returns the values and the
+    reason for censoring ('' if none)."""
     early = len(vals) - 1
     for end in (int(e) for e in ends):
-        last = len(vals) - 1
-        if end <= last:
+        if end <= len(vals) - 1:
             continue
-        more = _continued(sim, sel, t0_h, last, end)
-        if more is not None:
-            vals = np.vstack([vals, more[1:]])
-        else:  # from time 0 with every fallback tolerance; later segments continue from it
-            try:
-                vals = treat(end, False)[0]
-            except SimulationError as err:
-                if err.reached_time is None:
-                    raise
-                solved = int((err.reached_time - t0_h) // 24.0) - 1
-                if solved <= early:
-                    raise
-                reason = f"follow-up censored at day {solved}: {err}"[:400]
-                return treat(solved, False)[0], reason
+        more = _continued(sim, sel, t0_h, len(vals) - 1, end)
+        if more is None:
+            return _solved_from_start(treat, ends, early, t0_h, progressed)
+        vals = np.vstack([vals, more[1:]])
         if progressed(vals):
             break
     return vals, ""
+
+
+def _solved_from_start(treat, ends: np.ndarray, early: int, t0_h: float, progressed):
+    """The follow-up solved from time 0 to its end, cut at the first scan in ``ends`` that
+    shows progression; censored at the last whole day solved if the solver fails after day
+    ``early``."""
+    reason = ""
+    try:
+        vals = treat(int(ends[-1]), False)[0]
+    except SimulationError as err:
+        if err.reached_time is None:
+            raise
+        solved = int((err.reached_time - t0_h) // 24.0) - 1
+        if solved <= early:
+            raise
+        vals, reason = treat(solved, False)[0], f"follow-up censored at day {solved}: {err}"[:400]
+    for end in (int(e) for e in ends):
+        if end < len(vals) and progressed(vals[: end + 1]):
+            return vals[: end + 1], reason
+    return vals, reason
 
 
 def _safety(arm: ArmModel, a, vals: np.ndarray, n_days: int, P) -> dict:
