@@ -601,7 +601,8 @@ def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, m
     """Treatment continues from the screened patient and follow-up from the second scan
     (``Simulator.extend``) in one compiled model per worker: a patient solved after others
     gets exactly what they get alone, and what solving each stretch from time 0 gives (same
-    response and PFS, best change within 0.5 percentage points)."""
+    response and PFS, best change within 0.5 percentage points); nobody is solved past the
+    scan that shows progression."""
     from il2sim.cohort import _run, draw_patients
 
     patients = draw_patients(SPEC, 8, seed=3, defaults=nivo_arm.defaults, population="distribution")
@@ -618,8 +619,17 @@ def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, m
     pd.testing.assert_frame_equal(
         together[cols].reset_index(drop=True), alone[cols].reset_index(drop=True)
     )
+    n_days = round(nivo_arm.duration_h / 24.0)
+    progressed = together[ok & (together.progressed == True).to_numpy()]  # noqa: E712
+    assert len(progressed) >= 1
+    for r in progressed.itertuples():  # nobody is solved past the scan showing progression
+        scans = _run.patient_scan_days(
+            nivo_arm.scan_days, nivo_arm.scan_window_days, r.patient, n_days
+        )
+        assert r.followed_days == max(r.pfs_days, scans[1])
     monkeypatch.setattr(_run, "_continued", lambda *a: None)  # every stretch from time 0
     anew, _ = _run.simulate_chunk(nivo_arm, patients, varied, SPEC)
+    assert (anew.followed_days[ok] == together.followed_days[ok]).all()
     assert (anew.status == together.status).all()
     assert (anew.bor[ok] == together.bor[ok]).all()
     assert (anew.pfs_days[ok] == together.pfs_days[ok]).all()
