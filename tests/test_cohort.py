@@ -665,3 +665,26 @@ def test_endpoint_intervals_over_the_signaling_posterior(tmp_path):
     assert r.exit_code == 0, r.output
     written = pd.read_csv(out / "uncertainty.csv")
     assert set(written.endpoint) == set(ENDPOINTS) and (written.arm == "nivolumab").all()
+
+
+def test_a_failure_after_the_progression_scan_does_not_censor():
+    """Solved from time 0 after a failed continuation, a patient whose solve fails after the
+    scan that showed progression keeps that progression, uncensored."""
+    from il2sim.cohort._run import _follow_up
+    from il2sim.simulate import SimulationError
+
+    t0 = 1440.0
+
+    class Stopped:
+        def extend(self, times, selections):
+            raise SimulationError("integration failed", reached_time=None)
+
+    def treat(days, with_run_in):
+        if days > 302:
+            raise SimulationError("integration failed", reached_time=t0 + 24 * 302.5)
+        return np.arange(days + 1.0)[:, None], None
+
+    at_200 = lambda v: len(v) - 1 >= 200  # noqa: E731
+    ends = np.array([100, 200, 728])
+    vals, why = _follow_up(treat, Stopped(), [], np.arange(57.0)[:, None], ends, t0, at_200)
+    assert len(vals) == 201 and why == ""

@@ -253,9 +253,9 @@ def simulate_chunk(
     sensitivity analysis needs).
 
     Follow-up stops at progression, as treatment does in the trials: each patient is solved to
-    the second scan first and one without progression by then on from scan to scan until one
-    shows progression or follow-up ends (the same responses and PFS as a solve to the end;
-    outputs after progression, such as toxicity on treatment past it, are not simulated).
+    the second scan first; one without progression by then is solved on scan by scan until a
+    scan shows progression or follow-up ends (the same responses and PFS as a solve to the
+    end; nothing after progression, such as toxicity of treatment past it, is simulated).
     Patients from a shipped virtual population (column ``vp``) were selected as plausible, and
     without ``screen`` almost everyone is treated: their first solve covers the run-in too.
     Otherwise the run-in is solved first and only eligible patients are treated."""
@@ -403,7 +403,7 @@ def _follow_up(
 def _solved_from_start(treat, ends: np.ndarray, early: int, t0_h: float, progressed):
     """The follow-up solved from time 0 to its end, cut at the first scan in ``ends`` that
     shows progression; censored at the last whole day solved if the solver fails after day
-    ``early``."""
+    ``early`` before any scan shows progression."""
     reason = ""
     try:
         vals = treat(int(ends[-1]), False)[0]
@@ -416,7 +416,7 @@ def _solved_from_start(treat, ends: np.ndarray, early: int, t0_h: float, progres
         vals, reason = treat(solved, False)[0], f"follow-up censored at day {solved}: {err}"[:400]
     for end in (int(e) for e in ends):
         if end < len(vals) and progressed(vals[: end + 1]):
-            return vals[: end + 1], reason
+            return vals[: end + 1], ""  # progression was seen before any failure
     return vals, reason
 
 
