@@ -739,8 +739,10 @@ def _connect(workers: int, scheduler: str | None):
                 f"{SCHEDULER_TIMEOUT_S} s ({type(e).__name__}: {e}); give an address like "
                 "tcp://host:8786, or leave --scheduler out to start local workers"
             ) from None
+    # any free port for the dashboard: None still takes 8787 and warns when another cluster
+    # (a second run, a test worker) holds it
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = Client(cluster)
     client.run(die_with_parent, os.getpid())
