@@ -22,19 +22,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import qmc
 
 from il2sim import analysis
+from il2sim.analysis._petab import start_points
 
 BOEHM = Path(__file__).parents[1] / "tests" / "data" / "petab" / "Boehm_JProteomeRes2014"
 REFERENCE = Path(__file__).with_name("petab_amici_reference.py")
-
-
-def _starts(ob: analysis.PetabObjective, n: int, seed: int = 1) -> list[np.ndarray]:
-    """The starts il2sim's fit uses: the nominal values, then Latin-hypercube points."""
-    lo, hi = np.array(ob.bounds()).T
-    lhs = qmc.LatinHypercube(d=len(lo), seed=seed).random(n - 1)
-    return [ob.scaled(ob.nominal), *(lo + lhs * (hi - lo))]
 
 
 def _amici(python: str, yaml: Path, names: list[str], starts: list[np.ndarray]) -> dict:
@@ -79,8 +72,11 @@ def main() -> None:
         )
     compile_s = None
     if a.amici_python:
-        ref = _amici(a.amici_python, yaml, list(ob.outer), _starts(ob, a.starts))
+        ref = _amici(a.amici_python, yaml, list(ob.outer), start_points(ob, a.starts))
         compile_s = ref["compile_s"]
+        # the two objectives must agree where both start: the nominal values
+        both = f"il2sim {ob.nll(x):.4f}, AMICI {ref['fval_first_start']:.4f}"
+        print(f"-log L at the first start: {both}")
         for name in ("L-BFGS-B", "fides"):
             runs[f"pyPESTO + AMICI, {name} (forward sensitivities)"] = (
                 ref[name]["wall_s"],

@@ -553,6 +553,21 @@ def _nll_terms(
     return np.where(laplace, np.log(2 * sigma) + r, normal) + jac
 
 
+def start_points(
+    objective: PetabObjective, n_starts: int, *, seed: int = 1, include_nominal: bool = True
+) -> list[np.ndarray]:
+    """A fit's starts on the PEtab scales: the nominal values first (when ``include_nominal``),
+    then Latin-hypercube points within the bounds (``seed``)."""
+    from scipy.stats import qmc
+
+    lo, hi = np.array(objective.bounds()).T
+    starts = [objective.scaled(objective.nominal)] if include_nominal else []
+    if n_starts > len(starts):
+        lhs = qmc.LatinHypercube(d=len(lo), seed=seed).random(n_starts - len(starts))
+        starts += list(lo + lhs * (hi - lo))
+    return starts
+
+
 def fit(
     objective: PetabObjective,
     *,
@@ -567,24 +582,16 @@ def fit(
     trust-region optimiser with BFGS updates, forward-difference gradients): the nominal values
     first (when ``include_nominal``), then Latin-hypercube starts within the bounds."""
     import pypesto.optimize
-    from scipy.stats import qmc
 
     from il2sim.analysis._pypesto import optimizer as make_optimizer
-    from il2sim.analysis._pypesto import to_pypesto, with_gradient
+    from il2sim.analysis._pypesto import to_pypesto
 
     chosen = make_optimizer(optimizer)
     bounds = objective.bounds()
-    lo, hi = np.array(bounds).T
-    starts = []
-    if include_nominal:
-        starts.append(objective.scaled(objective.nominal))
-    if n_starts > len(starts):
-        lhs = qmc.LatinHypercube(d=len(bounds), seed=seed).random(n_starts - len(starts))
-        starts += list(lo + lhs * (hi - lo))
-
+    starts = start_points(objective, n_starts, seed=seed, include_nominal=include_nominal)
     rows, best = [], None
     for i, x0 in enumerate(starts):  # one start at a time: progress after each
-        problem = with_gradient(to_pypesto(objective, [x0]), optimizer)
+        problem = to_pypesto(objective, [x0], fd_gradient=optimizer == "fides")
         run = pypesto.optimize.minimize(
             problem, chosen, n_starts=1, ids=[str(i)], progress_bar=False
         ).optimize_result.list[0]

@@ -32,17 +32,24 @@ FD_STEP = 1e-6
 FIDES_FD_STEP = 1e-4
 
 
-def to_pypesto(objective: PetabObjective, starts: Sequence[np.ndarray] = ()) -> pypesto.Problem:
+def to_pypesto(
+    objective: PetabObjective, starts: Sequence[np.ndarray] = (), *, fd_gradient: bool = False
+) -> pypesto.Problem:
     """The objective (negative log-likelihood on the PEtab scales of the outer parameters,
     hierarchical scales solved inside) as a bounded pyPESTO problem, with ``starts`` as its
-    start points in order."""
+    start points in order; with ``fd_gradient`` it also gives pyPESTO's forward-difference
+    gradient (for Fides; scipy's L-BFGS-B differentiates by itself)."""
     import pypesto
+    from pypesto.objective import FD
 
     from il2sim.analysis._petab import _penalised
 
     lo, hi = np.array(objective.bounds(), dtype=float).T
+    fun = pypesto.Objective(fun=lambda x: _penalised(objective, x))
     return pypesto.Problem(
-        objective=pypesto.Objective(fun=lambda x: _penalised(objective, x)),
+        objective=FD(fun, grad=True, hess=False, method=FD.FORWARD, delta_fun=FIDES_FD_STEP)
+        if fd_gradient
+        else fun,
         lb=lo,
         ub=hi,
         x_names=list(objective.outer),
@@ -65,24 +72,6 @@ def optimizer(name: str, *, max_iter: int = 500) -> pypesto.optimize.Optimizer:
             hessian_update=fides.BFGS(), options={fides.Options.MAXITER: max_iter}, verbose=0
         )
     raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
-
-
-def with_gradient(problem: pypesto.Problem, optimizer_name: str) -> pypesto.Problem:
-    """The problem as ``optimizer_name`` needs it: Fides takes a gradient, here pyPESTO's
-    forward finite differences; L-BFGS-B differentiates by itself (scipy)."""
-    if optimizer_name != "fides":
-        return problem
-    import pypesto
-    from pypesto.objective import FD
-
-    fd = FD(problem.objective, grad=True, hess=False, method=FD.FORWARD, delta_fun=FIDES_FD_STEP)
-    return pypesto.Problem(
-        objective=fd,
-        lb=problem.lb_full,
-        ub=problem.ub_full,
-        x_names=problem.x_names,
-        x_guesses=problem.x_guesses_full,
-    )
 
 
 @dataclass(frozen=True)
