@@ -117,7 +117,9 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
     """Build (not compile) one arm's network for the cohort's body and disease: the arm's full
     model less what a trial does not read (see :func:`il2sim.model.prune`) and, unless the
     cohort asks for ``endogenous_il2_binding: everywhere``, less endogenous IL-2 binding outside
-    the tumour (negligible there; tested against the full model)."""
+    the tumour (negligible there; tested against the full model). Antibody infusions short
+    against the antibody's distribution half-life are given as boluses at their midpoints
+    (:func:`il2sim.model.antibody_boluses`: one solver restart per dose instead of two)."""
     arm = spec.arm(arm_name)
     setting = Setting(name=spec.name, body=spec.body, disease=spec.disease, arms=[arm])
     model, im = build_arm_model(
@@ -126,6 +128,7 @@ def build_arm(spec: CohortSpec, arm_name: str) -> ArmModel:
         duration_days=spec.duration_days,
         run_in_days=spec.run_in_days,
         endogenous_il2_sites=None if spec.endogenous_il2_binding == "everywhere" else ("tumour",),
+        short_infusions_as_bolus=True,
     )
     net = model.network
     if im.burden is None:

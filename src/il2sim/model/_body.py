@@ -295,6 +295,7 @@ def build_body_model(
     endogenous_il2: bool = False,
     endogenous_il2_sites: Collection[str] | None = None,
     dose_offset_h: float = 0.0,
+    short_infusions_as_bolus: bool = False,
 ) -> BodyModel:
     """Build the body network for ``drug`` given by ``regimen`` (and checkpoint antibodies,
     each with its regimen) in ``body`` over ``horizon_h`` hours of dosing. With
@@ -302,7 +303,10 @@ def build_body_model(
     clearance) whose production the immunity model adds; ``endogenous_il2_sites`` limits the
     locations where it binds cells (None: everywhere; a trial model binds it only at the
     disease site, where it acts: see :func:`il2sim.cohort.build_arm`). ``dose_offset_h`` delays
-    every dose (a run-in before treatment)."""
+    every dose (a run-in before treatment). With ``short_infusions_as_bolus`` an antibody
+    infusion no longer than :data:`SHORT_INFUSION_FRACTION` of the antibody's distribution
+    half-life is given as an IV bolus at its midpoint (trial models: see
+    :func:`antibody_boluses`)."""
     body_obj = get_body(body)
     w = float(weight_kg if weight_kg is not None else body_obj.weight_kg.value)
     bsa = float(bsa_m2 if bsa_m2 is not None else body_obj.bsa_m2.value)
@@ -346,7 +350,7 @@ def build_body_model(
             kept.append(site)
     model.populations = tuple(kept)
 
-    _add_dosing(model, regimen, ab_objs, horizon_h, dose_offset_h)
+    _add_dosing(model, regimen, ab_objs, horizon_h, dose_offset_h, short_infusions_as_bolus)
     return model
 
 
@@ -460,7 +464,14 @@ def _forms(drug: Drug | None, endogenous_il2: bool, ab_objs) -> tuple[list[Form]
     return forms, releases
 
 
-def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: float) -> None:
+def _add_dosing(
+    model: BodyModel,
+    regimen,
+    ab_objs,
+    horizon_h: float,
+    offset_h: float,
+    short_infusions_as_bolus: bool = False,
+) -> None:
     """Dose events of the drug (withholdable) and of each antibody, and plasma readouts."""
     drug = model.drug
     if drug is not None:
@@ -499,9 +510,12 @@ def _add_dosing(model: BodyModel, regimen, ab_objs, horizon_h: float, offset_h: 
             drug_name=ab.name,
         )
         ev = _shift(ev, offset_h)
+        given = ev
+        if short_infusions_as_bolus:
+            given = antibody_boluses(ev, ab.two_compartment(model.weight_kg).half_lives_h()[0])
         form = next(f for f in model.forms if f.id == sid(ab.name))
-        _add_doses(model.network, sid(ab.name), ev, [form])
-        model.doses[ab.name] = ev
+        _add_doses(model.network, sid(ab.name), given, [form])
+        model.doses[ab.name] = ev  # the regimen as written (dose days, reports)
         model.ng_per_nmol[ab.name] = ab.mw_kDa.value * 1e3
         model.plasma_ng_per_mL[ab.name] = model.network.rule(
             sid(f"Cp_{ab.name}_ng_per_mL"),
@@ -1144,6 +1158,31 @@ def build_scenario_model(scenario, *, drug: Drug | str | None = None) -> BodyMod
         antibodies=[(a.antibody, a.regimen) for a in sc.antibodies],
         horizon_h=sc.duration_days * 24.0,
     )
+
+
+#: An antibody infusion this short against the antibody's distribution half-life (30-38 h for
+#: the catalog's antibodies; their 30-90 min infusions are 1-4% of it) may be given as a bolus.
+SHORT_INFUSION_FRACTION = 0.05
+
+
+def antibody_boluses(events: list[DoseEvent], alpha_half_life_h: float) -> list[DoseEvent]:
+    """Each IV infusion no longer than ``SHORT_INFUSION_FRACTION`` x ``alpha_half_life_h`` as
+    an IV bolus of the same amount at the infusion's midpoint.
+
+    Why: each infusion start and end restarts the ODE solver; a bolus restarts it once
+    (melanoma nivolumab trial model, 300 treated days: 32.6 -> 25.9 ms a patient). What it
+    costs: a concentration error of order (duration / half-life)^2 after the infusion, and the
+    hour of the infusion itself, which a months-long tumour response does not resolve: over 60
+    patients x 300 days the tumour differs by at most 1.7e-3 (median 4e-6), and lies closer to
+    a tight-tolerance solve of the infusions (max 1.4e-3) than the infusions solved at the
+    trial tolerance do (2.1e-3)."""
+    limit = SHORT_INFUSION_FRACTION * alpha_half_life_h
+    return [
+        DoseEvent(e.time_h + e.duration_h / 2.0, e.amount_nmol, "iv", 0.0)
+        if e.route == "iv" and 0.0 < e.duration_h <= limit
+        else e
+        for e in events
+    ]
 
 
 def _shift(events: list[DoseEvent], offset_h: float) -> list[DoseEvent]:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,22 @@ from il2sim.catalog import CatalogError, read_text_file
 from il2sim.model import Network, to_sbml
 
 roadrunner.Logger.disableLogging()  # CVODE step-size notes at dosing events are not errors
+
+
+#: One capture file per process (a forked worker must not share its parent's file offset),
+#: emptied before each use: creating a temporary file per solve cost ~0.15 ms, 2-4% of a
+#: trial patient.
+_CAPTURE_FILES: dict[int, IO[bytes]] = {}
+
+
+def _capture_file() -> IO[bytes]:
+    tmp = _CAPTURE_FILES.get(os.getpid())
+    if tmp is None or tmp.closed:  # kept open for the life of the process
+        tmp = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115
+        _CAPTURE_FILES[os.getpid()] = tmp
+    tmp.seek(0)
+    tmp.truncate()
+    return tmp
 
 
 @contextlib.contextmanager
@@ -41,18 +58,18 @@ def _captured_solver_output() -> Iterator[list[str]]:
     except OSError:
         yield lines
         return
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 1)
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield lines
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-            tmp.seek(0)
-            lines += tmp.read().decode(errors="replace").splitlines()
+    tmp = _capture_file()
+    os.dup2(tmp.fileno(), 1)
+    os.dup2(tmp.fileno(), 2)
+    try:
+        yield lines
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+        tmp.seek(0)
+        lines += tmp.read().decode(errors="replace").splitlines()
 
 
 class SimulationError(RuntimeError):
@@ -211,7 +228,9 @@ class Simulator:
         self.rr.integrator.relative_tolerance = rtol
         self.rr.integrator.absolute_tolerance = atol
         self.rr.integrator.maximum_num_steps = max_steps
-        self.parameter_ids = set(self.rr.model.getGlobalParameterIds())
+        ids = self.rr.model.getGlobalParameterIds()
+        self.parameter_ids = set(ids)
+        self._parameter_index = {k: i for i, k in enumerate(ids)}
         self._event_set = _event_set_parameters(text) if event_set is None else event_set
         # libRoadRunner takes a simulate that continues from a later time (extend, the horizons
         # of steady_state) as the new start: the next reset restores the event-set parameters
@@ -236,16 +255,24 @@ class Simulator:
             self.rr.simulate(times=[0.0, 1e-9])
             self._continued = False
         self.rr.resetAll()
-        for k, v in values.items():
-            if k not in self.parameter_ids and k not in self.compartment_ids:
+        index, new = [], []  # global parameters in one call: ~50x faster than one by one
+        for k, v in (
+            *values.items(),
+            *((k, v) for k, v in self._event_set.items() if k not in values),
+        ):
+            i = self._parameter_index.get(k)
+            if i is not None:
+                index.append(i)
+                new.append(float(v))
+            elif k in self.compartment_ids:
+                self.rr[k] = float(v)
+            else:
                 raise KeyError(
                     f"unknown parameter {k!r} for model {self.name!r} (set parameters or "
                     "compartment volumes, not species; initial amounts follow from parameters)"
                 )
-            self.rr[k] = float(v)
-        for k, v0 in self._event_set.items():
-            if k not in values:
-                self.rr[k] = v0
+        if index:
+            self.rr.model.setGlobalParameterValues(np.array(index, np.int32), np.array(new))
         if values or self._event_set:
             self.rr.reset()
         for k, v in (initial or {}).items():

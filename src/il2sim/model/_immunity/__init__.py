@@ -97,11 +97,12 @@ def build_arm_model(
     duration_days: float,
     run_in_days: float,
     endogenous_il2_sites: Collection[str] | None = None,
+    short_infusions_as_bolus: bool = False,
 ) -> tuple[BodyModel, ImmuneModel]:
     """The full network of one arm of a therapy setting: body, drug, antibodies, endogenous
     IL-2, cells and disease. Treatment starts after ``run_in_days`` (time 0 of the model is the
     start of the run-in). ``endogenous_il2_sites``: the locations where endogenous IL-2 binds
-    cells (None: everywhere)."""
+    cells (None: everywhere); ``short_infusions_as_bolus``: see :func:`build_body_model`."""
     from il2sim.model._body import build_body_model
 
     model = build_body_model(
@@ -114,6 +115,7 @@ def build_arm_model(
         endogenous_il2=True,
         endogenous_il2_sites=endogenous_il2_sites,
         dose_offset_h=run_in_days * 24.0,
+        short_infusions_as_bolus=short_infusions_as_bolus,
     )
     model.network.id = sid(f"il2sim_{setting.name}_{arm.name}")
 
