@@ -473,9 +473,7 @@ def test_trial_models_give_antibody_infusions_as_boluses_with_the_infusions_outc
     finally:
         body.SHORT_INFUSION_FRACTION = kept
     runners = {k: roadrunner.RoadRunner(a.sbml) for k, a in arms.items()}  # keep them alive
-    events = {
-        k: [e for e in r.model.getEventIds() if "nivolumab" in e] for k, r in runners.items()
-    }
+    events = {k: [e for e in r.model.getEventIds() if "nivolumab" in e] for k, r in runners.items()}
     assert len(events["bolus"]) == 8 and not any(e.endswith("_end") for e in events["bolus"])
     assert len(events["infusion"]) == 16  # q2w over 100 days: 8 starts and 8 ends
     hd = roadrunner.RoadRunner(build_arm(spec, "hd_aldesleukin").sbml)
