@@ -111,3 +111,22 @@ def test_compiled_models_are_cached_on_disk_and_give_the_same_results(tmp_path, 
     monkeypatch.setenv("XDG_CACHE_HOME", str(empty))
     np.testing.assert_array_equal(first, Simulator(text).run(times, sel).values)
     assert not empty.exists()
+
+
+def test_solver_output_capture_keeps_each_captures_own_text_when_reused_and_nested():
+    """The capture file is reused within a process: each capture reads only what was written
+    during it, and a capture inside another does not empty the outer one's text."""
+    import os
+
+    from il2sim.simulate._engine import _captured_solver_output
+
+    with _captured_solver_output() as first:
+        os.write(1, b"first\n")
+    with _captured_solver_output() as outer:
+        os.write(1, b"outer before\n")
+        with _captured_solver_output() as inner:
+            os.write(2, b"inner\n")
+        os.write(2, b"outer after\n")
+    assert first == ["first"]
+    assert inner == ["inner"]
+    assert outer == ["outer before", "outer after"]

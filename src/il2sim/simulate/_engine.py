@@ -33,14 +33,29 @@ roadrunner.Logger.disableLogging()  # CVODE step-size notes at dosing events are
 _CAPTURE_FILES: dict[int, IO[bytes]] = {}
 
 
-def _capture_file() -> IO[bytes]:
-    tmp = _CAPTURE_FILES.get(os.getpid())
+_CAPTURE_IN_USE: set[int] = set()
+
+
+@contextlib.contextmanager
+def _capture_file() -> Iterator[IO[bytes]]:
+    """The process's capture file, emptied; a fresh one where a capture is already under way
+    (a nested capture must not empty the outer one's text)."""
+    pid = os.getpid()
+    if pid in _CAPTURE_IN_USE:
+        with tempfile.TemporaryFile(mode="w+b") as fresh:
+            yield fresh
+        return
+    tmp = _CAPTURE_FILES.get(pid)
     if tmp is None or tmp.closed:  # kept open for the life of the process
         tmp = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115
-        _CAPTURE_FILES[os.getpid()] = tmp
+        _CAPTURE_FILES[pid] = tmp
     tmp.seek(0)
     tmp.truncate()
-    return tmp
+    _CAPTURE_IN_USE.add(pid)
+    try:
+        yield tmp
+    finally:
+        _CAPTURE_IN_USE.discard(pid)
 
 
 @contextlib.contextmanager
@@ -58,18 +73,18 @@ def _captured_solver_output() -> Iterator[list[str]]:
     except OSError:
         yield lines
         return
-    tmp = _capture_file()
-    os.dup2(tmp.fileno(), 1)
-    os.dup2(tmp.fileno(), 2)
-    try:
-        yield lines
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
-        tmp.seek(0)
-        lines += tmp.read().decode(errors="replace").splitlines()
+    with _capture_file() as tmp:
+        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            tmp.seek(0)
+            lines += tmp.read().decode(errors="replace").splitlines()
 
 
 class SimulationError(RuntimeError):
