@@ -188,7 +188,7 @@ def _fit(v: Variant, prob, kinds, train: np.ndarray) -> np.ndarray:
     return best.x
 
 
-def _errors(designs, ec50_pred, data, cell_names) -> list[float]:
+def _errors(ec50_pred, data, cell_names) -> list[float]:
     errs = []
     for (cell, _t), s in data.groupby(["cell", "time_h"]):
         meas = measured_ec50(s.dose_nM.to_numpy(), s.y.to_numpy())
@@ -211,7 +211,7 @@ def cross_validate_variant(v: Variant, data: pd.DataFrame, oracle: bool = False)
             design = own[design.name] = _own_kds(v.model(th), prob, kinds, i, train)
         f = pstat5(v.model(th), [design], kinds, POTENCY_DOSES_nM)[0]
         ec, _ = ec50_emax(POTENCY_DOSES_nM, f)
-        errs[design.name] = _errors(design, ec, y[y.drug == design.name], prob.cell_names)
+        errs[design.name] = _errors(ec, y[y.drug == design.name], prob.cell_names)
     allerr = np.concatenate([e for e in errs.values() if e])
     per = {d: float(np.sqrt(np.mean(np.square(e)))) for d, e in errs.items() if e}
     return {"rmse": float(np.sqrt(np.mean(allerr**2))), "n": allerr.size, **per, "own": own}

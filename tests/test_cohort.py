@@ -455,7 +455,9 @@ def test_antibody_boluses_replace_only_short_antibody_infusions():
 
 
 @pytest.mark.slow
-def test_trial_models_give_antibody_infusions_as_boluses_with_the_infusions_outcomes():
+def test_trial_models_give_antibody_infusions_as_boluses_with_the_infusions_outcomes(
+    monkeypatch,
+):
     """Trial models give each nivolumab infusion (60 min; distribution half-life 36 h) as a
     bolus at its midpoint: one event per dose instead of two, and the tumour of the same
     patients within 5e-3 of the infusions' (measured 1.7e-3 over 60 patients x 300 days, less
@@ -467,17 +469,14 @@ def test_trial_models_give_antibody_infusions_as_boluses_with_the_infusions_outc
 
     spec = SPEC.model_copy(update={"duration_days": 100.0})
     arms = {"bolus": build_arm(spec, "nivolumab")}
-    try:
-        body.SHORT_INFUSION_FRACTION, kept = 0.0, body.SHORT_INFUSION_FRACTION
-        arms["infusion"] = build_arm(spec, "nivolumab")
-    finally:
-        body.SHORT_INFUSION_FRACTION = kept
+    hd = roadrunner.RoadRunner(build_arm(spec, "hd_aldesleukin").sbml)  # an IL-2 drug's
+    assert any(e.endswith("_end") for e in hd.model.getEventIds())  # infusions stay
+    monkeypatch.setattr(body, "SHORT_INFUSION_FRACTION", 0.0)  # every infusion as written
+    arms["infusion"] = build_arm(spec, "nivolumab")
     runners = {k: roadrunner.RoadRunner(a.sbml) for k, a in arms.items()}  # keep them alive
     events = {k: [e for e in r.model.getEventIds() if "nivolumab" in e] for k, r in runners.items()}
     assert len(events["bolus"]) == 8 and not any(e.endswith("_end") for e in events["bolus"])
     assert len(events["infusion"]) == 16  # q2w over 100 days: 8 starts and 8 ends
-    hd = roadrunner.RoadRunner(build_arm(spec, "hd_aldesleukin").sbml)
-    assert any(e.endswith("_end") for e in hd.model.getEventIds())
     pts = sample_patients(spec, 8, seed=5, defaults=arms["bolus"].defaults).to_dict("records")
     varied = [v.parameter for v in spec.variability]
     tumour = {}

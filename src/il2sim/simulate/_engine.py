@@ -27,35 +27,26 @@ from il2sim.model import Network, to_sbml
 roadrunner.Logger.disableLogging()  # CVODE step-size notes at dosing events are not errors
 
 
-#: One capture file per process (a forked worker must not share its parent's file offset),
-#: emptied before each use: creating a temporary file per solve cost ~0.15 ms, 2-4% of a
-#: trial patient.
-_CAPTURE_FILES: dict[int, IO[bytes]] = {}
-
-
-_CAPTURE_IN_USE: set[int] = set()
+#: Idle capture files, one per process (a forked worker must not share its parent's file
+#: offset), reused: creating a temporary file per solve cost ~0.15 ms, 2-4% of a trial
+#: patient. A file is out of this map while a capture uses it, so a nested capture gets its
+#: own and never empties the outer one's text.
+_IDLE_CAPTURE_FILES: dict[int, IO[bytes]] = {}
 
 
 @contextlib.contextmanager
 def _capture_file() -> Iterator[IO[bytes]]:
-    """The process's capture file, emptied; a fresh one where a capture is already under way
-    (a nested capture must not empty the outer one's text)."""
+    """An empty capture file: the process's idle one, or a new one."""
     pid = os.getpid()
-    if pid in _CAPTURE_IN_USE:
-        with tempfile.TemporaryFile(mode="w+b") as fresh:
-            yield fresh
-        return
-    tmp = _CAPTURE_FILES.get(pid)
-    if tmp is None or tmp.closed:  # kept open for the life of the process
-        tmp = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115
-        _CAPTURE_FILES[pid] = tmp
+    tmp = _IDLE_CAPTURE_FILES.pop(pid, None)
+    if tmp is None or tmp.closed:
+        tmp = tempfile.TemporaryFile(mode="w+b")  # noqa: SIM115 (kept for later captures)
     tmp.seek(0)
     tmp.truncate()
-    _CAPTURE_IN_USE.add(pid)
     try:
         yield tmp
     finally:
-        _CAPTURE_IN_USE.discard(pid)
+        _IDLE_CAPTURE_FILES[pid] = tmp
 
 
 @contextlib.contextmanager
