@@ -12,6 +12,7 @@ change with time shows what equilibrium binding misses.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,9 @@ import pandas as pd
 from scipy.optimize import curve_fit
 
 from il2sim.binding._calibrate import calibrate, load_pstat5_data
+from il2sim.binding._design import BindingDesign
 from il2sim.binding._signal import potency
+from il2sim.catalog import get_drug
 
 #: A measured curve identifies an EC50 only if its fitted rise is at least ``MIN_TOP`` of the
 #: largest signal on its cell and time, the Hill curve explains it (R^2 >= ``MIN_R2``: weak
@@ -71,6 +74,8 @@ class CrossValidation:
     the log10 error (predicted / measured); nan where the data do not identify an EC50."""
 
     table: pd.DataFrame  # drug, cell, time_h, ec50_measured_nM, ec50_predicted_nM, log10_error
+    #: the held-out ligands' binding (valency and Kds), for :meth:`order_inversions`
+    designs: tuple[BindingDesign, ...] = ()
 
     @property
     def scored(self) -> pd.DataFrame:
@@ -81,8 +86,24 @@ class CrossValidation:
         """Root mean square log10 EC50 error over every scored held-out curve."""
         return float(np.sqrt(np.mean(self.scored.log10_error**2)))
 
+    def _floor_deviations(self) -> pd.Series:
+        s = self.scored
+        log_ec50 = np.log10(s.ec50_measured_nM)
+        return log_ec50 - log_ec50.groupby([s.drug, s.cell]).transform("mean")
+
+    @property
+    def rmse_floor(self) -> float:
+        """The RMSE of the best time-invariant prediction of the scored curves: each ligand
+        and cell type predicted at the mean of its measured log10 EC50s over the time points.
+        The equilibrium model gives one EC50 per ligand and cell, so it cannot score below
+        this, whatever its parameters."""
+        return float(np.sqrt(np.mean(self._floor_deviations() ** 2)))
+
     def by_drug(self) -> pd.DataFrame:
-        """Per held-out ligand: RMSE (log10), mean error (bias), curves scored and not."""
+        """Per held-out ligand: RMSE (log10), mean error (bias), the time-invariant floor of
+        its RMSE (see :attr:`rmse_floor`), curves scored and not."""
+        floor = self._floor_deviations().groupby(self.scored.drug)
+        floor = floor.apply(lambda d: float(np.sqrt(np.mean(d**2))))
         rows = []
         for drug, sub in self.table.groupby("drug", sort=True):
             e = sub.log10_error.dropna()
@@ -91,11 +112,45 @@ class CrossValidation:
                     "drug": drug,
                     "rmse_log10": float(np.sqrt(np.mean(e**2))) if len(e) else float("nan"),
                     "bias_log10": float(e.mean()) if len(e) else float("nan"),
+                    "floor_log10": float(floor.get(drug, float("nan"))),
                     "scored": len(e),
                     "not_identified": int(sub.log10_error.isna().sum()),
                 }
             )
         return pd.DataFrame(rows)
+
+    def order_inversions(self) -> pd.DataFrame:
+        """Measured curves that rank two ligands of the same valency against their Kds: the
+        ligand at least as weak in both Kds measured more potent on the same cell type and
+        time point. No model whose potency rises with affinity can reproduce these, whatever
+        its parameters. Columns: weaker, stronger, cell, time_h, log10_ratio (EC50 of the
+        weaker over the stronger, < 0)."""
+        kd = {
+            d.name: d
+            for d in self.designs
+            if d.kd_il2ra_nM is not None and d.kd_il2rbg_nM is not None
+        }
+        ec = self.table.dropna(subset=["ec50_measured_nM"])
+        ec = ec.set_index(["drug", "cell", "time_h"]).ec50_measured_nM
+        rows = []
+        for a, b in itertools.permutations(kd.values(), 2):
+            weaker = a.kd_il2ra_nM >= b.kd_il2ra_nM and a.kd_il2rbg_nM >= b.kd_il2rbg_nM
+            if a.valency != b.valency or not weaker or a.name not in ec.index.get_level_values(0):
+                continue
+            for (cell, t), ec_a in ec.loc[a.name].items():
+                ec_b = ec.get((b.name, cell, t))
+                if ec_b is not None and ec_a < ec_b:
+                    rows.append(
+                        {
+                            "weaker": a.name,
+                            "stronger": b.name,
+                            "cell": cell,
+                            "time_h": t,
+                            "log10_ratio": float(np.log10(ec_a / ec_b)),
+                        }
+                    )
+        cols = ["weaker", "stronger", "cell", "time_h", "log10_ratio"]
+        return pd.DataFrame(rows, columns=cols)
 
     def by_time(self) -> pd.DataFrame:
         """RMSE and bias (log10) per time point, over every held-out ligand and cell."""
@@ -152,4 +207,5 @@ def cross_validate(
             )
     if progress is not None:
         progress("", len(held), len(held))
-    return CrossValidation(pd.DataFrame(rows))
+    designs = tuple(BindingDesign.from_drug(get_drug(d)) for d in held)
+    return CrossValidation(pd.DataFrame(rows), designs)

@@ -284,6 +284,16 @@ def _cross_validate(out: Path | None) -> None:
         "(per cell type: mean log10 predicted/measured)",
     )
     _print_frame(cv.by_time().round(2), "by time point (the model is at equilibrium)")
+    console.print(
+        f"floor: the best time-invariant prediction of the measured EC50s scores "
+        f"{cv.rmse_floor:.2f} log10 (floor_log10 per ligand above)"
+    )
+    inversions = cv.order_inversions()
+    if len(inversions):
+        _print_frame(
+            inversions.round(2),
+            "measured more potent though weaker in both Kds (no affinity-ordered model can fit)",
+        )
     if out is not None:
         cv.table.to_csv(out, index=False)
         console.print(f"wrote {out}")
