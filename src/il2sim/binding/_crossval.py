@@ -125,25 +125,26 @@ class CrossValidation:
         time point. No model whose potency rises with affinity can reproduce these, whatever
         its parameters. Columns: weaker, stronger, cell, time_h, log10_ratio (EC50 of the
         weaker over the stronger, < 0)."""
-        kd = {
-            d.name: d
+        kd = {  # name: (valency, IL-2Ralpha Kd, IL-2Rbeta/gamma-c Kd)
+            d.name: (d.valency, d.kd_il2ra_nM, d.kd_il2rbg_nM)
             for d in self.designs
             if d.kd_il2ra_nM is not None and d.kd_il2rbg_nM is not None
         }
         ec = self.table.dropna(subset=["ec50_measured_nM"])
         ec = ec.set_index(["drug", "cell", "time_h"]).ec50_measured_nM
         rows = []
-        for a, b in itertools.permutations(kd.values(), 2):
-            weaker = a.kd_il2ra_nM >= b.kd_il2ra_nM and a.kd_il2rbg_nM >= b.kd_il2rbg_nM
-            if a.valency != b.valency or not weaker or a.name not in ec.index.get_level_values(0):
+        measured = set(ec.index.get_level_values(0))
+        for a, b in itertools.permutations(kd, 2):
+            (va, ra, ba), (vb, rb, bb) = kd[a], kd[b]
+            if va != vb or not (ra >= rb and ba >= bb) or a not in measured:
                 continue
-            for (cell, t), ec_a in ec.loc[a.name].items():
-                ec_b = ec.get((b.name, cell, t))
+            for (cell, t), ec_a in ec.loc[a].items():
+                ec_b = ec.get((b, cell, t))
                 if ec_b is not None and ec_a < ec_b:
                     rows.append(
                         {
-                            "weaker": a.name,
-                            "stronger": b.name,
+                            "weaker": a,
+                            "stronger": b,
                             "cell": cell,
                             "time_h": t,
                             "log10_ratio": float(np.log10(ec_a / ec_b)),
