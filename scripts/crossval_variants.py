@@ -9,7 +9,9 @@ its own curves (what the best possible affinity table could give this model). Th
 data themselves (the floor no time-invariant model can go below, and curves where a ligand
 weaker in both Kds was measured more potent) are in `il2sim calibrate --cross-validate`. The
 last table asks whether the binding time course (the kinetic model, with and without receptor
-trafficking) explains how the measured EC50s change between 0.5 and 4 h.
+trafficking) explains how the measured EC50s change between 0.5 and 4 h; two variants give
+transduction a time course of its own (pSTAT5 accumulating; a threshold per time point, the
+most any ligand-independent time course can give).
 
 Run: `.venv/bin/python scripts/crossval_variants.py` (~7 min on 2 cores); prints a Markdown
 table (docs/science/receptors.md quotes it).
@@ -55,10 +57,23 @@ class Model:
     coop: np.ndarray  # (C,)
     k_half: float
     hill: float = 1.0
+    # pSTAT5 dephosphorylation rate (1/h); None: pSTAT5 at its steady state whatever the time
+    kd_per_h: float | None = None
+    # a half-maximal complex count per time point (h -> K), replacing k_half: any
+    # ligand-independent time course of transduction
+    k_half_at: dict[float, float] | None = None
 
 
-def pstat5(m: Model, designs: list[BindingDesign], kinds, doses: np.ndarray) -> np.ndarray:
-    """Population-mean pSTAT5 fraction, shape (D, C, K)."""
+def pstat5(
+    m: Model, designs: list[BindingDesign], kinds, doses: np.ndarray, times_h=(None,)
+) -> np.ndarray:
+    """Population-mean pSTAT5 fraction at each time, shape (T, D, C, K).
+
+    Binding at equilibrium (it is within 30 min at the calibrated kon: the kinetic check
+    below). With ``kd_per_h`` pSTAT5 accumulates from zero at the dose:
+    dP/dt = kd ((A/K)^h (1 - P) - P), so P(t) = P_ss (1 - exp(-kd (1 + (A/K)^h) t)) -- a low
+    dose reaches its plateau later than a high one, and the EC50 falls with time.
+    """
     C, Q, _ = m.rmat.shape
     j = list(kinds).index(SIGNALING_KIND)
     rm = m.rmat.reshape(C * Q, -1)
@@ -76,9 +91,14 @@ def pstat5(m: Model, designs: list[BindingDesign], kinds, doses: np.ndarray) -> 
             cooperativity=np.broadcast_to(coop, (len(idx), C * Q, doses.size)),
         )
         act[idx] = st.bound_receptors[:, j].reshape(len(idx), C * Q, doses.size)
-    a = act**m.hill
-    p = a / (a + m.k_half**m.hill)
-    return np.einsum("dcqk,q->dck", p.reshape(len(designs), C, Q, doses.size), m.weights)
+    out = []
+    for t in times_h:
+        r = (act / (m.k_half if m.k_half_at is None else m.k_half_at[t])) ** m.hill
+        p = r / (1.0 + r)
+        if m.kd_per_h is not None:
+            p = p * -np.expm1(-m.kd_per_h * (1.0 + r) * t)
+        out.append(np.einsum("dcqk,q->dck", p.reshape(len(designs), C, Q, doses.size), m.weights))
+    return np.stack(out)
 
 
 @dataclass
@@ -106,6 +126,15 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
 
     def hill(th):
         return dataclasses.replace(shipped(th), hill=10 ** th[3])
+
+    def accumulating(th):
+        return dataclasses.replace(shipped(th), kd_per_h=10 ** th[3])
+
+    times = (0.5, 1.0, 2.0, 4.0)
+
+    def k_half_by_time(th):
+        k_at = {t: 10 ** th[2 + i] for i, t in enumerate(times)}
+        return dataclasses.replace(shipped(th[:3]), k_half_at=k_at)
 
     def coop_per_cell(th):
         return Model(r0, one, 10 ** th[0], 10 ** np.asarray(th[3 : 3 + C]), 10 ** th[2])
@@ -164,6 +193,20 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
             hill,
         ),
         Variant(
+            "pSTAT5 accumulates (dephosphorylation rate fitted)",
+            [*lo3, -3.0],
+            [*hi3, 2.0],
+            [(*s, 0.0) for s in STARTS],
+            accumulating,
+        ),
+        Variant(
+            "transduction threshold per time point (any ligand-independent time course)",
+            [*lo3, *[lo3[2]] * 3],
+            [*hi3, *[hi3[2]] * 3],
+            [(*s, *[s[2]] * 3) for s in STARTS],
+            k_half_by_time,
+        ),
+        Variant(
             "cooperativity per cell type",
             [lo3[0], lo3[1], lo3[2], *[-1.0] * C],
             [hi3[0], hi3[1], hi3[2], *[5.0] * C],
@@ -194,12 +237,17 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
     ]
 
 
-def _fit(v: Variant, prob, kinds, train: np.ndarray) -> np.ndarray:
+def _rows(f: np.ndarray, prob, t_idx: np.ndarray) -> np.ndarray:
+    """The model's value for each data row from its (T, D, C, K) array."""
+    return f[t_idx, prob.d_idx, prob.c_idx, prob.k_idx]
+
+
+def _fit(v: Variant, prob, kinds, t_idx: np.ndarray, train: np.ndarray) -> np.ndarray:
     n_groups = int(prob.groups.max()) + 1
 
     def residuals(th):
-        f = pstat5(v.model(th), prob.designs, kinds, prob.doses)
-        f = f[prob.d_idx, prob.c_idx, prob.k_idx][train]
+        f = _rows(pstat5(v.model(th), prob.designs, kinds, prob.doses, v.times), prob, t_idx)
+        f = f[train]
         a = _group_scales(prob.groups[train], f, prob.y[train], n_groups)
         return a[prob.groups[train]] * f - prob.y[train]
 
@@ -215,12 +263,14 @@ def _fit(v: Variant, prob, kinds, train: np.ndarray) -> np.ndarray:
     return best.x
 
 
-def _errors(ec50_pred, data, cell_names) -> list[float]:
+def _errors(ec50_pred, times, data, cell_names) -> list[float]:
+    """log10(predicted / measured EC50) per cell and time; ``ec50_pred`` is (T, C)."""
     errs = []
-    for (cell, _t), s in data.groupby(["cell", "time_h"]):
+    for (cell, t), s in data.groupby(["cell", "time_h"]):
         meas = measured_ec50(s.dose_nM.to_numpy(), s.y.to_numpy())
         if np.isfinite(meas):
-            errs.append(float(np.log10(ec50_pred[cell_names.index(cell)] / meas)))
+            pred = ec50_pred[list(times).index(t), cell_names.index(cell)]
+            errs.append(float(np.log10(pred / meas)))
     return errs
 
 
@@ -229,27 +279,38 @@ def cross_validate_variant(v: Variant, data: pd.DataFrame, oracle: bool = False)
     prob = _problem(data)
     kinds = kinds_used(prob.designs)
     y = data.assign(y=prob.y)
+    t_idx = np.searchsorted(v.times, data.time_h.to_numpy())
     errs: dict[str, list[float]] = {}
     own: dict[str, BindingDesign] = {}
+    thetas = {}
     for i, design in enumerate(prob.designs):
         train = (data.drug != design.name).to_numpy()
-        th = _fit(v, prob, kinds, train)
+        th = thetas[design.name] = _fit(v, prob, kinds, t_idx, train)
         if oracle:
-            design = own[design.name] = _own_kds(v.model(th), prob, kinds, i, train)
-        f = pstat5(v.model(th), [design], kinds, POTENCY_DOSES_nM)[0]
-        ec, _ = ec50_emax(POTENCY_DOSES_nM, f)
-        errs[design.name] = _errors(ec, y[y.drug == design.name], prob.cell_names)
+            design = own[design.name] = _own_kds(v, th, prob, kinds, t_idx, i, train)
+        f = pstat5(v.model(th), [design], kinds, POTENCY_DOSES_nM, v.times)[:, 0]
+        ec = np.stack([ec50_emax(POTENCY_DOSES_nM, ft)[0] for ft in f])
+        errs[design.name] = _errors(ec, v.times, y[y.drug == design.name], prob.cell_names)
     allerr = np.concatenate([e for e in errs.values() if e])
     per = {d: float(np.sqrt(np.mean(np.square(e)))) for d, e in errs.items() if e}
-    return {"rmse": float(np.sqrt(np.mean(allerr**2))), "n": allerr.size, **per, "own": own}
+    return {
+        "rmse": float(np.sqrt(np.mean(allerr**2))),
+        "n": allerr.size,
+        **per,
+        "own": own,
+        "theta": thetas,
+    }
 
 
-def _own_kds(m: Model, prob, kinds, i: int, train: np.ndarray) -> BindingDesign:
+def _own_kds(
+    v: Variant, th: np.ndarray, prob, kinds, t_idx: np.ndarray, i: int, train: np.ndarray
+) -> BindingDesign:
     """The held-out ligand's IL-2Ralpha and IL-2Rbeta/gamma-c Kd fitted to its own curves,
     shared constants fixed; the scales are profiled with its rows included (some of its dates
     have no other ligand)."""
     n_groups = int(prob.groups.max()) + 1
-    f_all = pstat5(m, prob.designs, kinds, prob.doses)[prob.d_idx, prob.c_idx, prob.k_idx]
+    m = v.model(th)
+    f_all = _rows(pstat5(m, prob.designs, kinds, prob.doses, v.times), prob, t_idx)
     d0, mine = prob.designs[i], ~train
     fields = [k for k in ("kd_il2ra_nM", "kd_il2rbg_nM") if getattr(d0, k) is not None]
     x0 = np.log10([getattr(d0, k) for k in fields])
@@ -259,7 +320,8 @@ def _own_kds(m: Model, prob, kinds, i: int, train: np.ndarray) -> BindingDesign:
 
     def residuals(x):
         f = f_all.copy()
-        f[mine] = pstat5(m, [design(x)], kinds, prob.doses)[0][prob.c_idx[mine], prob.k_idx[mine]]
+        own = pstat5(m, [design(x)], kinds, prob.doses, v.times)[:, 0]
+        f[mine] = own[t_idx[mine], prob.c_idx[mine], prob.k_idx[mine]]
         a = _group_scales(prob.groups, f, prob.y, n_groups)
         return a[prob.groups] * f - prob.y
 
