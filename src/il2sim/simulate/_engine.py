@@ -23,6 +23,7 @@ import roadrunner
 
 from il2sim.catalog import CatalogError, read_text_file
 from il2sim.model import Network, to_sbml
+from il2sim.simulate._fpu import subnormals_flushed
 
 roadrunner.Logger.disableLogging()  # CVODE step-size notes at dosing events are not errors
 
@@ -343,7 +344,7 @@ class Simulator:
         ``params``."""
         sel = ["time", *selections]
         failure = None
-        with _captured_solver_output() as solver_log:
+        with _captured_solver_output() as solver_log, subnormals_flushed():
             try:
                 out = np.asarray(self.rr.simulate(times=t, selections=sel))
             except (RuntimeError, ValueError) as err:
@@ -394,7 +395,7 @@ class Simulator:
         params = dict(parameters or {})
         self._apply(params, initial)
         rates, failure = None, None
-        with _captured_solver_output() as log:
+        with _captured_solver_output() as log, subnormals_flushed():
             try:
                 t = 0.0
                 for horizon in 10.0 ** np.arange(1, 9):
