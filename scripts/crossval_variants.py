@@ -13,7 +13,7 @@ trafficking) explains how the measured EC50s change between 0.5 and 4 h; two var
 transduction a time course of its own (pSTAT5 accumulating; a threshold per time point, the
 most any ligand-independent time course can give).
 
-Run: `.venv/bin/python scripts/crossval_variants.py` (~7 min on 2 cores); prints a Markdown
+Run: `.venv/bin/python scripts/crossval_variants.py` (~3 min on 2 cores); prints a Markdown
 table (docs/science/receptors.md quotes it).
 """
 
