@@ -282,10 +282,9 @@ def cross_validate_variant(v: Variant, data: pd.DataFrame, oracle: bool = False)
     t_idx = np.searchsorted(v.times, data.time_h.to_numpy())
     errs: dict[str, list[float]] = {}
     own: dict[str, BindingDesign] = {}
-    thetas = {}
     for i, design in enumerate(prob.designs):
         train = (data.drug != design.name).to_numpy()
-        th = thetas[design.name] = _fit(v, prob, kinds, t_idx, train)
+        th = _fit(v, prob, kinds, t_idx, train)
         if oracle:
             design = own[design.name] = _own_kds(v, th, prob, kinds, t_idx, i, train)
         f = pstat5(v.model(th), [design], kinds, POTENCY_DOSES_nM, v.times)[:, 0]
@@ -293,13 +292,7 @@ def cross_validate_variant(v: Variant, data: pd.DataFrame, oracle: bool = False)
         errs[design.name] = _errors(ec, v.times, y[y.drug == design.name], prob.cell_names)
     allerr = np.concatenate([e for e in errs.values() if e])
     per = {d: float(np.sqrt(np.mean(np.square(e)))) for d, e in errs.items() if e}
-    return {
-        "rmse": float(np.sqrt(np.mean(allerr**2))),
-        "n": allerr.size,
-        **per,
-        "own": own,
-        "theta": thetas,
-    }
+    return {"rmse": float(np.sqrt(np.mean(allerr**2))), "n": allerr.size, **per, "own": own}
 
 
 def _own_kds(
