@@ -168,6 +168,11 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
             r[:, :, j] *= 10 ** (sd * z[:, j]) * np.exp(-0.5 * (sd * ln10) ** 2)
         return dataclasses.replace(shipped(th), rmat=r, weights=w)
 
+    def everything(th):  # thresholds per time point, receptor spread and a Hill exponent
+        m = spread(np.r_[th[:3], th[6:8]])
+        k_at = {t: 10 ** th[2 + i] for i, t in enumerate(times)}
+        return dataclasses.replace(m, k_half_at=k_at, hill=10 ** th[8])
+
     # CD4 helpers as two subsets: a fraction f with a Treg-like IL-2Ralpha count R_high (the
     # CD25+ memory helpers of a resting PBMC gate) and the rest with the count that keeps the
     # helpers' measured mean (so f * R_high <= mean); other cells unchanged
@@ -226,6 +231,13 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
             [*hi3, 1.0, 1.0],
             [(*s, 0.3, 0.2) for s in STARTS],
             spread,
+        ),
+        Variant(
+            "threshold per time point + receptor spread + Hill exponent",
+            [*lo3, *[lo3[2]] * 3, 0.0, 0.0, -0.5],
+            [*hi3, *[hi3[2]] * 3, 1.0, 1.0, 0.5],
+            [(*s, *[s[2]] * 3, 0.3, 0.2, 0.0) for s in STARTS],
+            everything,
         ),
         Variant(
             "+ CD25-high helper subset (mean count kept)",
