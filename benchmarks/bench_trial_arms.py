@@ -4,8 +4,9 @@ and compiled), and the cohort's 10,000-patient nivolumab run drawn from its dist
 the given workers (screening included, as `il2sim cohort` runs it). Prints markdown tables;
 the README quotes them.
 
-Run: `.venv/bin/python benchmarks/bench_trial_arms.py [COHORT] [N_LARGE] [WORKERS] [ARMS]`
-(ARMS: comma-separated arms for the per-arm table, default every arm; `none` skips it).
+Run: `.venv/bin/python benchmarks/bench_trial_arms.py [COHORT] [N_LARGE] [WORKERS] [ARMS]
+[N_PER_ARM]` (ARMS: comma-separated arms for the per-arm table, default every arm; `none` skips
+it; N_PER_ARM: only the population's first N patients, for the slow arms).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from il2sim.cohort import build_arm, draw_patients, run_cohort
 from il2sim.cohort._run import simulate_chunk
 
 
-def main(cohort: str, n_large: int, workers: int, arms: list[str] | None = None) -> None:
+def main(
+    cohort: str,
+    n_large: int,
+    workers: int,
+    arms: list[str] | None = None,
+    n_per_arm: int | None = None,
+) -> None:
     spec = catalog.get_cohort(cohort)
     print(
         f"machine: {os.cpu_count()} CPUs; cohort {cohort}, {spec.duration_days:g} days of "
@@ -31,7 +38,7 @@ def main(cohort: str, n_large: int, workers: int, arms: list[str] | None = None)
         if arms is not None and a.name not in arms:
             continue
         arm = build_arm(spec, a.name)
-        patients = draw_patients(spec, None, defaults=arm.defaults)
+        patients = draw_patients(spec, None, defaults=arm.defaults).iloc[:n_per_arm]
         varied = [c for c in patients.columns if c not in ("patient", "weight_kg", "vp")]
         simulate_chunk(arm, patients.iloc[:1], varied, spec)  # compile
         t0 = time.perf_counter()
@@ -60,4 +67,5 @@ if __name__ == "__main__":
         int(sys.argv[2]) if len(sys.argv) > 2 else 10_000,
         int(sys.argv[3]) if len(sys.argv) > 3 else 2,
         sys.argv[4].split(",") if len(sys.argv) > 4 else None,
+        int(sys.argv[5]) if len(sys.argv) > 5 else None,
     )
