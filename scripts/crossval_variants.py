@@ -45,6 +45,8 @@ from il2sim.binding._kinetic import KINETIC_DOSES_nM, Trafficking, simulate_kine
 from il2sim.catalog import cells
 
 STARTS = [(-1.0, 2.0, 2.0), (-2.0, 0.0, 3.0), (-5.0, 4.0, 3.5)]
+#: the measurement times of the pSTAT5 data (h)
+TIMES_H = (0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Model:
 
 
 def pstat5(
-    m: Model, designs: list[BindingDesign], kinds, doses: np.ndarray, times_h=(None,)
+    m: Model, designs: list[BindingDesign], kinds, doses: np.ndarray, times_h: tuple[float, ...]
 ) -> np.ndarray:
     """Population-mean pSTAT5 fraction at each time, shape (T, D, C, K).
 
@@ -108,7 +110,7 @@ class Variant:
     hi: list[float]
     starts: list[tuple[float, ...]]
     model: Callable[[np.ndarray], Model]
-    times: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    times: tuple[float, ...] = TIMES_H
 
 
 def _base_rmat(cell_names, kinds) -> np.ndarray:
@@ -130,11 +132,11 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
     def accumulating(th):
         return dataclasses.replace(shipped(th), kd_per_h=10 ** th[3])
 
-    times = (0.5, 1.0, 2.0, 4.0)
+    def k_at(th):  # th[2:6]: log10 of the half-maximal complex count at each time point
+        return {t: 10 ** th[2 + i] for i, t in enumerate(TIMES_H)}
 
     def k_half_by_time(th):
-        k_at = {t: 10 ** th[2 + i] for i, t in enumerate(times)}
-        return dataclasses.replace(shipped(th[:3]), k_half_at=k_at)
+        return dataclasses.replace(shipped(th[:3]), k_half_at=k_at(th))
 
     def coop_per_cell(th):
         return Model(r0, one, 10 ** th[0], 10 ** np.asarray(th[3 : 3 + C]), 10 ** th[2])
@@ -170,8 +172,7 @@ def variants(cell_names: list[str], kinds) -> list[Variant]:
 
     def everything(th):  # thresholds per time point, receptor spread and a Hill exponent
         m = spread(np.r_[th[:3], th[6:8]])
-        k_at = {t: 10 ** th[2 + i] for i, t in enumerate(times)}
-        return dataclasses.replace(m, k_half_at=k_at, hill=10 ** th[8])
+        return dataclasses.replace(m, k_half_at=k_at(th), hill=10 ** th[8])
 
     # CD4 helpers as two subsets: a fraction f with a Treg-like IL-2Ralpha count R_high (the
     # CD25+ memory helpers of a resting PBMC gate) and the rest with the count that keeps the
@@ -350,7 +351,7 @@ def kinetic_check(data: pd.DataFrame) -> pd.DataFrame:
                 name: np.array(
                     [
                         simulate_kinetics(
-                            design, cell, c, [0, 30, 60, 120, 240], trafficking=tr
+                            design, cell, c, [0, *(60 * t for t in TIMES_H)], trafficking=tr
                         ).pstat5()[1:]
                         for c in doses
                     ]
@@ -360,7 +361,7 @@ def kinetic_check(data: pd.DataFrame) -> pd.DataFrame:
                     ("+ Fallon 2000 trafficking", Trafficking.fallon2000()),
                 )
             }
-            for j, t in enumerate((0.5, 1.0, 2.0, 4.0)):
+            for j, t in enumerate(TIMES_H):
                 s = y[(y.drug == design.name) & (y.cell == cell) & (y.time_h == t)]
                 meas = measured_ec50(s.dose_nM.to_numpy(), s.y.to_numpy()) if len(s) else np.nan
                 if not np.isfinite(meas):
