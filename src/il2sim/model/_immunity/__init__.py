@@ -18,6 +18,9 @@ The network is built from motifs, one per biological process, each a function ov
   targeting arm drives their division and pushes progeny toward effector-like cells; PD-L1
   on infected or tumour cells follows interferon-gamma from engaged CD8 T cells and deepens
   the PD-1 brake on their killing (adaptive resistance).
+- ``lymph_node_priming``: tumour-specific CD8 T cells are primed in the draining lymph node
+  (anti-CTLA-4 and a vaccine act there), divide on the IL-2 lymphoid organs see, and reach the
+  tumour's stem-like pool through blood; effector-like cells return by lymphatics.
 - ``endogenous_il2``: antigen-stimulated T cells secrete IL-2.
 - ``disease_dynamics``: tumours grow logistically and are killed by CD8 T cells (de Pillis et
   al. 2005) and NK cells; a persistent virus replicates and is cleared by CD8 T cells.
@@ -36,6 +39,7 @@ from il2sim.model._immunity._cells import cell_states
 from il2sim.model._immunity._context import DISEASES, Context, ImmuneModel
 from il2sim.model._immunity._disease import disease_dynamics
 from il2sim.model._immunity._il2 import endogenous_il2
+from il2sim.model._immunity._lymph_node import lymph_node_priming
 from il2sim.model._immunity._populations import antigen_specific_chain, population_dynamics
 from il2sim.model._immunity._regulation import treg_suppression
 from il2sim.model._immunity._toxicity import toxicity_indices
@@ -49,6 +53,7 @@ MOTIFS: tuple[Callable[[Context], None], ...] = (
     antigen,
     exhaustion_and_programme,
     population_dynamics,
+    lymph_node_priming,
     antigen_specific_chain,
     endogenous_il2,
     disease_dynamics,

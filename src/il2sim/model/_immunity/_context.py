@@ -68,6 +68,7 @@ class Context:
     exhaustion: str = ONE  # exhaustion programme of the site (1 without antigen)
     ctl_terms: list[str] = field(default_factory=list)  # functional cytotoxic CD8 readouts
     chain: dict[str, PopulationSite] = field(default_factory=dict)  # stem/effector/terminal
+    tdln_inflow: str | None = None  # primed cells entering the site from the draining node
 
     @property
     def net(self) -> Network:
@@ -107,3 +108,22 @@ class Context:
                 pid, value, units or ("per_h" if per_day else "dimensionless"), name, src
             )
         return pid
+
+
+def switch(cx: Context, name: str, times_h: tuple[float, ...], what: str) -> str:
+    """A parameter ``<name>_on`` that events set to 1 at each of ``times_h`` and back to 0 a
+    day later (a treatment that acts for one day); created once, returns its id."""
+    net, flag = cx.net, f"{name}_on"
+    if flag in net.parameters:
+        return flag
+    net.parameter(
+        flag, 0.0, "dimensionless", f"{what} on (1) or off (0)", "set by events", constant=False
+    )
+    for k, t in enumerate(times_h):
+        t_on = net.parameter(f"t_{name}{k}", t, "hour", f"{what} {k + 1}", "scenario")
+        t_off = net.parameter(
+            f"t_{name}{k}_end", t + 24.0, "hour", f"end of {what} {k + 1}", "scenario"
+        )
+        net.event(f"{name}_{k}", f"time >= {t_on}", {flag: ONE}, f"{what} {k + 1}")
+        net.event(f"{name}_{k}_end", f"time >= {t_off}", {flag: "0 dimensionless"})
+    return flag

@@ -7,7 +7,8 @@ delivered with CD25 or in cis favouring effector-like progeny; elsewhere they co
 from __future__ import annotations
 
 from il2sim.model._body import sid
-from il2sim.model._immunity._context import ONE, Context
+from il2sim.model._immunity._context import ONE, Context, switch
+from il2sim.model._immunity._lymph_node import extra_priming
 from il2sim.model._immunity._regulation import cd25_induction, killing_brake, pd1_brake
 
 POOLS = ("treg", "nk", "cd8_memory", "cd8_naive", "cd4_helper")
@@ -36,7 +37,7 @@ def population_dynamics(cx: Context) -> None:
                 k_dep = cx.par("ctla4_treg_depletion_per_day")
                 deplete = f" - {k_dep} * {model.occupancy[('CTLA4', p.id)]} * {n}"
             if role == "treg" and cx.treg_depletion_times_h:
-                on = _switch(cx, "treg_depletion", cx.treg_depletion_times_h, "Treg depletion")
+                on = switch(cx, "treg_depletion", cx.treg_depletion_times_h, "Treg depletion")
                 deplete += f" - {cx.par('treg_depletion_per_day')} * {on} * {n}"
             net.rate_rule(
                 n,
@@ -65,44 +66,6 @@ def population_dynamics(cx: Context) -> None:
         for p in cx.sites
         if p.location == cx.site_loc and im.roles.get(p.id) in ("stem", "effector", "terminal")
     }
-
-
-def _switch(cx: Context, name: str, times_h: tuple[float, ...], what: str) -> str:
-    """A parameter ``<name>_on`` that events set to 1 at each of ``times_h`` and back to 0 a
-    day later (a treatment that acts for one day); created once, returns its id."""
-    net, flag = cx.net, f"{name}_on"
-    if flag in net.parameters:
-        return flag
-    net.parameter(
-        flag, 0.0, "dimensionless", f"{what} on (1) or off (0)", "set by events", constant=False
-    )
-    for k, t in enumerate(times_h):
-        t_on = net.parameter(f"t_{name}{k}", t, "hour", f"{what} {k + 1}", "scenario")
-        t_off = net.parameter(
-            f"t_{name}{k}_end", t + 24.0, "hour", f"end of {what} {k + 1}", "scenario"
-        )
-        net.event(f"{name}_{k}", f"time >= {t_on}", {flag: ONE}, f"{what} {k + 1}")
-        net.event(f"{name}_{k}_end", f"time >= {t_off}", {flag: "0 dimensionless"})
-    return flag
-
-
-def _priming(cx: Context, stem_id: str) -> str:
-    """Extra priming of stem-like cells: a therapeutic vaccine (one day of priming per
-    vaccination, as events) and anti-CTLA-4 in lymphoid organs; the term to add to dS/dt."""
-    ag = cx.antigen
-    extra = ""
-    if cx.vaccine_times_h:
-        on = _switch(cx, "vaccine", cx.vaccine_times_h, "vaccination")
-        extra = f" + {cx.par('vaccine_priming_per_day')} * {on} * N0_{stem_id}"
-    ctla4 = [
-        r
-        for (k, pid), r in cx.model.occupancy.items()
-        if k == "CTLA4" and not pid.endswith(sid(cx.loc))
-    ]
-    if ctla4:
-        occ = ctla4[0] if len(ctla4) == 1 else f"max({', '.join(ctla4)})"
-        extra += f" + {cx.par('ctla4_priming_per_day')} * {ag} * {occ} * N0_{stem_id}"
-    return extra
 
 
 def antigen_specific_chain(cx: Context) -> None:
@@ -138,7 +101,7 @@ def antigen_specific_chain(cx: Context) -> None:
     )
     cap = cx.par("stem_capacity_fold", per_day=False)
     gS = f"g_{S.id}" if S.id in model.pstat5 else "0 dimensionless"
-    priming = _priming(cx, S.id)
+    priming = f" + {cx.tdln_inflow}" if cx.tdln_inflow else extra_priming(cx, S.id)
     net.rate_rule(
         nS,
         f"({cx.par('stem_self_renewal_per_day')} * {ag} * {fS}"
@@ -155,6 +118,7 @@ def antigen_specific_chain(cx: Context) -> None:
     share = cx.par("pd1_il2_brake_share", per_day=False)
     il2_brake = f"({ONE} - {share} * ({ONE} - {fE}))"
     supE = f" * {cx.supp[cx.site_loc]}" if cx.site_loc in cx.supp else ""
+    exit_ = f" - {cx.par('tumour_effector_exit_per_day')} * {nE}" if cx.tdln_inflow else ""
     net.rate_rule(
         nE,
         f"{flux_se} + {cx.par('effector_prolif_max_per_day')} * {il2_brake}{supE} * {nE}"
@@ -164,7 +128,7 @@ def antigen_specific_chain(cx: Context) -> None:
         f" * ({ONE} - {block})"
         f" * {nE} * ({ONE} - {nE} / ({fmax} * N0_{E.id}))"
         f" - {flux_et} - {cx.par('effector_death_per_day')}"
-        f" * ({ONE} - {cx.par('il2_survival_max', per_day=False)} * {gE}) * {nE}",
+        f" * ({ONE} - {cx.par('il2_survival_max', per_day=False)} * {gE}) * {nE}{exit_}",
     )
     net.rate_rule(nX, f"{flux_et} - {cx.par('terminal_death_per_day')} * {nX}")
     share = cx.par("terminal_killing_share", per_day=False)
