@@ -51,9 +51,14 @@ def lymph_node_priming(cx: Context) -> None:
     """``tdln_primed_<site>`` (item) and ``tdln_inflow_<site>`` (item/h, what enters the
     tumour's stem-like pool). Primed at ``tdln_priming_per_day`` x antigen drive (the tumour's
     antigen drains to the node) relative to the tumour's resting stem-like pool, more with a
-    vaccine and anti-CTLA-4; divides on the IL-2 signal of lymphoid memory CD8 T cells (the
-    node's stem-like cells share their receptors: IL-2Rbeta high, CD25 low) up to
-    ``max_fold_expansion`` x that pool; leaves at ``tdln_egress_per_day`` into the tumour.
+    vaccine and anti-CTLA-4; divides on IL-2 up to ``max_fold_expansion`` x that pool and
+    leaves at ``tdln_egress_per_day`` into the tumour. The node's tumour-specific cells are
+    TCF1+ stem-like cells like those of chronic infection (Connolly 2021), so they obey the
+    stem-like law of the site: IL-2Rbeta/gamma-c signal alone gives 1/(1 + ``cis_il2_gain``) of
+    the division CD25- or cis-delivered IL-2 gives. Their signal is that of lymphoid memory CD8
+    T cells (CD25 low, IL-2Rbeta high, as resting stem-like cells; the node has no binding of
+    its own), so what CD25 or a PD-1 arm would add there is left out: an underestimate for
+    CD25-binding IL-2 at low doses and for PD-1-targeted IL-2.
     Effector-like cells return at ``tumour_effector_exit_per_day``. Starts at its steady state
     without IL-2 for the tumour and cells at time 0."""
     if cx.disease != "tumour" or cx.antigen is None or len(cx.chain) != 3:
@@ -89,10 +94,11 @@ def lymph_node_priming(cx: Context) -> None:
         f"({prime} * {t0} / ({t0} + {kt}) * {n0} + {back} * N0_{E.id}) / {egress}"
     )
     il2 = ""
-    if g is not None:
+    if g is not None:  # IL-2Rbeta/gamma-c signal alone: 1 / (1 + gain) of full division
         fmax = cx.par("max_fold_expansion", per_day=False)
+        gain = cx.par("cis_il2_gain", per_day=False)
         il2 = (
-            f" + {cx.par('prolif_max_per_day_cd8_memory')} * {g} * {Q}"
+            f" + {cx.par('stem_il2_prolif_max_per_day')} * {g} / ({ONE} + {gain}) * {Q}"
             f" * ({ONE} - {Q} / ({fmax} * {n0}))"
         )
     net.rate_rule(
