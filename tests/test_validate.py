@@ -17,21 +17,21 @@ pytestmark = pytest.mark.slow
 MISSES: dict[tuple[str, str, str], str] = {
     ("melanoma", "nivolumab_ipilimumab", "ORR"): (
         "prediction: CheckMate 067 nivolumab + ipilimumab ORR 57.6% (52.0-63.2); the model "
-        "gives 51.2% (46.2-56.2) on the populations re-selected with the draining lymph node "
-        "(48.5% before it). Its nivolumab alone gives 48.0%: the model's CTLA-4 blockade adds "
+        "gives 49.5% (44.5-54.5) on the populations re-selected with the draining lymph node "
+        "(48.5% before it). Its nivolumab alone gives 47.8%: the model's CTLA-4 blockade adds "
         "little response to PD-1 blockade (suspects as for the PFS row)"
     ),
     ("melanoma", "nivolumab_ipilimumab", "median_PFS_months"): (
         "prediction: CheckMate 067 nivolumab + ipilimumab median PFS 11.5 months (8.9-16.7); "
-        "the model gives 4.3, no more than its nivolumab alone (4.3, itself at the lower edge "
-        "of CheckMate 067's 4.3-9.5). Not yet diagnosed; suspects: the model's CTLA-4 blockade "
-        "acts only while its four doses last (priming, intratumoral Treg depletion); neither "
-        "several lesions per patient (2026-12-02) nor priming in the draining lymph node with "
-        "trafficking to the tumour (2026-12-03) moved it from 4.3"
+        "the model gives 5.3 (4.3-5.5), barely more than its nivolumab alone (4.3, itself at the "
+        "lower edge of CheckMate 067's 4.3-9.5). Not yet diagnosed; suspects: the model's CTLA-4 "
+        "blockade acts only while its four doses last (priming, intratumoral Treg depletion); "
+        "several lesions per patient (2026-12-02) left it at 4.3, priming in the draining lymph "
+        "node with trafficking to the tumour (2026-12-03) moved it to 5.3"
     ),
     ("melanoma", "nivolumab_ipilimumab", "grade34_TRAE"): (
         "prediction: CheckMate 067 nivolumab + ipilimumab grade 3-4 treatment-related events "
-        "55.0% (49.3-60.6); the model gives 23.1%: the CTLA-4 hazard is assumed equal to the "
+        "55.0% (49.3-60.6); the model gives 22.9%: the CTLA-4 hazard is assumed equal to the "
         "PD-1 one per exposed day (no training row for it), and independent hazards cannot make "
         "the two blockades' synergistic toxicity"
     ),
@@ -112,7 +112,7 @@ def test_validation_matches_the_selection_record_and_reports_every_row(validated
         assert len(held_out) == len(spec.predictions)
         assert f"{cohort}: {int(mine.within.sum())}/{len(mine)} training rows" in output
     pooled = sum(m * n for m, n, _ in leak) / sum(n for _, n, _ in leak)
-    # the threshold is kept to 3 significant digits (0.539)
+    # the threshold is kept to 3 significant digits (0.536)
     assert len(leak) == 2 and pooled == pytest.approx(leak[0][2], abs=2e-3)
     html = (out / "validation.html").read_text()
     assert "T6" in html and "dacarbazine: chemotherapy is not modelled" in html
