@@ -411,7 +411,7 @@ def test_trial_model_binds_endogenous_il2_in_the_tumour_only_with_the_full_model
     states = [r.model.getNumFloatingSpecies() for r in runners]
     assert states[0] < states[1] - 30
     if arm_name == "nivolumab":
-        assert states == [63, 118]  # + the killing integral the lesions read
+        assert states == [64, 119]  # + the killing integral the lesions read, the node
     pts = sample_patients(spec, n, seed=3, defaults=full.defaults)
     varied = [v.parameter for v in spec.variability]
     a = simulate_chunk(trial, pts, varied, spec, screen=False)[0].set_index("patient")
@@ -659,7 +659,7 @@ def test_a_patients_outcome_does_not_depend_on_who_was_solved_before(nivo_arm, m
     scan that shows progression."""
     from il2sim.cohort import _run, draw_patients
 
-    patients = draw_patients(SPEC, 8, seed=3, defaults=nivo_arm.defaults, population="distribution")
+    patients = draw_patients(SPEC, 8, seed=4, defaults=nivo_arm.defaults, population="distribution")
     varied = [c for c in patients.columns if c not in ("patient", "weight_kg", "vp")]
     together, _ = _run.simulate_chunk(nivo_arm, patients, varied, SPEC)
     alone = []
