@@ -20,7 +20,7 @@ from il2sim.model._immunity._context import ONE, Context, switch
 from il2sim.model._network import Species
 
 
-def _switch_term(cx: Context, stem_n0: str) -> str:
+def _vaccine_term(cx: Context, stem_n0: str) -> str:
     """Priming a vaccine adds on its days (events switch it on for a day): a term of dQ/dt."""
     if not cx.vaccine_times_h:
         return ""
@@ -44,7 +44,7 @@ def _ctla4_term(cx: Context, stem_n0: str) -> str:
 def extra_priming(cx: Context, stem_id: str) -> str:
     """Priming by a vaccine and by anti-CTLA-4 as a term of the stem-like cells' dS/dt, for a
     disease site that is itself lymphoid (priming in place)."""
-    return f"{_switch_term(cx, f'N0_{stem_id}')}{_ctla4_term(cx, f'N0_{stem_id}')}"
+    return f"{_vaccine_term(cx, f'N0_{stem_id}')}{_ctla4_term(cx, f'N0_{stem_id}')}"
 
 
 def lymph_node_priming(cx: Context) -> None:
@@ -88,11 +88,9 @@ def lymph_node_priming(cx: Context) -> None:
     kt = cx.par("tumour_antigen_half_saturation_cells", per_day=False, units="item")
     t0 = f"N0_{tumour.id}"
     back = cx.par("tumour_effector_exit_per_day")
-    net.species[
-        Q
-    ].initial_assignment = (
-        f"({prime} * {t0} / ({t0} + {kt}) * {n0} + {back} * N0_{E.id}) / {egress}"
-    )
+    # steady state without IL-2: priming + returning effectors = egress, at the start's antigen
+    q0 = f"({prime} * {t0} / ({t0} + {kt}) * {n0} + {back} * N0_{E.id}) / {egress}"
+    net.species[Q].initial_assignment = q0
     il2 = ""
     if g is not None:  # IL-2Rbeta/gamma-c signal alone: 1 / (1 + gain) of full division
         fmax = cx.par("max_fold_expansion", per_day=False)
@@ -103,7 +101,7 @@ def lymph_node_priming(cx: Context) -> None:
         )
     net.rate_rule(
         Q,
-        f"{prime} * {ag} * {n0}{_switch_term(cx, n0)}{_ctla4_term(cx, n0)}{il2}"
+        f"{prime} * {ag} * {n0}{_vaccine_term(cx, n0)}{_ctla4_term(cx, n0)}{il2}"
         f" - {egress} * {Q}"
         f" + {back} * N_{E.id}",
     )
