@@ -125,6 +125,8 @@ class BodyModel:
     cis_pstat5: dict[str, str] = field(default_factory=dict)  # pop -> CD25/arm-assisted pSTAT5
     accumulators: dict[str, list[str]] = field(default_factory=dict)
     dose_counters: dict[str, str] = field(default_factory=dict)  # IL-2 drug -> doses given
+    #: population id -> its free receptor species (kind -> id) and its complexes
+    bound_states: dict[str, tuple[dict[str, str], list[str]]] = field(default_factory=dict)
     ng_per_nmol: dict[str, float] = field(default_factory=dict)  # drug/antibody -> ng per nmol
     #: covariate rules recorded as the model is built: parameter or compartment id -> its
     #: exponent on body weight (clearances: the molecule's own; volumes: 1)
@@ -728,6 +730,7 @@ class _Binding:
     signaling: list[str] = field(default_factory=list)
     cis: list[str] = field(default_factory=list)
     bound: dict[str, list[str]] = field(default_factory=dict)
+    complexes: list[str] = field(default_factory=list)
 
     @property
     def pid(self) -> str:
@@ -790,6 +793,7 @@ def _add_population(
         if ab.target in b.rec:
             _add_antibody_binding(b, ab)
     _add_signal_readouts(b)
+    model.bound_states[site.id] = (dict(b.rec), list(b.complexes))
     return True
 
 
@@ -845,6 +849,7 @@ def _add_form_binding(b: _Binding, form: Form, sch: BindingScheme) -> None:
                 sbo="SBO:0000253",
             )
         )
+        b.complexes.append(cid[c])
         sig = sch.signaling_bonds[c]
         kint = (
             "kint_active"
@@ -914,6 +919,7 @@ def _add_antibody_binding(b: _Binding, ab: Antibody) -> None:
             sbo="SBO:0000253",
         )
     )
+    b.complexes.append(cx)
     acc = b.accumulator(f)
     net.ensure_parameter(
         f"kon_{f}",
@@ -982,12 +988,60 @@ def _add_signal_readouts(b: _Binding) -> None:
     for kind, terms in b.bound.items():
         if terms:
             tot = " + ".join(terms)
+            # 0, not 0/0, on a population that died out and holds no receptors at all
             model.occupancy[(kind, pid)] = net.rule(
                 f"occupancy_{kind}_{pid}",
-                f"({tot}) / ({tot} + {b.rec[kind]})",
+                f"({tot}) / max({tot} + {b.rec[kind]}, 1e-30 nmol)",
                 "dimensionless",
                 f"fraction of {kind} bound on {b.where()}",
             )
+
+
+def receptors_vanish_with_cells(model: BodyModel, pid: str, count: str) -> None:
+    """Let population ``pid``'s receptors vanish with its cells (``count``: its cell-count
+    state, for a population that can die out): below one cell its free receptors and
+    complexes are set to zero and no longer made; above two cells again (not one: a pool
+    hovering near one cell would switch at every step) it starts over with its resting free
+    receptors; while it is gone its receptor occupancies read 0. Amounts on a population of
+    ~1e-6 cells (~1e-18 nmol) lie far below the solver's absolute tolerance: there they are
+    noise that changes sign from step to step, and on a pool that a complete response left
+    behind (terminally exhausted cells under PD1-IL2v) that noise made CVODE fail after months
+    of follow-up."""
+    net = model.network
+    receptors, complexes = model.bound_states.get(pid, ({}, []))
+    if not receptors:
+        return
+    flag = net.parameter(
+        f"present_{pid}",
+        1.0,
+        "dimensionless",
+        f"population {pid} present (1: at least one cell) or died out (0)",
+        "set by events",
+        constant=False,
+    )
+    for kind in receptors:
+        syn = net.reactions[f"synthesis_{kind}_{pid}"]
+        syn.rate = f"{syn.rate} * {flag}"
+    # its occupancies read 0 once it is gone: what the solver leaves in its zeroed states is
+    # noise of either sign, whose ratio (bound / (bound + free)) could be anything
+    for (_, p), rule in model.occupancy.items():
+        if p == pid:
+            net.rules[rule].formula = f"{flag} * {net.rules[rule].formula}"
+    net.event(
+        f"died_out_{pid}",
+        f"{count} < 1 item",
+        {flag: "0 dimensionless", **{s: "0 nmol" for s in (*receptors.values(), *complexes)}},
+        f"population {pid} below one cell: its receptors and complexes are gone",
+    )
+    net.event(
+        f"returned_{pid}",
+        f"{count} > 2 item",
+        {
+            flag: "1 dimensionless",
+            **{r: f"R0_{kind}_{pid} * {count} / items_per_nmol" for kind, r in receptors.items()},
+        },
+        f"population {pid} back above two cells, with its resting free receptors",
+    )
 
 
 #: Turnover of target kinds that are not recycled like cytokine receptors (per hour).

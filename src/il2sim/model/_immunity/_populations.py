@@ -6,7 +6,7 @@ delivered with CD25 or in cis favouring effector-like progeny; elsewhere they co
 
 from __future__ import annotations
 
-from il2sim.model._body import sid
+from il2sim.model._body import receptors_vanish_with_cells, sid
 from il2sim.model._immunity._context import ONE, Context, switch
 from il2sim.model._immunity._lymph_node import extra_priming
 from il2sim.model._immunity._regulation import cd25_induction, killing_brake, pd1_brake
@@ -131,6 +131,8 @@ def antigen_specific_chain(cx: Context) -> None:
         f" * ({ONE} - {cx.par('il2_survival_max', per_day=False)} * {gE}) * {nE}{exit_}",
     )
     net.rate_rule(nX, f"{flux_et} - {cx.par('terminal_death_per_day')} * {nX}")
+    for p in (S, E, X):  # each can die out once antigen is gone (the terminal pool first)
+        receptors_vanish_with_cells(model, p.id, f"N_{p.id}")
     share = cx.par("terminal_killing_share", per_day=False)
     kill = killing_brake(cx, E, f"({nE} + {share} * {nX})", f"(N0_{E.id} + {share} * N0_{X.id})")
     cx.ctl_terms.append(
