@@ -1,5 +1,5 @@
 """A population that dies out takes its receptors with it (``receptors_vanish_with_cells``):
-below half a cell its free receptors and complexes are exactly zero and stay so while drug is
+below one cell its free receptors and complexes are exactly zero and stay so while drug is
 present; back above two cells it starts with its resting free receptors."""
 
 import numpy as np
