@@ -11,6 +11,7 @@ from rich.table import Table
 from il2sim import catalog
 from il2sim.cli._app import (
     CohortArg,
+    EngineOpt,
     FullModelOpt,
     PatientsOpt,
     PopulationOpt,
@@ -60,6 +61,7 @@ def _run_cohort(
     out: Path,
     full_model: bool = False,
     uncertainty: int | None = None,
+    engine: str = "roadrunner",
 ) -> None:
     from il2sim import cohort, report, simulate
 
@@ -70,7 +72,7 @@ def _run_cohort(
     if full_model:
         spec = spec.model_copy(update={"endogenous_il2_binding": "everywhere"})
     try:
-        cohort.check_request(spec, arms, n=n, workers=workers, population=population)
+        cohort.check_request(spec, arms, n=n, workers=workers, population=population, engine=engine)
     except ValueError as e:
         raise _fail(f"--{e}") from None
     if uncertainty is not None and not 2 <= uncertainty <= 1000:
@@ -94,6 +96,7 @@ def _run_cohort(
                 out_dir=out,
                 progress=tick,
                 notice=_say,
+                engine=engine,
             )
         except cohort.SchedulerError as e:
             raise _fail(f"--{e}") from None
@@ -171,11 +174,22 @@ def cohort(
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_cohort"),
     uncertainty: UncertaintyOpt = None,
+    engine: EngineOpt = "roadrunner",
 ) -> None:
     """A virtual cohort on one arm: ORR/CR/DCR with 95% CIs, PFS, toxicity, waterfall and
     spider plots. Finished chunks are kept in OUT/chunks; a rerun resumes."""
     _run_cohort(
-        cohort_name, [arm], n, seed, workers, scheduler, population, out, full_model, uncertainty
+        cohort_name,
+        [arm],
+        n,
+        seed,
+        workers,
+        scheduler,
+        population,
+        out,
+        full_model,
+        uncertainty,
+        engine,
     )
 
 
@@ -195,11 +209,22 @@ def trial(
         Path, typer.Option(help="folder for report.html, patients.parquet, summary.json")
     ] = Path("il2sim_trial"),
     uncertainty: UncertaintyOpt = None,
+    engine: EngineOpt = "roadrunner",
 ) -> None:
     """A virtual trial: several arms on the same virtual patients, compared."""
     names = [a.strip() for a in arms.split(",") if a.strip()]
     _run_cohort(
-        cohort_name, names, n, seed, workers, scheduler, population, out, full_model, uncertainty
+        cohort_name,
+        names,
+        n,
+        seed,
+        workers,
+        scheduler,
+        population,
+        out,
+        full_model,
+        uncertainty,
+        engine,
     )
 
 

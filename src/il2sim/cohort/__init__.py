@@ -16,9 +16,11 @@ from il2sim.cohort._recist import (
     sld_mm,
 )
 from il2sim.cohort._run import (
+    ENGINES,
     ArmModel,
     CohortResult,
     SchedulerError,
+    arm_engine,
     build_arm,
     check_request,
     run_cohort,
@@ -36,6 +38,7 @@ from il2sim.cohort._validate import Validation, check_rows, compare, validate
 
 __all__ = [
     "ENDPOINTS",
+    "ENGINES",
     "POPULATIONS",
     "ArmModel",
     "Assessment",
@@ -45,6 +48,7 @@ __all__ = [
     "SchedulerError",
     "Selection",
     "Validation",
+    "arm_engine",
     "assess",
     "assess_sld",
     "build_arm",

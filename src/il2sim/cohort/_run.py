@@ -54,6 +54,7 @@ from il2sim.simulate import (
     RunStore,
     SimulationError,
     Simulator,
+    SparseSimulator,
     die_with_parent,
     fingerprint,
 )
@@ -66,6 +67,14 @@ TOLERANCES = ((1e-4, 1e-9), (1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
 #: A patient whose solve needs more steps than this fails (and is recorded) rather than
 #: holding up its chunk.
 MAX_STEPS = 50_000
+#: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU), "sparse"
+#: (CVODES with sparse QR and the exact Jacobian through CasADi), "auto" (sparse for an arm of
+#: at least SPARSE_FROM_STATES state variables, where it pays; README, Benchmarks).
+ENGINES = ("roadrunner", "sparse", "auto")
+#: Below this many state variables libRoadRunner is faster (nivolumab, 64: 7 vs 17-38 ms a
+#: patient); above it the sparse solve is (high-dose aldesleukin, 128: 1.7x; bempeg +
+#: nivolumab, 346: 3.8x).
+SPARSE_FROM_STATES = 100
 #: Most patients one run may simulate (10,000 take about a minute on 2 cores).
 MAX_PATIENTS = 1_000_000
 
@@ -229,14 +238,25 @@ def patient_values(
     return values
 
 
-_SIMULATORS: dict[str, Simulator] = {}
+_SIMULATORS: dict[tuple[str, str], Simulator | SparseSimulator] = {}
 
 
-def _simulator(arm: ArmModel) -> Simulator:
-    """One compiled model per arm in each worker process, kept for later chunks."""
-    sim = _SIMULATORS.get(arm.key)
+def arm_engine(arm: ArmModel, engine: str) -> str:
+    """The engine ("roadrunner" or "sparse") that solves ``arm`` when ``engine`` is asked."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine != "auto":
+        return engine
+    return "sparse" if arm.sbml.count("<species ") >= SPARSE_FROM_STATES else "roadrunner"
+
+
+def _simulator(arm: ArmModel, engine: str = "roadrunner") -> Simulator | SparseSimulator:
+    """One model per arm and engine in each worker process, kept for later chunks."""
+    key = (arm.key, arm_engine(arm, engine))
+    sim = _SIMULATORS.get(key)
     if sim is None:
-        sim = _SIMULATORS[arm.key] = Simulator(
+        kind = Simulator if key[1] == "roadrunner" else SparseSimulator
+        sim = _SIMULATORS[key] = kind(
             arm.sbml, rtol=TOLERANCES[0][0], atol=TOLERANCES[0][1], max_steps=MAX_STEPS
         )
     return sim
@@ -248,12 +268,13 @@ def simulate_chunk(
     varied: Sequence[str],
     spec: CohortSpec,
     screen: bool = True,
+    engine: str = "roadrunner",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Simulate patients on one arm: per-patient rows (response, toxicity, status) and weekly
-    SLD traces. A patient whose solve fails gets status 'failed' and the reason; with
-    ``screen`` one who is not a plausible trial patient at baseline gets 'ineligible' and is
-    not treated (without, every patient with a tumour at baseline is treated, as a
-    sensitivity analysis needs).
+    """Simulate patients on one arm (solved by ``engine``, one of :data:`ENGINES`): per-patient
+    rows (response, toxicity, status) and weekly SLD traces. A patient whose solve fails gets
+    status 'failed' and the reason; with ``screen`` one who is not a plausible trial patient
+    at baseline gets 'ineligible' and is not treated (without, every patient with a tumour at
+    baseline is treated, as a sensitivity analysis needs).
 
     Follow-up stops at progression, as treatment does in the trials: each patient is solved to
     the second scan first; one without progression by then is solved on scan by scan until a
@@ -262,7 +283,7 @@ def simulate_chunk(
     Patients from a shipped virtual population (column ``vp``) were selected as plausible, and
     without ``screen`` almost everyone is treated: their first solve covers the run-in too.
     Otherwise the run-in is solved first and only eligible patients are treated."""
-    sim = _simulator(arm)
+    sim = _simulator(arm, engine)
     t0 = arm.run_in_h
     n_days = round(arm.duration_h / 24.0)
     t_screen = np.array([0.0, t0 - 28 * 24.0, t0]) if t0 > 28 * 24 else np.array([0.0, t0])
@@ -363,7 +384,9 @@ def simulate_chunk(
     )
 
 
-def _continued(sim: Simulator, sel, t0_h: float, start_day: int, days: int) -> np.ndarray | None:
+def _continued(
+    sim: Simulator | SparseSimulator, sel, t0_h: float, start_day: int, days: int
+) -> np.ndarray | None:
     """Daily values from treatment day ``start_day`` to ``days``, continuing the solve that
     stopped there, so the run-in and the days before are not solved again; None if the solver
     fails on the way (the caller then solves from time 0 with every fallback tolerance)."""
@@ -375,7 +398,7 @@ def _continued(sim: Simulator, sel, t0_h: float, start_day: int, days: int) -> n
 
 def _follow_up(
     treat,
-    sim: Simulator,
+    sim: Simulator | SparseSimulator,
     sel,
     vals: np.ndarray,
     ends: np.ndarray,
@@ -562,13 +585,14 @@ class CohortResult:
 
 
 def _fingerprint(
-    spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int, screen: bool
+    spec: CohortSpec, arm: str, patients: pd.DataFrame, chunk: int, screen: bool, engine: str
 ) -> str:
     return fingerprint(
         spec.model_dump(mode="json"),
         arm,
         chunk,
         screen,
+        *([engine] if engine != "roadrunner" else []),  # libRoadRunner's chunks keep their keys
         extra=pd.util.hash_pandas_object(patients, index=False).values.tobytes(),
     )
 
@@ -580,9 +604,12 @@ def check_request(
     n: int | None,
     workers: int = 1,
     population: str | None = None,
+    engine: str = "roadrunner",
 ) -> None:
     """The rules of a cohort request, shared by the CLI and the web app; each message starts
     with the name of the field it is about."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if n is not None and not 1 <= n <= MAX_PATIENTS:
         raise ValueError(f"n must be between 1 and {MAX_PATIENTS:,}, got {n:,}")
     if not 1 <= workers <= MAX_WORKERS:
@@ -625,6 +652,7 @@ def run_cohort(
     screen: bool = True,
     progress: Callable[[int, int], None] | None = None,
     notice: Callable[[str], None] | None = None,
+    engine: str = "roadrunner",
 ) -> CohortResult:
     """Simulate ``n`` virtual patients (drawn with ``seed``; or the given ``patients``) on each
     arm. ``population``: ``"vpop"`` draws from the cohort's shipped virtual population (the
@@ -635,9 +663,10 @@ def run_cohort(
     existing Dask cluster. Results do not depend on the number of workers. ``screen=False``
     treats patients that are not plausible trial patients too (sensitivity analyses).
     ``progress(done, total)`` counts patients x arms; ``notice(message)`` says which chunks on
-    disk were incomplete, damaged or another run's, and are recomputed."""
+    disk were incomplete, damaged or another run's, and are recomputed. ``engine``: how the
+    models are solved (:data:`ENGINES`; chunks on disk are reused only by the same engine)."""
     spec = get_cohort(spec)
-    check_request(spec, arms, n=n, workers=workers, population=population)
+    check_request(spec, arms, n=n, workers=workers, population=population, engine=engine)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1 (got {chunk_size})")
     models = {a: build_arm(spec, a) for a in arms}
@@ -661,7 +690,7 @@ def run_cohort(
     store = RunStore(out_dir, notice)
 
     def unit(a: str, k: int) -> tuple[str, str]:
-        fp = _fingerprint(spec, a, chunks[k], k, screen)
+        fp = _fingerprint(spec, a, chunks[k], k, screen, engine)
         return f"chunks/{a}/{k:05d}_{fp}", fp
 
     with store.locked():
@@ -685,12 +714,13 @@ def run_cohort(
             if progress:
                 progress(done, total)
 
+        how = (screen, engine)
         if scheduler:
-            _run_on_dask(todo, chunks, models, varied, spec, screen, workers, scheduler, finish)
+            _run_on_dask(todo, chunks, models, varied, spec, how, workers, scheduler, finish)
         else:
-            rest = _in_process(todo, chunks, models, varied, spec, screen, workers, finish)
+            rest = _in_process(todo, chunks, models, varied, spec, how, workers, finish)
             if rest:
-                _run_on_dask(rest, chunks, models, varied, spec, screen, workers, None, finish)
+                _run_on_dask(rest, chunks, models, varied, spec, how, workers, None, finish)
     outcomes = pd.concat([results[t][0] for t in tasks], ignore_index=True)
     traces = pd.concat([results[t][1] for t in tasks], ignore_index=True)
     outcomes = outcomes.merge(patients, on="patient", how="left")
@@ -703,7 +733,7 @@ def run_cohort(
 DASK_PAYS_S = 15.0
 
 
-def _in_process(todo, chunks, models, varied, spec, screen, workers, finish) -> list:
+def _in_process(todo, chunks, models, varied, spec, how, workers, finish) -> list:
     """Solve chunks in this process, one arm's chunk after another's (so that each arm's cost
     is seen early), while the work left, projected from the time per patient so far, stays
     below :data:`DASK_PAYS_S` (or always, with one worker); returns the chunks left for Dask."""
@@ -715,7 +745,7 @@ def _in_process(todo, chunks, models, varied, spec, screen, workers, finish) -> 
             return order
         a, k = order.pop(0)
         start = time.perf_counter()
-        finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec, screen))
+        finish(a, k, simulate_chunk(models[a], chunks[k], varied, spec, *how))
         spent, solved = spent + time.perf_counter() - start, solved + len(chunks[k])
     return []
 
@@ -752,14 +782,14 @@ def _connect(workers: int, scheduler: str | None):
     return client, cluster
 
 
-def _run_on_dask(todo, chunks, models, varied, spec, screen, workers, scheduler, finish) -> None:
+def _run_on_dask(todo, chunks, models, varied, spec, how, workers, scheduler, finish) -> None:
     from dask.distributed import as_completed
 
     client, cluster = _connect(workers, scheduler)
     try:
         shared = {a: client.scatter(models[a], broadcast=True) for a in {a for a, _ in todo}}
         futures = {
-            client.submit(simulate_chunk, shared[a], chunks[k], varied, spec, screen, pure=False): (
+            client.submit(simulate_chunk, shared[a], chunks[k], varied, spec, *how, pure=False): (
                 a,
                 k,
             )

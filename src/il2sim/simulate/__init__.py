@@ -1,4 +1,5 @@
-"""Run networks with libRoadRunner (dosing events, batches through one compiled model),
+"""Run networks with libRoadRunner (dosing events, batches through one compiled model) or,
+for large trial models, CVODES with sparse linear algebra (:class:`SparseSimulator`),
 non-compartmental analysis, and the drug-exposure entry point :func:`pk`."""
 
 from il2sim.simulate._dataset import SubjectResult, simulate_subjects, simulated_dataset
@@ -23,6 +24,7 @@ from il2sim.simulate._nca import (
 from il2sim.simulate._pk import PKResult, engagement_intervals, pk, pk_scenario
 from il2sim.simulate._processes import MAX_WORKERS, die_with_parent, kill_when_parent_dies
 from il2sim.simulate._reference import ReferenceSimulator
+from il2sim.simulate._sparse import SparseSimulator
 from il2sim.simulate._store import (
     RunFolderError,
     RunStore,
@@ -53,6 +55,7 @@ __all__ = [
     "RunStore",
     "SimulationError",
     "Simulator",
+    "SparseSimulator",
     "SubjectResult",
     "TherapyResult",
     "Trajectory",
