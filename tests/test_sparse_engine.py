@@ -157,3 +157,17 @@ def test_trial_outcomes_are_the_same_on_both_engines(arm_name):
     assert np.array_equal(a.pfs_days, b.pfs_days)
     gap = np.abs(a.best_change_pct - b.best_change_pct)
     assert np.all(gap <= np.maximum(0.5, 0.005 * np.abs(a.best_change_pct)))
+
+
+def test_cli_names_a_wrong_engine(tmp_path):
+    """`il2sim trial --engine fast` stops before solving anything, naming the flag."""
+    from typer.testing import CliRunner
+
+    from il2sim.cli import app
+
+    out = CliRunner().invoke(
+        app, ["trial", "melanoma", "--arms", "nivolumab", "--n", "5", "--engine", "fast",
+              "--out", str(tmp_path / "run")],
+    )  # fmt: skip
+    assert out.exit_code == 2
+    assert "--engine must be one of roadrunner, sparse, auto, got 'fast'" in out.output

@@ -11,12 +11,16 @@ Events are handled as libRoadRunner does, with one difference in how a state eve
 
 - a dose (trigger ``time >= t_dose``) splits the solve at its time; its assignments use the
   values at that time;
-- a trigger on the state (a pool that dies out, severe vascular leak, IL-2 gone) is checked at
-  every output time and split point; where one turned true, the interval is integrated again on
-  a grid of 16, twice, and the event fires at the first grid time where it holds: 1/256 of the
-  interval after the crossing at most (5.6 min for daily outputs), where libRoadRunner finds
-  the root itself. A trigger that turns true and false again within one output interval is
-  missed (none of il2sim's does: they follow cell counts and a leak index that change over days).
+- a trigger on the state (a pool that dies out, endogenous IL-2 gone) is checked at every
+  output time and split point; where one turned true, that interval is solved again on a grid
+  of 64 and the event fires at the first grid time where it holds: 1/64 of the interval after
+  the crossing at most (22.5 min for daily outputs), where libRoadRunner finds the root itself.
+  A trigger that turns true and false again within one output interval is missed (il2sim's
+  follow cell counts and amounts that change over days). CVODES' own root-finding through
+  CasADi's (experimental) events was tried: it fired a dying pool's event while the pool held
+  millions of cells (1.5e6 at its lowest), so it is not used;
+- a flag that only a dose reads (severe vascular leak withholds the dose) is set where the dose
+  is given and at each output, from its trigger there: the same flag a located event leaves.
 
 An output at the time of a dose reports the state after the dose, as libRoadRunner does.
 """
@@ -42,8 +46,8 @@ from il2sim.simulate._sbml_casadi import Translation, casadi
 _MAX_GRID = 64
 #: Steps between two outputs after which a QR solve is taken as stalled and redone with LU.
 _QR_STEPS = 500
-#: Each refinement of a state event's interval divides it by this.
-_REFINE = 16
+#: A state event's output interval is solved again on a grid of this many steps.
+_REFINE = 64
 
 
 @dataclass
@@ -275,23 +279,16 @@ class SparseSimulator:
             self._fire_state_events(run)
 
     def _locate(self, run: _Run, width: float) -> tuple[float, np.ndarray]:
-        """The first time after ``run.t`` (within ``width``), on a grid refined twice by
-        ``_REFINE``, where a state trigger turned true, and the state there."""
-        t, x, held = run.t, run.x, run.held
-        for level in range(2):
-            width /= _REFINE
-            ts = t + width * np.arange(1, _REFINE + 1)
-            cols = self._solve(x, run.p, t, width * _REFINE, _REFINE)
-            hit, before = self._first_hit(held, ts, cols, run.p, run.watched)
-            if hit is None:  # the finer solve crosses nothing: its end (a near-touch)
-                return float(ts[-1]), cols[:, -1].copy()
-            if level == 1:
-                run.held = before
-                return float(ts[hit]), cols[:, hit].copy()
-            if hit:
-                t, x = float(ts[hit - 1]), cols[:, hit - 1]
-            held = before
-        raise AssertionError("unreachable")
+        """The first time after ``run.t`` (within ``width``), on a grid of ``_REFINE`` equal
+        steps, where a state trigger turned true, and the state there."""
+        step = width / _REFINE
+        ts = run.t + step * np.arange(1, _REFINE + 1)
+        cols = self._solve(run.x, run.p, run.t, width, _REFINE)
+        hit, before = self._first_hit(run.held, ts, cols, run.p, run.watched)
+        if hit is None:  # the finer solve crosses nothing (a near-touch): its end
+            return float(ts[-1]), cols[:, -1].copy()
+        run.held = before
+        return float(ts[hit]), cols[:, hit].copy()
 
     def _first_hit(
         self,
