@@ -71,10 +71,11 @@ MAX_STEPS = 50_000
 #: (CVODES with sparse QR and the exact Jacobian through CasADi), "auto" (sparse for an arm of
 #: at least SPARSE_FROM_STATES state variables, where it pays; README, Benchmarks).
 ENGINES = ("roadrunner", "sparse", "auto")
-#: Below this many state variables libRoadRunner is faster (nivolumab, 64: 7 vs 17-38 ms a
-#: patient); above it the sparse solve is (high-dose aldesleukin, 128: 1.7x; bempeg +
-#: nivolumab, 346: 3.8x).
-SPARSE_FROM_STATES = 100
+#: Below this many species libRoadRunner is faster (run-in + 90 days, one process: nivolumab,
+#: 64 species, 7 vs 17-38 ms a patient; IL2v, 85, 64-74 vs 72-90; PD1-IL2v, 106, 125-194 vs
+#: 194-299); above it the sparse solve is (high-dose aldesleukin, 128: 320 vs 185-230 ms;
+#: bempegaldesleukin + nivolumab, 346: 1,070-1,270 vs 244-433 ms).
+SPARSE_FROM_STATES = 120
 #: Most patients one run may simulate (10,000 take about a minute on 2 cores).
 MAX_PATIENTS = 1_000_000
 

@@ -29,17 +29,17 @@ def casadi() -> Any:
 
 @dataclass
 class Event:
-    """One SBML event: fires when ``trigger`` goes from false to true. ``time_of`` (p -> t) is
-    set for a trigger of the form time >= expression of parameters (a dose); ``distance``
-    (t, x, p -> lhs - rhs) for a comparison of the state, else None."""
+    """One SBML event: fires when ``trigger`` (t, x, p -> 0/1) goes from false to true.
+    ``time_of`` (p -> t) is set for a trigger of the form time >= expression of parameters
+    (a dose), None for a trigger on the state."""
 
     id: str
     trigger_expr: Any
     trigger: Any
     assign: Any
-    targets: list[int]
+    targets: list[tuple[int, int]]  # (position among the assignments, state index)
+    switches: list[tuple[int, int]]  # (position, parameter index) of switched parameters
     time_of: Any = None
-    distance: Any = None
 
 
 _COMPARE = {"lt", "gt", "leq", "geq", "eq", "neq"}
@@ -61,18 +61,24 @@ class Translation:
         species = [s.getId() for s in model.getListOfSpecies()]
         rules = list(model.getListOfRules())
         rated = [r.getVariable() for r in rules if r.isRate()]
-        switched = [
+        assigned = {
             a.getVariable() for e in model.getListOfEvents() for a in e.getListOfEventAssignments()
-        ]
+        }
         params = [q.getId() for q in model.getListOfParameters()]
-        stateful = {*rated, *switched}
-        self.state_ids = species + [k for k in params if k in stateful and k not in species]
+        self.state_ids = species + [k for k in params if k in rated and k not in species]
         self.index = {k: i for i, k in enumerate(self.state_ids)}
         self.ruled = {r.getVariable(): r.getMath() for r in rules if r.isAssignment()}
         starts = {a.getSymbol(): a.getMath() for a in model.getListOfInitialAssignments()}
+        # a parameter only events change (a dose counter, an infusion rate, a flag) is constant
+        # between events: a parameter of the solve, never integrated (a state whose rate is 0
+        # would still move by rounding in the linear solves)
+        self.switched_ids = [k for k in params if k in assigned and k not in self.index]
         self.parameter_ids = [
-            k for k in params if k not in self.index and k not in self.ruled and k not in starts
-        ] + list(self.sizes)
+            k
+            for k in params
+            if k not in self.index and k not in self.ruled and k not in starts
+            and k not in assigned
+        ] + list(self.sizes) + self.switched_ids  # fmt: skip
         self.parameter_index = {k: i for i, k in enumerate(self.parameter_ids)}
         self.defaults = [
             model.getParameter(k).getValue() if k not in self.sizes else self.sizes[k]
@@ -82,7 +88,9 @@ class Translation:
         self.x = ca.SX.sym("x", len(self.state_ids))
         self.p = ca.SX.sym("p", len(self.parameter_ids))
         self._done: dict[str, Any] = {}
-        self._derived = {k: m for k, m in starts.items() if k not in self.index}
+        self._derived = {
+            k: m for k, m in starts.items() if k not in self.index and k not in self.switched_ids
+        }
         self.hosu = {s.getId(): s.getHasOnlySubstanceUnits() for s in model.getListOfSpecies()}
         self.compartment = {s.getId(): s.getCompartment() for s in model.getListOfSpecies()}
         self.rhs = self._rhs(model)
@@ -206,8 +214,9 @@ class Translation:
         return ca.vertcat(*rate)
 
     def _initial(self, model: libsbml.Model, starts: dict) -> Any:
-        """Initial states as a function of p and of the states themselves (an initial
-        assignment may read another species' initial value: evaluate to a fixed point)."""
+        """Initial states, then the switched parameters' initial values, as a function of p and
+        of the states themselves (an initial assignment may read another species' initial
+        value: evaluate to a fixed point)."""
         ca = casadi()
         out = []
         for k in self.state_ids:
@@ -223,6 +232,8 @@ class Translation:
                     out.append(ca.SX(a) if self.hosu[k] else ca.SX(a) / self.size(k))
             else:
                 out.append(ca.SX(model.getParameter(k).getValue()))
+        for k in self.switched_ids:
+            out.append(self.expr(starts[k]) if k in starts else self._symbol(k))
         return ca.vertcat(*out)
 
     def _event(self, e: libsbml.Event) -> Event:
@@ -230,7 +241,11 @@ class Translation:
         math = e.getTrigger().getMath()
         trigger = self.expr(math)
         assigns = list(e.getListOfEventAssignments())
-        targets = [self.index[a.getVariable()] for a in assigns]
+        names = [a.getVariable() for a in assigns]
+        targets = [(j, self.index[k]) for j, k in enumerate(names) if k in self.index]
+        switches = [
+            (j, self.parameter_index[k]) for j, k in enumerate(names) if k not in self.index
+        ]
         values = ca.vertcat(*[self.expr(a.getMath()) for a in assigns])
         args = [self.t, self.x, self.p]
         ev = Event(
@@ -239,18 +254,16 @@ class Translation:
             ca.Function(f"trigger_{e.getId()}", args, [trigger]),
             ca.Function(f"assign_{e.getId()}", args, [values]),
             targets,
+            switches,
         )
-        name = math.getName()
-        if name in _COMPARE and math.getNumChildren() == 2:
-            lhs, rhs = self.expr(math.getChild(0)), self.expr(math.getChild(1))
-            if (
-                name in ("geq", "gt")
-                and math.getChild(0).getType() == libsbml.AST_NAME_TIME
-                and not ca.depends_on(rhs, ca.vertcat(self.t, self.x))
-            ):
+        if (
+            math.getName() in ("geq", "gt")
+            and math.getNumChildren() == 2
+            and math.getChild(0).getType() == libsbml.AST_NAME_TIME
+        ):
+            rhs = self.expr(math.getChild(1))
+            if not ca.depends_on(rhs, ca.vertcat(self.t, self.x)):
                 ev.time_of = ca.Function(f"time_{e.getId()}", [self.p], [rhs])
-            else:
-                ev.distance = ca.Function(f"distance_{e.getId()}", args, [lhs - rhs])
         return ev
 
     def readout(self, name: str) -> Any:

@@ -89,6 +89,7 @@ class SparseSimulator:
         self._rtol, self._atol, self._max_steps = rtol, atol, max_steps
         self._defaults = np.array(m.defaults, dtype=float)
         self._x0 = ca.Function("x0", [m.p, m.x], [m.initial])
+        self._switched = np.array([m.parameter_index[k] for k in m.switched_ids], dtype=int)
         t0, h, tau = ca.SX.sym("t0"), ca.SX.sym("h"), m.t
         # one integrator for every interval: time t = t0 + h * tau, tau in [0, k/n] for grid n
         self._scaled = {
@@ -109,8 +110,9 @@ class SparseSimulator:
         )
         self._maps: dict[tuple[str, int], Any] = {}
         self._lazy = np.array([self._is_lazy(i) for i in self._state_events], bool)
-        lazy = [i for s, i in enumerate(self._state_events) if self._lazy[s]]
-        self._lazy_targets = sorted({j for i in lazy for j in m.events[i].targets})
+        self._lazy_set = self._set_by(
+            [i for s, i in enumerate(self._state_events) if self._lazy[s]]
+        )
         self._run: _Run | None = None
         self._fallback_allowed = fallback
         self._fallback: Simulator | None = None
@@ -202,9 +204,11 @@ class SparseSimulator:
                     f"unknown parameter {k!r} for model {self.name!r} (set parameters or "
                     "compartment volumes, not species; initial amounts follow from parameters)"
                 )
-        x = np.zeros(len(m.state_ids))
+        nx, switched = len(m.state_ids), self._switched
+        x = np.zeros(nx)
         for _ in range(3):  # initial assignments that read other initial values
-            x = np.asarray(self._x0(p, x), dtype=float).ravel()
+            out = np.asarray(self._x0(p, x), dtype=float).ravel()
+            x, p[switched] = out[:nx], out[nx:]
             for i, v in override.items():
                 x[i] = v
         doses = sorted((float(m.events[i].time_of(p)), i) for i in self._doses)
@@ -357,9 +361,22 @@ class SparseSimulator:
                 self._apply(run, self._state_events[s])
 
     def _apply(self, run: _Run, i: int) -> None:
+        """Carry out event ``i``'s assignments (values from the state before any of them)."""
         e = self.model.events[i]
-        run.x = run.x.copy()
-        run.x[e.targets] = np.asarray(e.assign(run.t, run.x, run.p), dtype=float).ravel()
+        values = np.asarray(e.assign(run.t, run.x, run.p), dtype=float).ravel()
+        run.x, run.p = run.x.copy(), run.p.copy()
+        for j, k in e.targets:
+            run.x[k] = values[j]
+        for j, k in e.switches:
+            run.p[k] = values[j]
+
+    def _set_by(self, events: Sequence[int]) -> Any:
+        """The symbols (states and switched parameters) that ``events`` assign."""
+        ca = casadi()
+        m = self.model
+        states = sorted({k for i in events for _, k in m.events[i].targets})
+        switched = sorted({k for i in events for _, k in m.events[i].switches})
+        return ca.vertcat(*[m.x[k] for k in states], *[m.p[k] for k in switched])
 
     def _is_lazy(self, i: int) -> bool:
         """A state event need not be located when what it sets is read by no rate, rule or
@@ -369,7 +386,7 @@ class SparseSimulator:
         ca = casadi()
         m = self.model
         e = m.events[i]
-        targets = ca.vertcat(*[m.x[j] for j in e.targets])
+        targets = self._set_by([i])
         triggers = ca.vertcat(*[ev.trigger_expr for ev in m.events])
         return not (
             ca.depends_on(m.rhs, targets)
@@ -384,9 +401,7 @@ class SparseSimulator:
             return None
         ca = casadi()
         f = self._readout(sel)
-        x = self.model.x
-        lazy = ca.vertcat(*[x[j] for j in self._lazy_targets])
-        if ca.depends_on(f(self.model.t, x, self.model.p), lazy):
+        if ca.depends_on(f(self.model.t, self.model.x, self.model.p), self._lazy_set):
             return None
         return ~self._lazy
 
