@@ -73,6 +73,9 @@ def test_a_state_event_is_located_within_its_output_interval():
     assert ref[2, 1] > 0.0 and ref[3, 1] == 0.0
     assert got[2, 1] > 0.0 and np.all(np.abs(got[3:, 1]) <= 1e-12)
     assert np.array_equal(got[:, 2], [1, 1, 1, 0, 0, 0])
+    # found in the last 1/64 of an output interval: at the output's time (a solve of length 0)
+    edge = SparseSimulator(text, rtol=1e-8, atol=1e-14).run([0.0, 46.0, 46.052, 80.0], sel)
+    assert np.array_equal(edge.values[:, 2], [1, 1, 0, 0])
     assert np.allclose(got[:, 0], ref[:, 0], rtol=1e-6)
     assert np.isclose(got[2, 1], ref[2, 1], rtol=1e-4)
 
