@@ -31,7 +31,7 @@ def tight_outcomes(spec, arm: str, n: int, out: Path):
     finally:
         _run.TOLERANCES = saved
         _run._SIMULATORS.clear()
-    return res.outcomes.set_index("patient")
+    return res.outcomes.set_index("vp")
 
 
 if __name__ == "__main__":
@@ -84,7 +84,7 @@ if __name__ == "__main__":
             ref = tight_outcomes(spec, arm, a.tight, a.out / "tight")
             row = [arm, str(len(ref))]
             for e in engines:
-                o = out[e].loc[ref.index]
+                o = out[e].reset_index().set_index("vp").loc[ref.index]  # the same virtual patients
                 ok = (o.status == "ok") & (ref.status == "ok")
                 gap = (o.best_change_pct - ref.best_change_pct).abs()[ok]
                 same = 100 * (o.bor[ok] == ref.bor[ok]).mean()

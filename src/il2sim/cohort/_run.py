@@ -69,7 +69,7 @@ TOLERANCES = ((1e-4, 1e-9), (1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
 MAX_STEPS = 50_000
 #: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU), "sparse"
 #: (CVODES with sparse QR and the exact Jacobian through CasADi), "auto" (sparse for an arm of
-#: at least SPARSE_FROM_STATES state variables, where it pays; README, Benchmarks).
+#: at least SPARSE_FROM_STATES species, where it pays; README, Benchmarks).
 ENGINES = ("roadrunner", "sparse", "auto")
 #: Below this many species libRoadRunner is faster (run-in + 90 days, one process: nivolumab,
 #: 64 species, 7 vs 17-38 ms a patient; IL2v, 85, 64-74 vs 72-90; PD1-IL2v, 106, 125-194 vs
@@ -242,10 +242,14 @@ def patient_values(
 _SIMULATORS: dict[tuple[str, str], Simulator | SparseSimulator] = {}
 
 
-def arm_engine(arm: ArmModel, engine: str) -> str:
-    """The engine ("roadrunner" or "sparse") that solves ``arm`` when ``engine`` is asked."""
+def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+
+
+def arm_engine(arm: ArmModel, engine: str) -> str:
+    """The engine ("roadrunner" or "sparse") that solves ``arm`` when ``engine`` is asked."""
+    _check_engine(engine)
     if engine != "auto":
         return engine
     return "sparse" if arm.sbml.count("<species ") >= SPARSE_FROM_STATES else "roadrunner"
@@ -609,8 +613,7 @@ def check_request(
 ) -> None:
     """The rules of a cohort request, shared by the CLI and the web app; each message starts
     with the name of the field it is about."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    _check_engine(engine)
     if n is not None and not 1 <= n <= MAX_PATIENTS:
         raise ValueError(f"n must be between 1 and {MAX_PATIENTS:,}, got {n:,}")
     if not 1 <= workers <= MAX_WORKERS:
@@ -691,7 +694,7 @@ def run_cohort(
     store = RunStore(out_dir, notice)
 
     def unit(a: str, k: int) -> tuple[str, str]:
-        fp = _fingerprint(spec, a, chunks[k], k, screen, engine)
+        fp = _fingerprint(spec, a, chunks[k], k, screen, arm_engine(models[a], engine))
         return f"chunks/{a}/{k:05d}_{fp}", fp
 
     with store.locked():
