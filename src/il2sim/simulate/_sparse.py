@@ -44,8 +44,11 @@ from il2sim.simulate._sbml_casadi import Translation, casadi
 
 #: The most outputs one integrator call serves (longer runs of equal intervals are split).
 _MAX_GRID = 64
-#: Steps between two outputs after which a QR solve is taken as stalled and redone with LU.
+#: Steps between two outputs after which a QR solve is taken as stalled and redone with LU,
+#: and after which that is taken as failed (PD1-IL2v: LU solves of up to 2 s an interval,
+#: where libRoadRunner takes 0.5 s a patient).
 _QR_STEPS = 500
+_LU_STEPS = 2_000
 #: A state event's output interval is solved again on a grid of this many steps.
 _REFINE = 64
 
@@ -68,8 +71,9 @@ class SparseSimulator:
     """The same interface as :class:`Simulator` for the trial engine's calls (``run``,
     ``run_tolerant``, ``extend``, ``tolerances``), solved by CVODES with sparse QR.
 
-    ``fallback``: when every tolerance fails here, the patient is solved by libRoadRunner
-    instead (and ``extend`` goes on there), counted in ``fallbacks``."""
+    ``fallback``: a patient that fails here is solved by libRoadRunner instead (``max_steps``
+    is its limit; ``extend`` goes on there), counted in ``fallbacks``. The sparse solve itself
+    gives up after _QR_STEPS steps between two outputs (then LU) and _LU_STEPS (then fails)."""
 
     def __init__(
         self,
@@ -160,12 +164,14 @@ class SparseSimulator:
         parameters: Mapping[str, float] | None = None,
         tolerances: Sequence[tuple[float, float]] = ((1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9)),
     ) -> Trajectory:
-        """``run``, retried with each (rtol, atol) in turn; if all fail and ``fallback`` is on,
-        the patient is solved by libRoadRunner with the same tolerances."""
+        """``run``, retried with each (rtol, atol) in turn; with ``fallback`` on, a patient that
+        fails at the first is solved by libRoadRunner with all of them instead (a patient the
+        sparse solve cannot do is rare and slow here: retrying it costs more than it saves)."""
         errors: list[SimulationError] = []
         saved = (self._rtol, self._atol)
+        tried = tolerances[:1] if self._fallback_allowed else tolerances
         try:
-            for rtol, atol in tolerances:
+            for rtol, atol in tried:
                 self.tolerances(rtol, atol)
                 try:
                     return self.run(times, selections, parameters)
@@ -324,7 +330,7 @@ class SparseSimulator:
         pv = np.concatenate([p, [t0, h]])
         try:
             res = self._integrator(n, "qr")(x0=x, p=pv)
-        except RuntimeError:
+        except RuntimeError:  # a second failure ends the run (the caller falls back)
             self.lu_retries += 1
             res = self._integrator(n, "csparse")(x0=x, p=pv)
         return np.asarray(res["xf"], dtype=float).reshape(len(x), n)
@@ -421,7 +427,7 @@ class SparseSimulator:
                     "reltol": self._rtol,
                     "linear_solver": linear_solver,
                     "newton_scheme": "direct",
-                    "max_num_steps": _QR_STEPS if linear_solver == "qr" else self._max_steps,
+                    "max_num_steps": _QR_STEPS if linear_solver == "qr" else _LU_STEPS,
                     "disable_internal_warnings": True,
                     "show_eval_warnings": False,
                 },
