@@ -3,7 +3,7 @@ CasADi) on the same shipped virtual patients and compare what a trial reads: bes
 response, progression-free survival, best SLD change, doses given; and each engine's wall
 time per arm. Prints a markdown table; the README quotes it (issue 20's done-when).
 
-With ``--tight N`` it also solves the first N patients of each arm with libRoadRunner at
+With ``--tight N`` it also solves the first N of those patients on each arm with libRoadRunner at
 rtol 1e-8 (atol 1e-12; one process) and says which engine's best change is nearer that.
 
 Usage: .venv/bin/python scripts/compare_engines.py melanoma --workers 2 [--arms A,B] [--n 100]
@@ -20,18 +20,18 @@ from il2sim import catalog
 from il2sim.cohort import _run, run_cohort
 
 
-def tight_outcomes(spec, arm: str, n: int, out: Path):
-    """The first ``n`` shipped patients on ``arm`` solved by libRoadRunner at rtol 1e-8, in
-    this process (the trial tolerances are a module constant, swapped for this run only)."""
+def tight_outcomes(spec, arm: str, patients, out: Path):
+    """``patients`` on ``arm`` solved by libRoadRunner at rtol 1e-8, in this process (the
+    trial tolerances are a module constant, swapped for this run only)."""
     saved = _run.TOLERANCES
     _run.TOLERANCES = ((1e-8, 1e-12), (1e-7, 1e-12), (1e-6, 1e-10))
     _run._SIMULATORS.clear()
     try:
-        res = run_cohort(spec, [arm], n=n, population="vpop", workers=1, out_dir=out)
+        res = run_cohort(spec, [arm], patients=patients, workers=1, out_dir=out)
     finally:
         _run.TOLERANCES = saved
         _run._SIMULATORS.clear()
-    return res.outcomes.set_index("vp")
+    return res.outcomes.set_index("patient")
 
 
 if __name__ == "__main__":
@@ -68,6 +68,7 @@ if __name__ == "__main__":
             )
             wall[engine] = time.perf_counter() - t0
             out[engine] = res.outcomes.set_index("patient")
+            patients = res.patients
         rr, sp = out["roadrunner"], out["sparse"]
         ok = (rr.status == "ok") & (sp.status == "ok")
         gap = (rr.best_change_pct - sp.best_change_pct).abs()[ok]
@@ -81,10 +82,10 @@ if __name__ == "__main__":
             flush=True,
         )
         if a.tight:
-            ref = tight_outcomes(spec, arm, a.tight, a.out / "tight")
+            ref = tight_outcomes(spec, arm, patients.head(a.tight), a.out / "tight")
             row = [arm, str(len(ref))]
             for e in engines:
-                o = out[e].reset_index().set_index("vp").loc[ref.index]  # the same virtual patients
+                o = out[e].loc[ref.index]
                 ok = (o.status == "ok") & (ref.status == "ok")
                 gap = (o.best_change_pct - ref.best_change_pct).abs()[ok]
                 same = 100 * (o.bor[ok] == ref.bor[ok]).mean()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from il2sim import catalog
-from il2sim.cohort import arm_engine, build_arm, check_request
+from il2sim.cohort import build_arm, check_request
 from il2sim.cohort._run import _fingerprint, simulate_chunk
 from il2sim.model import to_sbml
 from il2sim.model._body import build_body_model, receptors_vanish_with_cells
@@ -130,12 +130,9 @@ def test_what_is_not_translated_is_named():
         SparseSimulator(text)
 
 
-def test_engine_choice():
-    """auto: sparse for high-dose aldesleukin (128 species), libRoadRunner for PD1-IL2v (106);
-    a wrong name is named; chunks of one engine are never taken for another's."""
-    assert arm_engine(build_arm(SPEC, "hd_aldesleukin"), "auto") == "sparse"
-    assert arm_engine(build_arm(SPEC, "pd1_il2v"), "auto") == "roadrunner"
-    with pytest.raises(ValueError, match="engine must be one of roadrunner, sparse, auto, got"):
+def test_a_wrong_engine_is_named_and_chunks_are_kept_apart():
+    """A wrong engine is named; chunks of one engine are never taken for another's."""
+    with pytest.raises(ValueError, match="engine must be one of roadrunner, sparse, got 'fast'"):
         check_request(SPEC, ["nivolumab"], n=10, engine="fast")
     patients = pd.DataFrame({"patient": [0]})
     keys = {_fingerprint(SPEC, "nivolumab", patients, 0, True, e) for e in ("roadrunner", "sparse")}
@@ -178,4 +175,4 @@ def test_cli_names_a_wrong_engine(tmp_path):
               "--out", str(tmp_path / "run")],
     )  # fmt: skip
     assert out.exit_code == 2
-    assert "--engine must be one of roadrunner, sparse, auto, got 'fast'" in out.output
+    assert "--engine must be one of roadrunner, sparse, got 'fast'" in out.output

@@ -203,8 +203,8 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         help="how the models are solved: roadrunner (libRoadRunner, dense LU), sparse (CVODES "
-        "with sparse QR and the exact Jacobian, via CasADi: 1.7-4x faster on the largest IL-2 "
-        "arms), auto (sparse for arms of 120 or more species)"
+        "with sparse QR and the exact Jacobian, via CasADi: 1.5x faster on high-dose aldesleukin "
+        "over a trial, slower on the smaller arms; README, Benchmarks)"
     ),
 ]
 

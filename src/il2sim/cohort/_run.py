@@ -67,15 +67,12 @@ TOLERANCES = ((1e-4, 1e-9), (1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
 #: A patient whose solve needs more steps than this fails (and is recorded) rather than
 #: holding up its chunk.
 MAX_STEPS = 50_000
-#: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU), "sparse"
-#: (CVODES with sparse QR and the exact Jacobian through CasADi), "auto" (sparse for an arm of
-#: at least SPARSE_FROM_STATES species, where it pays; README, Benchmarks).
-ENGINES = ("roadrunner", "sparse", "auto")
-#: Below this many species libRoadRunner is faster (run-in + 90 days, one process: nivolumab,
-#: 64 species, 7 vs 17-38 ms a patient; IL2v, 85, 64-74 vs 72-90; PD1-IL2v, 106, 125-194 vs
-#: 194-299); above it the sparse solve is (high-dose aldesleukin, 128: 320 vs 185-230 ms;
-#: bempegaldesleukin + nivolumab, 346: 1,070-1,270 vs 244-433 ms).
-SPARSE_FROM_STATES = 120
+#: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU) or "sparse"
+#: (CVODES with sparse QR and the exact Jacobian through CasADi). Which is faster depends on
+#: the arm and the follow-up, not on the model's size alone (sparse: high-dose aldesleukin
+#: 1.5x faster over a 24-month trial, bempegaldesleukin + nivolumab 4x over 90 days but 1.3x
+#: slower over 24 months, the smaller arms slower; README, Benchmarks), so the user chooses.
+ENGINES = ("roadrunner", "sparse")
 #: Most patients one run may simulate (10,000 take about a minute on 2 cores).
 MAX_PATIENTS = 1_000_000
 
@@ -247,17 +244,10 @@ def _check_engine(engine: str) -> None:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
-def arm_engine(arm: ArmModel, engine: str) -> str:
-    """The engine ("roadrunner" or "sparse") that solves ``arm`` when ``engine`` is asked."""
-    _check_engine(engine)
-    if engine != "auto":
-        return engine
-    return "sparse" if arm.sbml.count("<species ") >= SPARSE_FROM_STATES else "roadrunner"
-
-
 def _simulator(arm: ArmModel, engine: str = "roadrunner") -> Simulator | SparseSimulator:
     """One model per arm and engine in each worker process, kept for later chunks."""
-    key = (arm.key, arm_engine(arm, engine))
+    _check_engine(engine)
+    key = (arm.key, engine)
     sim = _SIMULATORS.get(key)
     if sim is None:
         kind = Simulator if key[1] == "roadrunner" else SparseSimulator
@@ -694,7 +684,7 @@ def run_cohort(
     store = RunStore(out_dir, notice)
 
     def unit(a: str, k: int) -> tuple[str, str]:
-        fp = _fingerprint(spec, a, chunks[k], k, screen, arm_engine(models[a], engine))
+        fp = _fingerprint(spec, a, chunks[k], k, screen, engine)
         return f"chunks/{a}/{k:05d}_{fp}", fp
 
     with store.locked():
