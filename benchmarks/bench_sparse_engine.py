@@ -32,7 +32,7 @@ def main(arms: list[str], n: int, days: float) -> None:
     varied = [v.parameter for v in spec.variability]
     print(f"melanoma, {n} shipped patients, run-in + {days:g} days (daily outputs), one process\n")
     print(
-        "| arm | engine | states | build (s) | per patient, median / mean (ms) | "
+        "| arm | engine | species | build (s) | per patient, median / mean (ms) | "
         "10,000 on 2 cores (min) | tumour at end vs tight solve (median / max rel. error) |"
     )
     print("|---|---|---:|---:|---:|---:|---|")
