@@ -176,3 +176,19 @@ def test_cli_names_a_wrong_engine(tmp_path):
     )  # fmt: skip
     assert out.exit_code == 2
     assert "--engine must be one of roadrunner, sparse, got 'fast'" in out.output
+
+
+def test_translation_does_not_depend_on_libsbml_node_types(q8h):
+    """Once libsedml or libcombine is imported (SED-ML and COMBINE export), libsbml's
+    ``ASTNode.getType`` returns a SWIG pointer instead of its enum; the translation must not
+    read it (it did, and failed on every model after the export tests in the same process)."""
+    import libcombine  # noqa: F401
+    import libsedml  # noqa: F401
+
+    text = to_sbml(q8h.network)
+    sel = ["L_aldesleukin_central"]
+    t = np.arange(0.0, 24.5, 1.0)
+    ref = Simulator(text, rtol=1e-8, atol=1e-14).run(t, sel).values
+    assert np.allclose(
+        SparseSimulator(text, rtol=1e-8, atol=1e-14).run(t, sel).values, ref, rtol=1e-5
+    )

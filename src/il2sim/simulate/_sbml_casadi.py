@@ -119,35 +119,35 @@ class Translation:
         return self.p[self.parameter_index[self.compartment[species]]]
 
     def expr(self, node: libsbml.ASTNode) -> Any:
-        """The CasADi expression of an SBML math tree."""
+        """The CasADi expression of an SBML math tree. (Nodes are told apart by name,
+        character and definition URL, not by ``getType``: once libsedml or libcombine is
+        imported, that returns a SWIG pointer instead of the enum.)"""
         ca = casadi()
         if node.isNumber():
             return ca.SX(node.getValue())
-        kind = node.getType()
-        if kind == libsbml.AST_NAME_TIME:
+        if _is_time(node):
             return self.t
-        if kind == libsbml.AST_CONSTANT_PI:
-            return ca.SX(ca.pi)
-        if kind in (libsbml.AST_CONSTANT_TRUE, libsbml.AST_CONSTANT_FALSE):
-            return ca.SX(float(kind == libsbml.AST_CONSTANT_TRUE))
-        if node.isName():
-            return self._symbol(node.getName())
-        kids = [self.expr(node.getChild(i)) for i in range(node.getNumChildren())]
         name = node.getName()
-        if kind == libsbml.AST_PLUS:
+        if node.isConstant() and name in ("pi", "true", "false"):
+            return ca.SX({"pi": ca.pi, "true": 1.0, "false": 0.0}[name])
+        if node.isName():
+            return self._symbol(name)
+        kids = [self.expr(node.getChild(i)) for i in range(node.getNumChildren())]
+        op = node.getCharacter() if node.isOperator() else ""
+        if op == "+":
             return sum(kids[1:], kids[0]) if kids else ca.SX(0)
-        if kind == libsbml.AST_MINUS:
+        if op == "-":
             return -kids[0] if len(kids) == 1 else kids[0] - kids[1]
-        if kind == libsbml.AST_TIMES:
+        if op == "*":
             out = kids[0] if kids else ca.SX(1)
             for k in kids[1:]:
                 out = out * k
             return out
-        if kind == libsbml.AST_DIVIDE:
+        if op == "/":
             return kids[0] / kids[1]
-        if kind in (libsbml.AST_POWER, libsbml.AST_FUNCTION_POWER):
+        if op == "^" or name in ("power", "pow"):
             return kids[0] ** kids[1]
-        if kind == libsbml.AST_FUNCTION_PIECEWISE:
+        if node.isPiecewise():
             out = kids[-1] if len(kids) % 2 else ca.SX(float("nan"))
             for value, cond in reversed(list(zip(kids[0::2], kids[1::2], strict=False))):
                 out = ca.if_else(cond, value, out)
@@ -179,7 +179,8 @@ class Translation:
                 "neq": a != b,
             }[name]  # fmt: skip
         raise UnsupportedSBMLError(
-            f"SBML math {name or kind!r} is not translated by the sparse engine"
+            f"SBML math {name or libsbml.formulaToL3String(node)!r} is not translated by the "
+            "sparse engine"
         )
 
     def _symbol(self, name: str) -> Any:
@@ -259,7 +260,7 @@ class Translation:
         if (
             math.getName() in ("geq", "gt")
             and math.getNumChildren() == 2
-            and math.getChild(0).getType() == libsbml.AST_NAME_TIME
+            and _is_time(math.getChild(0))
         ):
             rhs = self.expr(math.getChild(1))
             if not ca.depends_on(rhs, ca.vertcat(self.t, self.x)):
@@ -280,3 +281,7 @@ class Translation:
             return self._symbol(name)
         except UnsupportedSBMLError:
             raise KeyError(f"{name!r} is not a species, rule, parameter or compartment") from None
+
+
+def _is_time(node: libsbml.ASTNode) -> bool:
+    return node.isName() and node.getDefinitionURLString().endswith("/symbols/time")
