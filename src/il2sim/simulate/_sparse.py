@@ -5,7 +5,7 @@ libRoadRunner's CVODE factorises a dense Jacobian it builds by finite difference
 trial models (64-346 states, 3-9% of the Jacobian non-zero) that is most of a patient's cost.
 Here the exported SBML is translated into one CasADi graph (:mod:`._sbml_casadi`) and solved by
 CVODES with sparse QR and the algorithmic Jacobian. Nothing is compiled: building an arm takes
-0.1-0.5 s, so there is nothing to cache.
+0.1-0.6 s, so there is nothing to cache.
 
 Events are handled as libRoadRunner does, with one difference in how a state event is found:
 
