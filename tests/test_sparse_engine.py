@@ -192,3 +192,12 @@ def test_translation_does_not_depend_on_libsbml_node_types(q8h):
     assert np.allclose(
         SparseSimulator(text, rtol=1e-8, atol=1e-14).run(t, sel).values, ref, rtol=1e-5
     )
+
+
+def test_a_run_says_which_engine_solved_it():
+    """The summary (summary.json, the report) names the engine."""
+    from il2sim.cohort import run_cohort
+
+    res = run_cohort(SPEC, ["nivolumab"], n=2, population="vpop", engine="sparse")
+    assert res.summary()["engine"] == "sparse"
+    assert list(res.outcomes.status) == ["ok", "ok"]

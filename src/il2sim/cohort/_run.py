@@ -549,6 +549,7 @@ class CohortResult:
     patients: pd.DataFrame  # the patients' covariates and parameters
     outcomes: pd.DataFrame  # one row per patient and arm
     traces: pd.DataFrame  # weekly SLD change per patient and arm
+    engine: str = "roadrunner"  # what solved the models (ENGINES)
 
     def summary(self) -> dict:
         """Per arm: response rates (exact 95% CI), PFS, toxicity, unevaluable patients; with
@@ -558,7 +559,12 @@ class CohortResult:
         scans = list(self.spec.response.scan_days(self.spec.duration_days))
         arms = list(dict.fromkeys(self.outcomes.arm))
         per_arm = {a: summarise_arm(self.outcomes, a, scans) for a in arms}
-        out: dict = {"cohort": self.spec.name, "n_patients": len(self.patients), "arms": per_arm}
+        out: dict = {
+            "cohort": self.spec.name,
+            "n_patients": len(self.patients),
+            "engine": self.engine,
+            "arms": per_arm,
+        }
         if len(arms) > 1 and per_arm[arms[0]]["n_evaluable"]:
             out["comparison"] = self.comparison().to_dict("records")
         return out
@@ -718,7 +724,7 @@ def run_cohort(
     outcomes = pd.concat([results[t][0] for t in tasks], ignore_index=True)
     traces = pd.concat([results[t][1] for t in tasks], ignore_index=True)
     outcomes = outcomes.merge(patients, on="patient", how="left")
-    return CohortResult(spec, patients, outcomes, traces)
+    return CohortResult(spec, patients, outcomes, traces, engine)
 
 
 #: Work (seconds of solving, projected from the chunks solved so far) above which starting a
