@@ -29,12 +29,12 @@ def casadi() -> Any:
 
 @dataclass
 class Event:
-    """One SBML event: fires when ``trigger`` (t, x, p -> 0/1) goes from false to true.
-    ``time_of`` (p -> t) is set for a trigger of the form time >= expression of parameters
-    (a dose), None for a trigger on the state."""
+    """One SBML event: fires when ``trigger`` (an expression of t, x, p: 0 or 1) goes from
+    false to true; ``assign`` (t, x, p -> values) gives its assignments. ``time_of`` (p -> t)
+    is set for a trigger of the form time >= expression of parameters (a dose), None for a
+    trigger on the state."""
 
     id: str
-    trigger_expr: Any
     trigger: Any
     assign: Any
     targets: list[tuple[int, int]]  # (position among the assignments, state index)
@@ -56,7 +56,9 @@ class Translation:
         if model is None or doc.getNumErrors(libsbml.LIBSBML_SEV_FATAL):
             raise UnsupportedSBMLError("the text is not a readable SBML model")
         self._refuse(model)
-        self.model = model
+        # the document owns the math trees of rules, translated later when a readout asks
+        # (without this reference they are freed with it, and reading one crashes)
+        self._document = doc
         self.sizes = {c.getId(): c.getSize() for c in model.getListOfCompartments()}
         species = [s.getId() for s in model.getListOfSpecies()]
         rules = list(model.getListOfRules())
@@ -252,7 +254,6 @@ class Translation:
         ev = Event(
             e.getId(),
             trigger,
-            ca.Function(f"trigger_{e.getId()}", args, [trigger]),
             ca.Function(f"assign_{e.getId()}", args, [values]),
             targets,
             switches,

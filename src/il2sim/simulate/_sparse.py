@@ -73,7 +73,8 @@ class SparseSimulator:
 
     ``fallback``: a patient that fails here is solved by libRoadRunner instead (``max_steps``
     is its limit; ``extend`` goes on there), counted in ``fallbacks``. The sparse solve itself
-    gives up after _QR_STEPS steps between two outputs (then LU) and _LU_STEPS (then fails)."""
+    gives up after _QR_STEPS steps between two outputs (then LU, counted in ``lu_retries``) and
+    after _LU_STEPS (then fails)."""
 
     def __init__(
         self,
@@ -110,7 +111,7 @@ class SparseSimulator:
         self._triggers = ca.Function(
             "triggers",
             [m.t, m.x, m.p],
-            [ca.vertcat(*[m.events[i].trigger_expr for i in self._state_events])],
+            [ca.vertcat(*[m.events[i].trigger for i in self._state_events])],
         )
         self._maps: dict[tuple[str, int], Any] = {}
         self._lazy = np.array([self._is_lazy(i) for i in self._state_events], bool)
@@ -393,7 +394,7 @@ class SparseSimulator:
         m = self.model
         e = m.events[i]
         targets = self._set_by([i])
-        triggers = ca.vertcat(*[ev.trigger_expr for ev in m.events])
+        triggers = ca.vertcat(*[ev.trigger for ev in m.events])
         return not (
             ca.depends_on(m.rhs, targets)
             or ca.depends_on(triggers, targets)
