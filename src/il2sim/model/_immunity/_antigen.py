@@ -33,6 +33,7 @@ def antigen(cx: Context) -> None:
             "tumour antigen drive",
         )
         cx.antigen_gone = f"N_{tum.id} < 1 item"
+        cx.antigen_back = f"N_{tum.id} > 2 item"  # not 1: a tumour near one cell would switch
         return
     acute = cx.disease == "acute_infection"
     v0 = P["virus_initial_acute" if acute else "virus_initial_chronic"]
@@ -68,6 +69,7 @@ def antigen(cx: Context) -> None:
         "viral antigen drive",
     )
     cx.antigen_gone = f"{im.burden} <= 0 dimensionless"
+    cx.antigen_back = f"{im.burden} > 0 dimensionless"
 
 
 def exhaustion_and_programme(cx: Context) -> None:

@@ -65,6 +65,7 @@ class Context:
     costim_release: str | None = None  # B7 costimulation released from Treg restraint (site)
     antigen: str | None = None  # antigen drive rule of the disease site
     antigen_gone: str = "false"  # condition: the antigen source is eradicated
+    antigen_back: str = "false"  # condition: an eradicated antigen source is back
     exhaustion: str = ONE  # exhaustion programme of the site (1 without antigen)
     ctl_terms: list[str] = field(default_factory=list)  # functional cytotoxic CD8 readouts
     chain: dict[str, PopulationSite] = field(default_factory=dict)  # stem/effector/terminal

@@ -1,6 +1,7 @@
 """Motif: endogenous IL-2, secreted by antigen-stimulated CD8 T cells in the disease site and
 by antigen-specific CD4 helpers in lymphoid organs, and set to zero once antigen is gone and
-less than one molecule is left in the body."""
+less than one molecule is left in the body (its secretion stopping with it until antigen is
+back)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from il2sim.model._immunity._context import ONE, Context
 def endogenous_il2(cx: Context) -> None:
     """Secretion reactions into the free endogenous IL-2 of the disease site (stem-like and
     effector-like CD8 under antigen) and of lymphoid tissue (CD4 helpers, less as the
-    response exhausts), and the ``<endogenous>_gone`` event."""
+    response exhausts), and the ``<endogenous>_gone`` and ``_back`` events."""
     net, ag = cx.net, cx.antigen
     if ag is None:
         return
@@ -44,15 +45,39 @@ def endogenous_il2(cx: Context) -> None:
                 "endogenous IL-2 secretion by antigen-specific CD4 helpers",
                 "SBO:0000393",
             )
-    if any(r.startswith("il2_secretion_") for r in net.reactions):
-        # Once antigen is cleared, endogenous IL-2 below one molecule in the whole body is
-        # gone: a continuous amount means nothing there. Its washout would otherwise be
-        # followed across tens of decades, which after a cleared tumour cost the solver ~7x
-        # the steps of the rest of the treatment (README, Benchmarks).
-        present = form_amounts(cx.model, ENDOGENOUS_IL2)
-        net.event(
-            f"{ENDOGENOUS_IL2}_gone",
-            f"{cx.antigen_gone} && ({' + '.join(present.values())}) * items_per_nmol < 1 item",
-            {s: f"0 {net.species[s].units}" for s in present},
-            "endogenous IL-2 below one molecule in the body (antigen cleared)",
-        )
+    secretion = [r for r in net.reactions.values() if r.id.startswith("il2_secretion_")]
+    if not secretion:
+        return
+    # Once antigen is cleared, endogenous IL-2 below one molecule in the whole body is gone: a
+    # continuous amount means nothing there, and its washout would otherwise be followed across
+    # tens of decades (after a cleared tumour ~7x the steps of the rest of the treatment). Its
+    # secretion stops with it until the antigen is back, and the event fires once: what the
+    # solver leaves in the zeroed states afterwards is rounding of either sign (~1e-12 nmol,
+    # a thousand molecules, far below the absolute tolerance), which crossed the one-molecule
+    # threshold again and again (40-200 times a patient over a 24-month follow-up after a
+    # cleared tumour, each a restart of the solver).
+    flag = net.parameter(
+        f"{ENDOGENOUS_IL2}_secreted",
+        1.0,
+        "dimensionless",
+        "endogenous IL-2 secreted (1) or stopped with antigen cleared and none left (0)",
+        "set by events",
+        constant=False,
+    )
+    for r in secretion:
+        r.rate = f"{r.rate} * {flag}"
+    present = form_amounts(cx.model, ENDOGENOUS_IL2)
+    net.event(
+        f"{ENDOGENOUS_IL2}_gone",
+        f"{cx.antigen_gone} && {flag} > 0.5 dimensionless"
+        f" && ({' + '.join(present.values())}) * items_per_nmol < 1 item",
+        {flag: "0 dimensionless", **{s: f"0 {net.species[s].units}" for s in present}},
+        "endogenous IL-2 below one molecule in the body (antigen cleared): gone, and no more "
+        "secreted",
+    )
+    net.event(
+        f"{ENDOGENOUS_IL2}_back",
+        cx.antigen_back,
+        {flag: "1 dimensionless"},
+        "antigen back after it was cleared: endogenous IL-2 secreted again",
+    )
