@@ -11,7 +11,7 @@ from il2sim.cohort import build_arm, check_request
 from il2sim.cohort._run import _fingerprint, simulate_chunk
 from il2sim.model import to_sbml
 from il2sim.model._body import build_body_model, receptors_vanish_with_cells
-from il2sim.simulate import Simulator, SparseSimulator
+from il2sim.simulate import SimulationError, Simulator, SparseSimulator
 from il2sim.simulate._sbml_casadi import UnsupportedSBMLError
 
 SPEC = catalog.get_cohort("melanoma")
@@ -98,6 +98,36 @@ def test_a_failing_patient_is_solved_by_libroadrunner(q8h, monkeypatch):
     assert np.allclose(got.values, ref.run(t, sel).values, rtol=1e-10)
     more = sim.extend([24.0, 40.0], sel).values
     assert np.allclose(more, ref.extend([24.0, 40.0], sel).values, rtol=1e-10)
+
+
+def test_a_patient_libroadrunner_cannot_solve_is_solved_by_the_sparse_engine(q8h, monkeypatch):
+    """With ``fallback``, a libRoadRunner run failing at every tolerance is solved by the sparse
+    engine (counted), and extend goes on there; without, the failure is raised; the next run
+    is libRoadRunner's again."""
+    text = to_sbml(q8h.network)
+    sel = [q8h.plasma_ng_per_mL["aldesleukin"]]
+    t = np.arange(0.0, 24.5, 0.5)
+    ref = SparseSimulator(text, rtol=1e-6, atol=1e-12, fallback=False)
+    sim = Simulator(text, rtol=1e-6, atol=1e-12, fallback=True)
+    plain = Simulator(text, rtol=1e-6, atol=1e-12)
+    integrate = sim._integrate
+
+    def fail(*args):
+        raise SimulationError("CVODE Error: CV_ILL_IN", reached_time=11.0)
+
+    for s in (sim, plain):
+        monkeypatch.setattr(s, "_integrate", fail)
+    with pytest.raises(SimulationError, match="CV_ILL_IN"):
+        plain.run_tolerant(t, sel, tolerances=((1e-6, 1e-12),))
+    got = sim.run_tolerant(t, sel, tolerances=((1e-6, 1e-12),))
+    assert sim.fallbacks == 1
+    assert np.array_equal(got.values, ref.run(t, sel).values)
+    more = sim.extend([24.0, 40.0], sel).values
+    assert np.array_equal(more, ref.extend([24.0, 40.0], sel).values)
+    monkeypatch.setattr(sim, "_integrate", integrate)
+    again = sim.run_tolerant(t, sel, tolerances=((1e-6, 1e-12),)).values
+    assert sim.fallbacks == 1 and np.allclose(again, got.values, rtol=1e-3)
+    assert np.array_equal(sim.extend([24.0, 40.0], sel).values[0], again[-1])
 
 
 def test_what_is_not_translated_is_named():
@@ -201,3 +231,4 @@ def test_a_run_says_which_engine_solved_it():
     res = run_cohort(SPEC, ["nivolumab"], n=2, population="vpop", engine="sparse")
     assert res.summary()["engine"] == "sparse"
     assert list(res.outcomes.status) == ["ok", "ok"]
+    assert list(res.outcomes.solved_by) == ["sparse", "sparse"]  # per patient

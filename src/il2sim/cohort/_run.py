@@ -252,7 +252,11 @@ def _simulator(arm: ArmModel, engine: str = "roadrunner") -> Simulator | SparseS
     if sim is None:
         kind = Simulator if key[1] == "roadrunner" else SparseSimulator
         sim = _SIMULATORS[key] = kind(
-            arm.sbml, rtol=TOLERANCES[0][0], atol=TOLERANCES[0][1], max_steps=MAX_STEPS
+            arm.sbml,
+            rtol=TOLERANCES[0][0],
+            atol=TOLERANCES[0][1],
+            max_steps=MAX_STEPS,
+            fallback=True,  # a patient one engine cannot solve goes to the other
         )
     return sim
 
@@ -290,8 +294,10 @@ def simulate_chunk(
         sel += arm.lesion_reads  # the last two columns: escape clone, T-cell killing integral
     P = immune_parameters()
     rows, traces = [], []
+    other = next(e for e in ENGINES if e != engine)
     for patient in patients.to_dict("records"):
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
+        fallbacks = sim.fallbacks
         values = patient_values(arm, patient, varied)
         # scan dates belong to the virtual patient: the same in selection, validation, trials
         who = int(patient["vp"]) if "vp" in patient else row["patient"]
@@ -343,6 +349,8 @@ def simulate_chunk(
         except SimulationError as err:
             rows.append({**row, "status": "failed", "error": str(err)})
             continue
+        # which engine solved the patient: the arm's, or the other where the arm's failed
+        row["solved_by"] = other if sim.fallbacks > fallbacks else engine
         tumour = vals[:, 0]
         weekly = np.arange(0, len(tumour), 7)
         sld = _sld(vals, np.append(weekly, len(tumour) - 1), baseline, spec, lesions)

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ import roadrunner
 from il2sim.catalog import CatalogError, read_text_file
 from il2sim.model import Network, to_sbml
 from il2sim.simulate._fpu import subnormals_flushed
+
+if TYPE_CHECKING:
+    from il2sim.simulate._sparse import SparseSimulator
 
 roadrunner.Logger.disableLogging()  # CVODE step-size notes at dosing events are not errors
 
@@ -201,7 +204,8 @@ def _output_times(times: Sequence[float] | np.ndarray) -> np.ndarray:
 
 class Simulator:
     """A compiled model. ``run`` and ``run_batch`` reset it to its initial state first, so runs
-    are independent; parameters given for one run apply to that run only."""
+    are independent; parameters given for one run apply to that run only. ``fallback``: a
+    ``run_tolerant`` that fails at every tolerance is solved by the sparse engine instead."""
 
     def __init__(
         self,
@@ -210,6 +214,7 @@ class Simulator:
         rtol: float = 1e-8,
         atol: float = 1e-14,
         max_steps: int = 200000,
+        fallback: bool = False,
     ) -> None:
         event_set = None
         if isinstance(model, Network):
@@ -248,6 +253,10 @@ class Simulator:
         self._params: dict[str, float] = {}
         self.species_ids = set(self.rr.model.getFloatingSpeciesIds())
         self.compartment_ids = set(self.rr.model.getCompartmentIds())
+        self._fallback_allowed = fallback
+        self._fallback: SparseSimulator | None = None
+        self._on_fallback = False
+        self.fallbacks = 0
 
     def _apply(
         self, values: Mapping[str, float], initial: Mapping[str, float] | None = None
@@ -300,7 +309,52 @@ class Simulator:
         tolerances: Sequence[tuple[float, float]] = ((1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9)),
     ) -> Trajectory:
         """``run``, retried with each (rtol, atol) in turn when the solver fails (cell counts of
-        ~1e10 and drug in nM share one system); the error names every setting tried."""
+        ~1e10 and drug in nM share one system); the error names every setting tried. With
+        ``fallback`` on, a run that fails at all of them is solved by the sparse engine
+        (:class:`SparseSimulator`; ``extend`` goes on there), counted in ``fallbacks``: a
+        different linear algebra fails elsewhere (a bempegaldesleukin + nivolumab patient whose
+        CVODE corrector failed at a dose in month 16 at every tolerance is solved there)."""
+        self._on_fallback = False
+        try:
+            return self._run_tolerant(times, selections, parameters, tolerances)
+        except SimulationError:
+            if not self._fallback_allowed:
+                raise
+            sparse = self._sparse()
+            if sparse is None:
+                raise
+        self.fallbacks += 1
+        out = sparse.run_tolerant(times, selections, parameters, tolerances)
+        self._on_fallback = True
+        return out
+
+    def _sparse(self) -> SparseSimulator | None:
+        """The sparse engine on this model, built at its first use (None where it cannot
+        translate the model)."""
+        if self._fallback is None:
+            from il2sim.simulate._sbml_casadi import UnsupportedSBMLError
+            from il2sim.simulate._sparse import SparseSimulator
+
+            try:
+                self._fallback = SparseSimulator(
+                    self.sbml,
+                    rtol=self.rr.integrator.relative_tolerance,
+                    atol=self.rr.integrator.absolute_tolerance,
+                    name=self.name,
+                    fallback=False,
+                )
+            except UnsupportedSBMLError:
+                self._fallback_allowed = False
+                return None
+        return self._fallback
+
+    def _run_tolerant(
+        self,
+        times: Sequence[float] | np.ndarray,
+        selections: Sequence[str],
+        parameters: Mapping[str, float] | None,
+        tolerances: Sequence[tuple[float, float]],
+    ) -> Trajectory:
         last: SimulationError | None = None
         reached: list[float] = []
         try:
@@ -335,6 +389,7 @@ class Simulator:
         params = dict(parameters or {})
         self._apply(params, initial)
         self._params = params
+        self._on_fallback = False
         return self._integrate(t, selections, params)
 
     def _integrate(
@@ -372,6 +427,8 @@ class Simulator:
         solved is not solved again. Current tolerances; after a failure the state is lost and
         the caller starts over with ``run``."""
         t = _output_times(times)
+        if self._on_fallback and self._fallback is not None:
+            return self._fallback.extend(t, selections)
         now = float(self.rr.model.getTime())
         if abs(t[0] - now) > 1e-9 * max(1.0, abs(now)):
             raise ValueError(
