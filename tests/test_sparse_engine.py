@@ -102,8 +102,8 @@ def test_a_failing_patient_is_solved_by_libroadrunner(q8h, monkeypatch):
 
 def test_a_patient_libroadrunner_cannot_solve_is_solved_by_the_sparse_engine(q8h, monkeypatch):
     """With ``fallback``, a libRoadRunner run failing at every tolerance is solved by the sparse
-    engine (counted), and extend goes on there; without, the failure is raised; the next run
-    is libRoadRunner's again."""
+    engine (counted), and extend goes on there; without, the failure is raised, and where both
+    fail, both are named; the next run is libRoadRunner's again."""
     text = to_sbml(q8h.network)
     sel = [q8h.plasma_ng_per_mL["aldesleukin"]]
     t = np.arange(0.0, 24.5, 0.5)
@@ -124,9 +124,13 @@ def test_a_patient_libroadrunner_cannot_solve_is_solved_by_the_sparse_engine(q8h
     assert np.array_equal(got.values, ref.run(t, sel).values)
     more = sim.extend([24.0, 40.0], sel).values
     assert np.array_equal(more, ref.extend([24.0, 40.0], sel).values)
+    monkeypatch.setattr(sim._fallback, "_solve", lambda *a: fail())
+    with pytest.raises(SimulationError, match=r"CV_ILL_IN.*the sparse engine failed too") as err:
+        sim.run_tolerant(t, sel, tolerances=((1e-6, 1e-12),))
+    assert err.value.reached_time == 11.0 and sim.fallbacks == 2
     monkeypatch.setattr(sim, "_integrate", integrate)
     again = sim.run_tolerant(t, sel, tolerances=((1e-6, 1e-12),)).values
-    assert sim.fallbacks == 1 and np.allclose(again, got.values, rtol=1e-3)
+    assert sim.fallbacks == 2 and np.allclose(again, got.values, rtol=1e-3)
     assert np.array_equal(sim.extend([24.0, 40.0], sel).values[0], again[-1])
 
 

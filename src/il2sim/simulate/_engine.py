@@ -317,14 +317,22 @@ class Simulator:
         self._on_fallback = False
         try:
             return self._run_tolerant(times, selections, parameters, tolerances)
-        except SimulationError:
+        except SimulationError as err:
             if not self._fallback_allowed:
                 raise
             sparse = self._sparse()
             if sparse is None:
                 raise
+            failed = err
         self.fallbacks += 1
-        out = sparse.run_tolerant(times, selections, parameters, tolerances)
+        try:
+            out = sparse.run_tolerant(times, selections, parameters, tolerances)
+        except SimulationError as err:
+            reached = [e.reached_time for e in (failed, err) if e.reached_time is not None]
+            raise SimulationError(
+                f"{failed}; the sparse engine failed too: {err}",
+                reached_time=max(reached) if reached else None,
+            ) from None
         self._on_fallback = True
         return out
 
