@@ -374,13 +374,17 @@ def simulate_chunk(
         rows.append(row)
         change = 100.0 * (sld[:-1] / spec.response.baseline_sld_mm - 1.0)
         traces.append((row["patient"], weekly, change))
-    out = pd.DataFrame(rows)
+    return pd.DataFrame(rows), _traces_frame(arm.arm, traces)
+
+
+def _traces_frame(arm: str, traces: list) -> pd.DataFrame:
+    """Weekly SLD change per patient, from (patient, days, change) per patient."""
     if not traces:
-        return out, _empty_traces()
-    return out, pd.DataFrame(
+        return _empty_traces()
+    return pd.DataFrame(
         {
             "patient": np.concatenate([np.full(w.size, p) for p, w, _ in traces]),
-            "arm": arm.arm,
+            "arm": arm,
             "day": np.concatenate([w for _, w, _ in traces]).astype(float),
             "sld_change_pct": np.concatenate([t for _, _, t in traces]),
         }

@@ -1,0 +1,165 @@
+"""Does solving patients together pay on a CPU? (issue 20: "batched solving across patients
+where it pays"). The patients of a chunk share their dose times, so B of them can be one
+system of B x n states with a block-diagonal Jacobian, solved by one CVODES call per interval
+instead of B. This script measures that against the sparse engine's one-patient-at-a-time
+solve (:class:`il2sim.simulate.SparseSimulator`), on the same shipped melanoma patients, one
+process.
+
+The batched solve is the sparse engine's own translation and events, with two simplifications
+that make it a measurement, not an engine: state events (a pool dying out, endogenous IL-2
+gone) fire at the daily outputs instead of being located inside the day, and every patient
+must have the same dose times (true of the trial arms). CVODES' error test takes one norm over
+all B x n states (a weighted root mean square), which dilutes one patient's error by sqrt(B):
+the script solves at the trial's tolerances and at tolerances divided by sqrt(B), and reports
+how far each is from the one-at-a-time solve (the tumour at the end of the run).
+
+Run: `.venv/bin/python benchmarks/bench_batched.py [--arm A] [--patients N] [--batch 8,32]
+[--days D]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from typing import Any
+
+import numpy as np
+
+from il2sim import catalog
+from il2sim.cohort import build_arm
+from il2sim.cohort._run import TOLERANCES, patient_values
+from il2sim.simulate import SparseSimulator
+from il2sim.simulate._sbml_casadi import casadi
+
+
+def batched_integrator(sim: SparseSimulator, b: int, n: int, rtol: float, atol: float) -> Any:
+    """One CVODES integrator for ``b`` patients over one interval with ``n`` equal outputs
+    (scaled time, as the sparse engine's own: t = t0 + h * tau)."""
+    ca = casadi()
+    m = sim.model
+    nx, n_p = m.x.numel(), m.p.numel()
+    f = ca.Function("f", [m.t, m.x, m.p], [m.rhs])
+    x, p = ca.SX.sym("X", nx * b), ca.SX.sym("P", n_p * b)
+    t0, h, tau = ca.SX.sym("t0"), ca.SX.sym("h"), ca.SX.sym("tau")
+    rhs = ca.vertcat(
+        *[
+            f(t0 + h * tau, x[i * nx : (i + 1) * nx], p[i * n_p : (i + 1) * n_p]) * h
+            for i in range(b)
+        ]
+    )
+    dae = {"x": x, "p": ca.vertcat(p, t0, h), "t": tau, "ode": rhs}
+    opts = {
+        "abstol": atol,
+        "reltol": rtol,
+        "linear_solver": "qr",
+        "newton_scheme": "direct",
+        "max_num_steps": 20_000,
+        "disable_internal_warnings": True,
+    }
+    return ca.integrator(f"batch{b}_{n}", "cvodes", dae, 0.0, [(k + 1) / n for k in range(n)], opts)
+
+
+def solve_batch(sim: SparseSimulator, patients: list[dict], days: float, rtol: float, atol: float):
+    """The tumour at the end of run-in + ``days`` for ``patients`` solved as one system, and
+    the wall time."""
+    runs = [sim._start(0.0, v) for v in patients]
+    doses = [[t for t, _ in r.doses] for r in runs]
+    if any(d != doses[0] for d in doses):
+        raise SystemExit("the patients' dose times differ: not one batch")
+    end = sim_end(sim, days)
+    cuts = sorted({0.0, end, *[t for t in doses[0] if t < end]})
+    integrators = _INTEGRATORS.setdefault((len(runs), rtol, atol), {})
+    t0 = time.perf_counter()
+    for a, z in itertools.pairwise(cuts):
+        # daily outputs inside the interval, at most 64 per call, events checked at each
+        edges = np.unique(np.r_[a, np.arange(np.ceil(a / 24.0) * 24.0, z, 24.0), z])
+        edges = edges[edges >= a]
+        i = 0
+        while i < edges.size - 1:
+            k = min(64, edges.size - 1 - i)
+            seg = edges[i : i + k + 1]
+            n = k if np.allclose(np.diff(seg), seg[1] - seg[0]) else 1
+            if n == 1:
+                k, seg = 1, edges[i : i + 2]
+            key = (n, len(runs))
+            if key not in integrators:
+                integrators[key] = batched_integrator(sim, len(runs), n, rtol, atol)
+            x = np.concatenate([r.x for r in runs])
+            p = np.concatenate([np.concatenate([r.p for r in runs]), [seg[0], seg[-1] - seg[0]]])
+            cols = np.asarray(integrators[key](x0=x, p=p)["xf"], dtype=float)
+            nx = runs[0].x.size
+            for j, r in enumerate(runs):
+                for c in range(cols.shape[1]):  # state events at each output, in order
+                    r.x, r.t = cols[j * nx : (j + 1) * nx, c].copy(), float(seg[1 + c])
+                    sim._fire_state_events(r)
+            i += k
+        for r in runs:  # the doses at z (the sparse engine's order: flags, doses, flags)
+            sim._fire_state_events(r)
+            sim._fire_doses(r, z)
+            sim._fire_state_events(r)
+    wall = time.perf_counter() - t0
+    read = (ARM.tumour,)
+    return np.array([sim._read(read, np.array([r.t]), r.x[:, None], r.p)[0, 0] for r in runs]), wall
+
+
+def sim_end(sim: SparseSimulator, days: float) -> float:
+    return ARM.run_in_h + 24.0 * days
+
+
+def main(arm_name: str, n: int, batches: list[int], days: float) -> None:
+    global ARM
+    spec = catalog.get_cohort("melanoma")
+    population, _ = catalog.virtual_population("melanoma")
+    varied = [v.parameter for v in spec.variability]
+    ARM = build_arm(spec, arm_name)
+    rtol, atol = TOLERANCES[0]
+    sim = SparseSimulator(ARM.sbml, rtol=rtol, atol=atol, fallback=False)
+    records = population.head(n).to_dict("records")
+    patients = [patient_values(ARM, r, varied) for r in records]
+    times = np.concatenate([[0.0], ARM.run_in_h + 24.0 * np.arange(0, days + 1)])
+    sim.run(times[:3], [ARM.tumour], patients[0])  # set-up
+    t0 = time.perf_counter()
+    single = np.array([sim.run(times, [ARM.tumour], v).values[-1, 0] for v in patients])
+    one = (time.perf_counter() - t0) / n
+    print(f"melanoma {arm_name}, {n} shipped patients, run-in + {days:g} days, one process\n")
+    print(
+        "| solve | tolerances | build + first batch (s) | per patient (ms) | vs one at a time "
+        "| tumour at end: max rel. diff |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
+    print(
+        f"| one at a time (sparse engine) | {rtol:g} / {atol:g} | - | {1000 * one:.0f} | 1.0x | - |"
+    )
+    for b in batches:
+        for scaled in (False, True):
+            s = np.sqrt(b) if scaled else 1.0
+            ends, wall = [], 0.0
+            t0 = time.perf_counter()
+            solve_batch(sim, patients[:b], days, rtol / s, atol / s)  # builds the integrators
+            build = time.perf_counter() - t0
+            for i in range(0, n - n % b, b):
+                e, w = solve_batch(sim, patients[i : i + b], days, rtol / s, atol / s)
+                ends.append(e)
+                wall += w
+            per = wall / (n - n % b)
+            diff = np.abs(np.concatenate(ends) / single[: n - n % b] - 1.0).max()
+            print(
+                f"| batches of {b} | {rtol / s:.2g} / {atol / s:.2g} | {build:.1f} | "
+                f"{1000 * per:.0f} | {one / per:.2f}x | {diff:.1e} |",
+                flush=True,
+            )
+
+
+ARM: Any = None
+#: Batched integrators built once per (batch size, tolerances) and grid size.
+_INTEGRATORS: dict[tuple[int, float, float], dict[Any, Any]] = {}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arm", default="hd_aldesleukin")
+    ap.add_argument("--patients", type=int, default=32)
+    ap.add_argument("--batch", default="8,32")
+    ap.add_argument("--days", type=float, default=90.0)
+    a = ap.parse_args()
+    main(a.arm, a.patients, [int(b) for b in a.batch.split(",")], a.days)
