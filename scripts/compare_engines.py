@@ -73,7 +73,10 @@ if __name__ == "__main__":
         ok = (rr.status == "ok") & (sp.status == "ok")
         gap = (rr.best_change_pct - sp.best_change_pct).abs()[ok]
         failed = {e: int((out[e].status == "failed").sum()) for e in engines}
+        # patients an engine handed to the other (it failed them at every tolerance)
+        handed = {e: int((out[e].solved_by.fillna(e) != e).sum()) for e in engines}
         note = f" (failed: {failed})" if any(failed.values()) else ""
+        note += f" (solved by the other engine: {handed})" if any(handed.values()) else ""
         print(
             f"| {arm}{note} | {int(ok.sum())} | {100 * (rr.bor[ok] == sp.bor[ok]).mean():.1f}% | "
             f"{100 * np.isclose(rr.pfs_days[ok], sp.pfs_days[ok]).mean():.1f}% | "
