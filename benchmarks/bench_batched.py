@@ -62,14 +62,16 @@ def batched_integrator(sim: SparseSimulator, b: int, n: int, rtol: float, atol: 
     return ca.integrator(f"batch{b}_{n}", "cvodes", dae, 0.0, [(k + 1) / n for k in range(n)], opts)
 
 
-def solve_batch(sim: SparseSimulator, patients: list[dict], days: float, rtol: float, atol: float):
-    """The tumour at the end of run-in + ``days`` for ``patients`` solved as one system, and
-    the wall time."""
+def solve_batch(
+    sim: SparseSimulator, arm: Any, patients: list[dict], days: float, rtol: float, atol: float
+):
+    """The tumour at the end of run-in + ``days`` for ``patients`` on ``arm`` solved as one
+    system (None if the batch stalled), and the wall time."""
     runs = [sim._start(0.0, v) for v in patients]
     doses = [[t for t, _ in r.doses] for r in runs]
     if any(d != doses[0] for d in doses):
         raise SystemExit("the patients' dose times differ: not one batch")
-    end = sim_end(sim, days)
+    end = arm.run_in_h + 24.0 * days
     cuts = sorted({0.0, end, *[t for t in doses[0] if t < end]})
     integrators = _INTEGRATORS.setdefault((len(runs), rtol, atol), {})
     t0 = time.perf_counter()
@@ -104,28 +106,23 @@ def solve_batch(sim: SparseSimulator, patients: list[dict], days: float, rtol: f
             sim._fire_doses(r, z)
             sim._fire_state_events(r)
     wall = time.perf_counter() - t0
-    read = (ARM.tumour,)
+    read = (arm.tumour,)
     return np.array([sim._read(read, np.array([r.t]), r.x[:, None], r.p)[0, 0] for r in runs]), wall
 
 
-def sim_end(sim: SparseSimulator, days: float) -> float:
-    return ARM.run_in_h + 24.0 * days
-
-
 def main(arm_name: str, n: int, batches: list[int], days: float) -> None:
-    global ARM
     spec = catalog.get_cohort("melanoma")
     population, _ = catalog.virtual_population("melanoma")
     varied = [v.parameter for v in spec.variability]
-    ARM = build_arm(spec, arm_name)
+    arm = build_arm(spec, arm_name)
     rtol, atol = TOLERANCES[0]
-    sim = SparseSimulator(ARM.sbml, rtol=rtol, atol=atol, fallback=False)
+    sim = SparseSimulator(arm.sbml, rtol=rtol, atol=atol, fallback=False)
     records = population.head(n).to_dict("records")
-    patients = [patient_values(ARM, r, varied) for r in records]
-    times = np.concatenate([[0.0], ARM.run_in_h + 24.0 * np.arange(0, days + 1)])
-    sim.run(times[:3], [ARM.tumour], patients[0])  # set-up
+    patients = [patient_values(arm, r, varied) for r in records]
+    times = np.concatenate([[0.0], arm.run_in_h + 24.0 * np.arange(0, days + 1)])
+    sim.run(times[:3], [arm.tumour], patients[0])  # set-up
     t0 = time.perf_counter()
-    single = np.array([sim.run(times, [ARM.tumour], v).values[-1, 0] for v in patients])
+    single = np.array([sim.run(times, [arm.tumour], v).values[-1, 0] for v in patients])
     one = (time.perf_counter() - t0) / n
     print(f"melanoma {arm_name}, {n} shipped patients, run-in + {days:g} days, one process\n")
     print(
@@ -141,11 +138,11 @@ def main(arm_name: str, n: int, batches: list[int], days: float) -> None:
             s = np.sqrt(b) if scaled else 1.0
             ends, wall = [], 0.0
             t0 = time.perf_counter()
-            solve_batch(sim, patients[:b], days, rtol / s, atol / s)  # builds the integrators
+            solve_batch(sim, arm, patients[:b], days, rtol / s, atol / s)  # builds the integrators
             build = time.perf_counter() - t0
             failed = 0
             for i in range(0, n - n % b, b):
-                e, w = solve_batch(sim, patients[i : i + b], days, rtol / s, atol / s)
+                e, w = solve_batch(sim, arm, patients[i : i + b], days, rtol / s, atol / s)
                 if e is None:
                     failed += 1
                     e = np.full(b, np.nan)
@@ -161,7 +158,6 @@ def main(arm_name: str, n: int, batches: list[int], days: float) -> None:
             )
 
 
-ARM: Any = None
 #: Batched integrators built once per (batch size, tolerances) and grid size.
 _INTEGRATORS: dict[tuple[int, float, float], dict[Any, Any]] = {}
 

@@ -70,7 +70,7 @@ MAX_STEPS = 50_000
 #: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU) or "sparse"
 #: (CVODES with sparse QR and the exact Jacobian through CasADi). Which is faster depends on
 #: the arm and the follow-up, not on the model's size alone (sparse: high-dose aldesleukin
-#: 1.5x faster over a 24-month trial, bempegaldesleukin + nivolumab 4x over 90 days but 1.3x
+#: 1.5x faster over a 24-month trial, bempegaldesleukin + nivolumab 4x over 90 days but 1.1x
 #: slower over 24 months, the smaller arms slower; README, Benchmarks), so the user chooses.
 ENGINES = ("roadrunner", "sparse")
 #: Most patients one run may simulate (10,000 take about a minute on 2 cores).
