@@ -11,9 +11,10 @@ gone) fire at the daily outputs instead of being located inside the day, and eve
 must have the same dose times (true of the trial arms). CVODES' error test takes one norm over
 all B x n states (a weighted root mean square), which dilutes one patient's error by sqrt(B):
 the script solves at the trial's tolerances and at tolerances divided by sqrt(B), and reports
-how far each is from the one-at-a-time solve (the tumour at the end of the run). A batch in
-which one patient's QR solve stalls (the sparse engine redoes such a patient with LU) stalls
-whole: it is counted, with its time.
+how far each is from the one-at-a-time solve (the tumour at the end of the run). Each
+patient's block keeps the engine's fill-reducing order of the states, so the batch's sparse LU
+fills B times one patient's. A batch in which one patient's solve stalls stalls whole: it is
+counted, with its time.
 
 Run: `.venv/bin/python benchmarks/bench_batched.py [--arm A] [--patients N] [--batch 8,16]
 [--days D]` (the defaults are the README's run: 16 patients, 30 days, ~1 min).
@@ -37,16 +38,16 @@ from il2sim.simulate._sbml_casadi import casadi
 
 def batched_integrator(sim: SparseSimulator, b: int, n: int, rtol: float, atol: float) -> Any:
     """One CVODES integrator for ``b`` patients over one interval with ``n`` equal outputs
-    (scaled time, as the sparse engine's own: t = t0 + h * tau)."""
+    (the sparse engine's own scaled time, t = t0 + h * tau, and order of the states)."""
     ca = casadi()
-    m = sim.model
+    m, one = sim.model, sim._scaled
     nx, n_p = m.x.numel(), m.p.numel()
-    f = ca.Function("f", [m.t, m.x, m.p], [m.rhs])
+    f = ca.Function("f", [one["t"], one["x"], one["p"]], [one["ode"]])
     x, p = ca.SX.sym("X", nx * b), ca.SX.sym("P", n_p * b)
     t0, h, tau = ca.SX.sym("t0"), ca.SX.sym("h"), ca.SX.sym("tau")
     rhs = ca.vertcat(
         *[
-            f(t0 + h * tau, x[i * nx : (i + 1) * nx], p[i * n_p : (i + 1) * n_p]) * h
+            f(tau, x[i * nx : (i + 1) * nx], ca.vertcat(p[i * n_p : (i + 1) * n_p], t0, h))
             for i in range(b)
         ]
     )
@@ -54,7 +55,7 @@ def batched_integrator(sim: SparseSimulator, b: int, n: int, rtol: float, atol: 
     opts = {
         "abstol": atol,
         "reltol": rtol,
-        "linear_solver": "qr",
+        "linear_solver": "csparse",
         "newton_scheme": "direct",
         "max_num_steps": 5_000,  # per output; one patient alone needs ~100 between doses
         "disable_internal_warnings": True,
@@ -89,16 +90,18 @@ def solve_batch(
             key = (n, len(runs))
             if key not in integrators:
                 integrators[key] = batched_integrator(sim, len(runs), n, rtol, atol)
-            x = np.concatenate([r.x for r in runs])
+            order = sim._order
+            x = np.concatenate([r.x[order] for r in runs])
             p = np.concatenate([np.concatenate([r.p for r in runs]), [seg[0], seg[-1] - seg[0]]])
             try:
                 cols = np.asarray(integrators[key](x0=x, p=p)["xf"], dtype=float)
-            except RuntimeError:  # one patient's stalled QR solve stalls the batch
+            except RuntimeError:  # one patient's stalled solve stalls the batch
                 return None, time.perf_counter() - t0
             nx = runs[0].x.size
             for j, r in enumerate(runs):
                 for c in range(cols.shape[1]):  # state events at each output, in order
-                    r.x, r.t = cols[j * nx : (j + 1) * nx, c].copy(), float(seg[1 + c])
+                    r.x, r.t = np.empty(nx), float(seg[1 + c])
+                    r.x[order] = cols[j * nx : (j + 1) * nx, c]
                     sim._fire_state_events(r)
             i += k
         for r in runs:  # the doses at z (the sparse engine's order: flags, doses, flags)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from il2sim import catalog
-from il2sim.cohort import build_arm, check_request
+from il2sim.cohort import arm_engine, build_arm, check_request
 from il2sim.cohort._run import _fingerprint, simulate_chunk
 from il2sim.model import to_sbml
 from il2sim.model._body import build_body_model, receptors_vanish_with_cells
@@ -165,11 +165,37 @@ def test_what_is_not_translated_is_named():
 
 def test_a_wrong_engine_is_named_and_chunks_are_kept_apart():
     """A wrong engine is named; chunks of one engine are never taken for another's."""
-    with pytest.raises(ValueError, match="engine must be one of roadrunner, sparse, got 'fast'"):
+    with pytest.raises(
+        ValueError, match="engine must be one of roadrunner, sparse, auto, got 'fast'"
+    ):
         check_request(SPEC, ["nivolumab"], n=10, engine="fast")
     patients = pd.DataFrame({"patient": [0]})
     keys = {_fingerprint(SPEC, "nivolumab", patients, 0, True, e) for e in ("roadrunner", "sparse")}
     assert len(keys) == 2
+
+
+def test_auto_solves_the_large_arms_sparse_and_shares_their_chunks(tmp_path):
+    """The "auto" engine picks per arm by the model's size (nivolumab 64 species:
+    libRoadRunner; high-dose aldesleukin 128: sparse), says so per patient, and a later run
+    naming that engine reuses the chunks instead of solving them again."""
+    from il2sim.cohort import run_cohort
+
+    arms = ["nivolumab", "hd_aldesleukin"]
+    models = {a: build_arm(SPEC, a) for a in arms}
+    assert [models[a].species for a in arms] == [64, 128]
+    assert [arm_engine(models[a], "auto") for a in arms] == ["roadrunner", "sparse"]
+    assert arm_engine(models["nivolumab"], "sparse") == "sparse"
+    spec = SPEC.model_copy(update={"duration_days": 120})
+    res = run_cohort(spec, arms, n=1, population="vpop", engine="auto", out_dir=tmp_path)
+    assert list(res.outcomes.solved_by) == ["roadrunner", "sparse"]
+    assert res.summary()["engine"] == "auto"
+    counts = []
+    again = run_cohort(
+        spec, ["hd_aldesleukin"], n=1, population="vpop", engine="sparse", out_dir=tmp_path,
+        progress=lambda done, total: counts.append(done),
+    )  # fmt: skip
+    assert counts == [1]  # found on disk: nothing left to solve
+    assert again.outcomes.best_change_pct.iloc[0] == res.outcomes.best_change_pct.iloc[1]
 
 
 @pytest.mark.slow
@@ -208,7 +234,7 @@ def test_cli_names_a_wrong_engine(tmp_path):
               "--out", str(tmp_path / "run")],
     )  # fmt: skip
     assert out.exit_code == 2
-    assert "--engine must be one of roadrunner, sparse, got 'fast'" in out.output
+    assert "--engine must be one of roadrunner, sparse, auto, got 'fast'" in out.output
 
 
 def test_translation_does_not_depend_on_libsbml_node_types(q8h):

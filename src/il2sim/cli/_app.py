@@ -202,9 +202,10 @@ PopulationOpt = Annotated[str | None, typer.Option(help=_POPULATION_HELP)]
 EngineOpt = Annotated[
     str,
     typer.Option(
-        help="how the models are solved: roadrunner (libRoadRunner, dense LU), sparse (CVODES "
-        "with sparse QR and the exact Jacobian, via CasADi: 1.5x faster on high-dose aldesleukin "
-        "over a trial, slower on the smaller arms; README, Benchmarks)"
+        help="how the models are solved: roadrunner (libRoadRunner, dense LU; the default, "
+        "with which the virtual populations were validated), sparse (CVODES with sparse LU and "
+        "the exact Jacobian, via CasADi: faster on the large IL-2 arms, slower on the small "
+        "ones), or auto (sparse for the arms with the larger models); README, Benchmarks"
     ),
 ]
 

@@ -67,12 +67,18 @@ TOLERANCES = ((1e-4, 1e-9), (1e-6, 1e-12), (1e-6, 1e-10), (1e-5, 1e-9))
 #: A patient whose solve needs more steps than this fails (and is recorded) rather than
 #: holding up its chunk.
 MAX_STEPS = 50_000
-#: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU) or "sparse"
-#: (CVODES with sparse QR and the exact Jacobian through CasADi). Which is faster depends on
-#: the arm and the follow-up, not on the model's size alone (sparse: high-dose aldesleukin
-#: 1.5x faster over a 24-month trial, bempegaldesleukin + nivolumab 4x over 90 days but 1.1x
-#: slower over 24 months, the smaller arms slower; README, Benchmarks), so the user chooses.
-ENGINES = ("roadrunner", "sparse")
+#: How trial models are solved: "roadrunner" (libRoadRunner's CVODE, dense LU and a
+#: finite-difference Jacobian), "sparse" (CVODES with sparse LU in a fill-reducing order and the
+#: exact Jacobian, through CasADi) or "auto" (per arm, by the model's size:
+#: :data:`SPARSE_ABOVE_SPECIES`). The default stays libRoadRunner, the engine the virtual
+#: populations were selected and validated with.
+ENGINES = ("roadrunner", "sparse", "auto")
+#: "auto" solves an arm with the sparse engine when its model has more species than this. Over
+#: a 24-month trial on the 400 shipped melanoma patients (README, Benchmarks) the sparse
+#: engine was faster on high-dose aldesleukin (128 species) and bempegaldesleukin + nivolumab
+#: (346), slower on PD1-IL2v (106: a quarter of its patients are handed to libRoadRunner) and
+#: on every smaller arm.
+SPARSE_ABOVE_SPECIES = 120
 #: Most patients one run may simulate (10,000 take about a minute on 2 cores).
 MAX_PATIENTS = 1_000_000
 
@@ -107,6 +113,11 @@ class ArmModel:
     @property
     def key(self) -> str:
         return hashlib.sha256(self.sbml.encode()).hexdigest()[:16]
+
+    @property
+    def species(self) -> int:
+        """How many species the arm's model has (its size, which "auto" chooses an engine by)."""
+        return self.sbml.count("<species ")
 
 
 def _regimen_scale(text: str) -> str:
@@ -244,10 +255,19 @@ def _check_engine(engine: str) -> None:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
+def arm_engine(arm: ArmModel, engine: str = "auto") -> str:
+    """The engine that solves ``arm`` ("roadrunner" or "sparse"): ``engine`` itself, or for
+    "auto" the sparse engine when the model has more than :data:`SPARSE_ABOVE_SPECIES`
+    species."""
+    _check_engine(engine)
+    if engine != "auto":
+        return engine
+    return "sparse" if arm.species > SPARSE_ABOVE_SPECIES else "roadrunner"
+
+
 def _simulator(arm: ArmModel, engine: str = "roadrunner") -> Simulator | SparseSimulator:
     """One model per arm and engine in each worker process, kept for later chunks."""
-    _check_engine(engine)
-    key = (arm.key, engine)
+    key = (arm.key, arm_engine(arm, engine))
     sim = _SIMULATORS.get(key)
     if sim is None:
         kind = Simulator if key[1] == "roadrunner" else SparseSimulator
@@ -282,6 +302,7 @@ def simulate_chunk(
     Patients from a shipped virtual population (column ``vp``) were selected as plausible, and
     without ``screen`` almost everyone is treated: their first solve covers the run-in too.
     Otherwise the run-in is solved first and only eligible patients are treated."""
+    engine = arm_engine(arm, engine)
     sim = _simulator(arm, engine)
     t0 = arm.run_in_h
     n_days = round(arm.duration_h / 24.0)
@@ -294,7 +315,7 @@ def simulate_chunk(
         sel += arm.lesion_reads  # the last two columns: escape clone, T-cell killing integral
     P = immune_parameters()
     rows, traces = [], []
-    other = next(e for e in ENGINES if e != engine)
+    other = "sparse" if engine == "roadrunner" else "roadrunner"
     for patient in patients.to_dict("records"):
         row: dict = {"patient": int(patient["patient"]), "arm": arm.arm}
         fallbacks = sim.fallbacks
@@ -561,7 +582,7 @@ class CohortResult:
     patients: pd.DataFrame  # the patients' covariates and parameters
     outcomes: pd.DataFrame  # one row per patient and arm
     traces: pd.DataFrame  # weekly SLD change per patient and arm
-    engine: str = "roadrunner"  # what solved the models (ENGINES)
+    engine: str = "roadrunner"  # what solved the models (ENGINES; per patient: solved_by)
 
     def summary(self) -> dict:
         """Per arm: response rates (exact 95% CI), PFS, toxicity, unevaluable patients; with
@@ -676,7 +697,8 @@ def run_cohort(
     treats patients that are not plausible trial patients too (sensitivity analyses).
     ``progress(done, total)`` counts patients x arms; ``notice(message)`` says which chunks on
     disk were incomplete, damaged or another run's, and are recomputed. ``engine``: how the
-    models are solved (:data:`ENGINES`; chunks on disk are reused only by the same engine)."""
+    models are solved (:data:`ENGINES`; chunks on disk are reused only by the engine that
+    solved them, whether named or chosen by "auto")."""
     spec = get_cohort(spec)
     check_request(spec, arms, n=n, workers=workers, population=population, engine=engine)
     if chunk_size < 1:
@@ -701,8 +723,10 @@ def run_cohort(
 
     store = RunStore(out_dir, notice)
 
-    def unit(a: str, k: int) -> tuple[str, str]:
-        fp = _fingerprint(spec, a, chunks[k], k, screen, engine)
+    engines = {a: arm_engine(m, engine) for a, m in models.items()}
+
+    def unit(a: str, k: int) -> tuple[str, str]:  # an arm "auto" solves sparse shares its chunks
+        fp = _fingerprint(spec, a, chunks[k], k, screen, engines[a])
         return f"chunks/{a}/{k:05d}_{fp}", fp
 
     with store.locked():
