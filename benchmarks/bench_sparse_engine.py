@@ -1,5 +1,5 @@
 """The two engines side by side on the trial models (issue 20): libRoadRunner (CVODE, dense LU,
-finite-difference Jacobian) and il2sim's sparse engine (CVODES with sparse QR and the exact
+finite-difference Jacobian) and il2sim's sparse engine (CVODES with sparse LU and the exact
 Jacobian through CasADi, :class:`il2sim.simulate.SparseSimulator`), on the same shipped
 melanoma patients, one process.
 

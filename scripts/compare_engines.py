@@ -1,4 +1,4 @@
-"""Solve a cohort's arms with both engines (libRoadRunner, and CVODES with sparse QR through
+"""Solve a cohort's arms with both engines (libRoadRunner, and CVODES with sparse LU through
 CasADi) on the same shipped virtual patients and compare what a trial reads: best overall
 response, progression-free survival, best SLD change, doses given; and each engine's wall
 time per arm. Prints a markdown table; the README quotes it (issue 20's done-when).
