@@ -12,7 +12,7 @@ from il2sim.cohort._run import _fingerprint, simulate_chunk
 from il2sim.model import to_sbml
 from il2sim.model._body import build_body_model, receptors_vanish_with_cells
 from il2sim.simulate import SimulationError, Simulator, SparseSimulator
-from il2sim.simulate._sbml_casadi import UnsupportedSBMLError
+from il2sim.simulate._sbml_casadi import UnsupportedSBMLError, casadi
 
 SPEC = catalog.get_cohort("melanoma")
 
@@ -161,6 +161,28 @@ def test_what_is_not_translated_is_named():
 </sbml>"""
     with pytest.raises(UnsupportedSBMLError, match="'delayed' uses event delays"):
         SparseSimulator(text)
+
+
+def test_the_states_are_solved_in_an_order_that_keeps_the_lu_factors_sparse():
+    """CasADi's CSparse LU factorises in the order it is given: in the engine's order the LU
+    factors of high-dose aldesleukin's Newton matrix (128 states) keep under a fifth of the
+    non-zeros they have in the model's own order (measured 1,214 against 9,115)."""
+    from scipy.sparse import csc_matrix, identity
+    from scipy.sparse.linalg import splu
+
+    sim = SparseSimulator(build_arm(SPEC, "hd_aldesleukin").sbml)
+    order = sim._order
+    ca = casadi()
+    rows, cols = ca.jacobian(sim.model.rhs, sim.model.x).sparsity().get_triplet()
+    n = sim.model.x.numel()
+    assert sorted(order) == list(range(n))  # a permutation of the states
+    a = (csc_matrix((np.full(len(rows), 0.1), (rows, cols)), shape=(n, n)) + identity(n)).tocsc()
+
+    def fill(m):
+        lu = splu(m.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0)
+        return lu.L.nnz + lu.U.nnz
+
+    assert fill(a[order][:, order]) < fill(a) / 5
 
 
 def test_a_wrong_engine_is_named_and_chunks_are_kept_apart():
