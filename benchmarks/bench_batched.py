@@ -63,17 +63,39 @@ def batched_integrator(sim: SparseSimulator, b: int, n: int, rtol: float, atol: 
     return ca.integrator(f"batch{b}_{n}", "cvodes", dae, 0.0, [(k + 1) / n for k in range(n)], opts)
 
 
-def solve_batch(
-    sim: SparseSimulator, arm: Any, patients: list[dict], days: float, rtol: float, atol: float
-):
-    """The tumour at the end of run-in + ``days`` for ``patients`` on ``arm`` solved as one
-    system (None if the batch stalled), and the wall time."""
+def start_batch(
+    sim: SparseSimulator, arm: Any, patients: list[dict], days: float
+) -> tuple[list, list[float]]:
+    """The patients' runs at time 0 and the times that split their common solve (the doses
+    before the end of run-in + ``days``, and that end)."""
     runs = [sim._start(0.0, v) for v in patients]
     doses = [[t for t, _ in r.doses] for r in runs]
     if any(d != doses[0] for d in doses):
         raise SystemExit("the patients' dose times differ: not one batch")
     end = arm.run_in_h + 24.0 * days
-    cuts = sorted({0.0, end, *[t for t in doses[0] if t < end]})
+    return runs, sorted({0.0, end, *[t for t in doses[0] if t < end]})
+
+
+def give_doses(sim: SparseSimulator, runs: list, t: float) -> None:
+    """The doses due at ``t``, in the sparse engine's order: flags, doses, flags."""
+    for r in runs:
+        sim._fire_state_events(r)
+        sim._fire_doses(r, t)
+        sim._fire_state_events(r)
+
+
+def tumour_at_end(sim: SparseSimulator, arm: Any, runs: list) -> np.ndarray:
+    """Each run's tumour (cells) where it stands."""
+    read = (arm.tumour,)
+    return np.array([sim._read(read, np.array([r.t]), r.x[:, None], r.p)[0, 0] for r in runs])
+
+
+def solve_batch(
+    sim: SparseSimulator, arm: Any, patients: list[dict], days: float, rtol: float, atol: float
+):
+    """The tumour at the end of run-in + ``days`` for ``patients`` on ``arm`` solved as one
+    system (None if the batch stalled), and the wall time."""
+    runs, cuts = start_batch(sim, arm, patients, days)
     integrators = _INTEGRATORS.setdefault((len(runs), rtol, atol), {})
     t0 = time.perf_counter()
     for a, z in itertools.pairwise(cuts):
@@ -104,13 +126,9 @@ def solve_batch(
                     r.x[order] = cols[j * nx : (j + 1) * nx, c]
                     sim._fire_state_events(r)
             i += k
-        for r in runs:  # the doses at z (the sparse engine's order: flags, doses, flags)
-            sim._fire_state_events(r)
-            sim._fire_doses(r, z)
-            sim._fire_state_events(r)
+        give_doses(sim, runs, z)
     wall = time.perf_counter() - t0
-    read = (arm.tumour,)
-    return np.array([sim._read(read, np.array([r.t]), r.x[:, None], r.p)[0, 0] for r in runs]), wall
+    return tumour_at_end(sim, arm, runs), wall
 
 
 def main(arm_name: str, n: int, batches: list[int], days: float) -> None:

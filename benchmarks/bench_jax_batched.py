@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from bench_batched import give_doses, start_batch, tumour_at_end
 from il2sim import catalog
 from il2sim.cohort import build_arm
 from il2sim.cohort._run import TOLERANCES, patient_values
@@ -140,26 +141,17 @@ def batched_solver(sim: SparseSimulator, rtol: float, atol: float) -> Callable:
 def solve_batch(sim, arm, patients, days: float, solve) -> tuple[np.ndarray, int, int]:
     """Tumour at the end of run-in + ``days`` for ``patients`` solved as one batch; the most
     steps any one took, and how many failed."""
-    runs = [sim._start(0.0, v) for v in patients]
-    doses = [[t for t, _ in r.doses] for r in runs]
-    if any(d != doses[0] for d in doses):
-        raise SystemExit("the patients' dose times differ: not one batch")
-    end = arm.run_in_h + 24.0 * days
-    cuts = sorted({0.0, end, *[t for t in doses[0] if t < end]})
+    runs, cuts = start_batch(sim, arm, patients, days)
     steps, failed = 0, np.zeros(len(runs), bool)
     for a, z in itertools.pairwise(cuts):
         x = np.stack([r.x for r in runs])
         p = np.stack([r.p for r in runs])
         xs, n, ok = solve(a, z, x, p)
         xs, steps, failed = np.asarray(xs), max(steps, int(np.max(n))), failed | ~np.asarray(ok)
-        for j, r in enumerate(runs):  # the sparse engine's order: flags, doses, flags
+        for j, r in enumerate(runs):
             r.x, r.t = xs[j].copy(), z
-            sim._fire_state_events(r)
-            sim._fire_doses(r, z)
-            sim._fire_state_events(r)
-    read = (arm.tumour,)
-    tumour = [sim._read(read, np.array([r.t]), r.x[:, None], r.p)[0, 0] for r in runs]
-    return np.array(tumour), steps, int(failed.sum())
+        give_doses(sim, runs, z)
+    return tumour_at_end(sim, arm, runs), steps, int(failed.sum())
 
 
 def main(arm_name: str, n: int, batch: int, days: float) -> None:
