@@ -131,20 +131,27 @@ def solve_batch(
     return tumour_at_end(sim, arm, runs), wall
 
 
-def main(arm_name: str, n: int, batches: list[int], days: float) -> None:
+def one_at_a_time(arm_name: str, n: int, days: float):
+    """The arm, the sparse engine at the trial tolerances, the first ``n`` shipped melanoma
+    patients' values, their tumours at the end of run-in + ``days`` solved one at a time, and
+    the time per patient (s)."""
     spec = catalog.get_cohort("melanoma")
     population, _ = catalog.virtual_population("melanoma")
     varied = [v.parameter for v in spec.variability]
     arm = build_arm(spec, arm_name)
-    rtol, atol = TOLERANCES[0]
-    sim = SparseSimulator(arm.sbml, rtol=rtol, atol=atol, fallback=False)
+    sim = SparseSimulator(arm.sbml, rtol=TOLERANCES[0][0], atol=TOLERANCES[0][1], fallback=False)
     records = population.head(n).to_dict("records")
     patients = [patient_values(arm, r, varied) for r in records]
     times = np.concatenate([[0.0], arm.run_in_h + 24.0 * np.arange(0, days + 1)])
     sim.run(times[:3], [arm.tumour], patients[0])  # set-up
     t0 = time.perf_counter()
     single = np.array([sim.run(times, [arm.tumour], v).values[-1, 0] for v in patients])
-    one = (time.perf_counter() - t0) / n
+    return arm, sim, patients, single, (time.perf_counter() - t0) / n
+
+
+def main(arm_name: str, n: int, batches: list[int], days: float) -> None:
+    arm, sim, patients, single, one = one_at_a_time(arm_name, n, days)
+    rtol, atol = TOLERANCES[0]
     print(f"melanoma {arm_name}, {n} shipped patients, run-in + {days:g} days, one process\n")
     print(
         "| solve | tolerances | build + first batch (s) | per patient (ms) | vs one at a time "

@@ -28,10 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from bench_batched import give_doses, start_batch, tumour_at_end
-from il2sim import catalog
-from il2sim.cohort import build_arm
-from il2sim.cohort._run import TOLERANCES, patient_values
+from bench_batched import give_doses, one_at_a_time, start_batch, tumour_at_end
+from il2sim.cohort._run import TOLERANCES
 from il2sim.simulate import SparseSimulator
 from il2sim.simulate._sbml_casadi import casadi
 
@@ -158,18 +156,8 @@ def main(arm_name: str, n: int, batch: int, days: float) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    spec = catalog.get_cohort("melanoma")
-    population, _ = catalog.virtual_population("melanoma")
-    varied = [v.parameter for v in spec.variability]
-    arm = build_arm(spec, arm_name)
+    arm, sim, patients, single, one = one_at_a_time(arm_name, n, days)
     rtol, atol = TOLERANCES[0]
-    sim = SparseSimulator(arm.sbml, rtol=rtol, atol=atol, fallback=False)
-    patients = [patient_values(arm, r, varied) for r in population.head(n).to_dict("records")]
-    times = np.concatenate([[0.0], arm.run_in_h + 24.0 * np.arange(0, days + 1)])
-    sim.run(times[:3], [arm.tumour], patients[0])  # set-up
-    t0 = time.perf_counter()
-    single = np.array([sim.run(times, [arm.tumour], v).values[-1, 0] for v in patients])
-    one = (time.perf_counter() - t0) / n
     device = jax.devices()[0]
     print(f"melanoma {arm_name}, {n} shipped patients, run-in + {days:g} days; JAX on {device}\n")
     print("| solve | per patient (ms) | vs CVODES one at a time | most steps | failed | "
