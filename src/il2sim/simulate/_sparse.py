@@ -450,19 +450,26 @@ class SparseSimulator:
         return f
 
 
+def newton_pattern(jacobian: Any) -> Any:
+    """The Newton matrix I - gamma J's pattern as a scipy CSC matrix (off-diagonal 0.1, so
+    diagonally dominant: its LU pivots on the diagonal), from the Jacobian's CasADi sparsity."""
+    from scipy.sparse import csc_matrix, identity
+
+    rows, cols = jacobian.get_triplet()
+    n = jacobian.size1()
+    pattern = csc_matrix((np.full(len(rows), 0.1), (rows, cols)), shape=(n, n))
+    return (pattern + identity(n)).tocsc()
+
+
 def _fill_reducing_order(jacobian: Any) -> np.ndarray:
     """A symmetric order of the states (position -> state) under which LU of the Newton
     matrix I - gamma J fills little: SuperLU's minimum degree on the pattern of J + J' + I.
     CasADi's CSparse LU factorises in the order it is given (``cs_sqr`` with order 0) and
     pivots on the diagonal where it can, so this order is the factors' order."""
-    from scipy.sparse import csc_matrix, identity
     from scipy.sparse.linalg import splu
 
-    rows, cols = jacobian.get_triplet()
-    n = jacobian.size1()
-    pattern = csc_matrix((np.full(len(rows), 0.1), (rows, cols)), shape=(n, n))
     lu = splu(
-        (pattern + identity(n)).tocsc(),
+        newton_pattern(jacobian),
         permc_spec="MMD_AT_PLUS_A",
         diag_pivot_thresh=0.0,
         options={"SymmetricMode": True},
