@@ -281,3 +281,53 @@ def test_a_run_says_which_engine_solved_it():
     assert res.summary()["engine"] == "sparse"
     assert list(res.outcomes.status) == ["ok", "ok"]
     assert list(res.outcomes.solved_by) == ["sparse", "sparse"]  # per patient
+
+
+def test_compiled_code_gives_the_virtual_machines_numbers_and_is_kept_on_disk(
+    q8h, tmp_path, monkeypatch
+):
+    """The right-hand side and Jacobian built as C give the same trajectory as CasADi's
+    virtual machine (to rounding), the library is stored once in the compiled-model cache and
+    loaded from it, a damaged entry is built again, and without a compiler (or with
+    IL2SIM_COMPILE=off) the engine evaluates the graph instead."""
+    from il2sim.simulate import _codegen
+
+    if _codegen._compiler() is None:
+        pytest.skip("no C compiler on this machine")
+    monkeypatch.setenv("IL2SIM_CACHE_DIR", str(tmp_path))
+    text = to_sbml(q8h.network)
+    sel = [q8h.plasma_ng_per_mL["aldesleukin"], "L_aldesleukin_central"]
+    t = np.arange(0.0, 40.5, 0.5)
+    fast = SparseSimulator(text, rtol=1e-8, atol=1e-14)
+    assert fast.compiled
+    libraries = list(tmp_path.glob("*.so"))
+    assert len(libraries) == 1
+    got = fast.run(t, sel).values
+    with monkeypatch.context() as m:  # loaded, not built again
+        m.setattr(_codegen, "_build", lambda *a: pytest.fail("built again"))
+        assert SparseSimulator(text).compiled
+    monkeypatch.setenv("IL2SIM_COMPILE", "off")
+    slow = SparseSimulator(text, rtol=1e-8, atol=1e-14)
+    assert not slow.compiled
+    assert np.allclose(slow.run(t, sel).values, got, rtol=1e-10, atol=0.0)
+    monkeypatch.delenv("IL2SIM_COMPILE")
+    libraries[0].unlink()  # a new file: the loaded library's pages stay as they are
+    libraries[0].write_bytes(b"not a library")
+    again = SparseSimulator(text, rtol=1e-8, atol=1e-14)
+    assert again.compiled and np.array_equal(again.run(t, sel).values, got)
+    monkeypatch.setattr(_codegen, "_compiler", lambda: None)
+    assert not SparseSimulator(text).compiled
+
+
+def test_a_buffered_call_names_a_wrong_argument():
+    """The engine's fast calls check what they are given against the function."""
+    from il2sim.simulate._calls import Call
+
+    ca = casadi()
+    x = ca.SX.sym("x", 3)
+    f = Call(ca.Function("f", [x, ca.SX.sym("k")], [2.0 * x]))
+    assert np.array_equal(f([1.0, 2.0, 3.0], 1.0).ravel(), [2.0, 4.0, 6.0])
+    with pytest.raises(ValueError, match="f: argument 0 has 2 values, not 3"):
+        f([1.0, 2.0], 1.0)
+    with pytest.raises(TypeError, match="f: argument 1 is missing"):
+        f([1.0, 2.0, 3.0])

@@ -91,8 +91,9 @@ class SimulationError(RuntimeError):
         self.reached_time = reached_time
 
 
-#: Compiled models are kept on disk (libRoadRunner's saved state: ~40x faster to load than to
-#: compile) under IL2SIM_CACHE_DIR, default ~/.cache/il2sim/roadrunner; "off" disables it.
+#: Compiled models are kept on disk under IL2SIM_CACHE_DIR, default ~/.cache/il2sim/models;
+#: "off" disables it: libRoadRunner's saved states (``.rr``, ~40x faster to load than to
+#: compile) and the sparse engine's compiled right-hand sides (``.so``, :mod:`._codegen`).
 CACHE_ENV = "IL2SIM_CACHE_DIR"
 #: The oldest entries go once the cache holds more than this.
 CACHE_MAX_BYTES = 2 * 1024**3
@@ -106,7 +107,7 @@ def compiled_model_cache() -> Path | None:
     if value:
         return Path(value)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "il2sim" / "roadrunner"
+    return Path(base) / "il2sim" / "models"
 
 
 def _compile(text: str) -> roadrunner.RoadRunner:
@@ -145,7 +146,9 @@ def _compile(text: str) -> roadrunner.RoadRunner:
 
 def _prune(cache: Path) -> None:
     """Remove the least recently used entries while the cache exceeds CACHE_MAX_BYTES."""
-    entries = sorted(cache.glob("*.rr"), key=lambda p: p.stat().st_mtime)
+    entries = sorted(
+        [*cache.glob("*.rr"), *cache.glob("*.so")], key=lambda p: p.stat().st_mtime
+    )
     total = sum(p.stat().st_size for p in entries)
     for p in entries:
         if total <= CACHE_MAX_BYTES:

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from il2sim.simulate._calls import Call
+from il2sim.simulate._codegen import compiled, dae_function
 from il2sim.simulate._engine import (
     SimulationError,
     Simulator,
@@ -94,7 +96,7 @@ class SparseSimulator:
         self.parameter_ids = set(m.parameter_ids)
         self._rtol, self._atol, self._max_steps = rtol, atol, max_steps
         self._defaults = np.array(m.defaults, dtype=float)
-        self._x0 = ca.Function("x0", [m.p, m.x], [m.initial])
+        self._x0 = Call(ca.Function("x0", [m.p, m.x], [m.initial]))
         self._switched = np.array([m.parameter_index[k] for k in m.switched_ids], dtype=int)
         t0, h, tau = ca.SX.sym("t0"), ca.SX.sym("h"), m.t
         self._order = order = _fill_reducing_order(ca.jacobian(m.rhs, m.x).sparsity())
@@ -106,16 +108,27 @@ class SparseSimulator:
             "t": tau,
             "ode": ca.substitute(m.rhs[order.tolist()], m.t, t0 + h * tau) * h,
         }
-        self._integrators: dict[tuple[int, float, float], Any] = {}
+        dae = dae_function(tau, self._scaled["x"], self._scaled["p"], self._scaled["ode"])
+        fast = compiled(dae)
+        #: whether the right-hand side and Jacobian run as compiled code (:mod:`._codegen`)
+        self.compiled = fast is not None
+        self._dae = dae if fast is None else fast
+        self._integrators: dict[tuple[int, float, float], Call] = {}
         self._readouts: dict[tuple[str, ...], Any] = {}
         self._state_events = [i for i, e in enumerate(m.events) if e.time_of is None]
         self._doses = [i for i, e in enumerate(m.events) if e.time_of is not None]
+        self._dose_times = Call(
+            ca.Function(
+                "dose_times", [m.p], [ca.vertcat(*[m.events[i].time_of(m.p) for i in self._doses])]
+            )
+        )
+        self._assign = [Call(e.assign) for e in m.events]
         self._triggers = ca.Function(
             "triggers",
             [m.t, m.x, m.p],
             [ca.vertcat(*[m.events[i].trigger for i in self._state_events])],
         )
-        self._maps: dict[tuple[str, int], Any] = {}
+        self._maps: dict[tuple[str, int], Call] = {}
         self._lazy = np.array([self._is_lazy(i) for i in self._state_events], bool)
         self._lazy_set = self._set_by(
             [i for s, i in enumerate(self._state_events) if self._lazy[s]]
@@ -216,11 +229,11 @@ class SparseSimulator:
         nx, switched = len(m.state_ids), self._switched
         x = np.zeros(nx)
         for _ in range(3):  # initial assignments that read other initial values
-            out = np.asarray(self._x0(p, x), dtype=float).ravel()
+            out = self._x0(p, x).ravel()
             x, p[switched] = out[:nx], out[nx:]
             for i, v in override.items():
                 x[i] = v
-        doses = sorted((float(m.events[i].time_of(p)), i) for i in self._doses)
+        doses = sorted(zip(self._dose_times(p).ravel().tolist(), self._doses, strict=True))
         run = _Run(t0, x, p, doses, np.zeros(len(self._state_events), bool), params)
         self._fire_doses(run, t0)
         self._fire_state_events(run)  # a trigger true at the start fires (initial value false)
@@ -315,8 +328,7 @@ class SparseSimulator:
         before it (or at the last column if none turns true)."""
         if not self._state_events:
             return None, held
-        now = self._mapped(self._triggers, cols.shape[1])(ts[None, :], cols, p)
-        now = np.asarray(now, dtype=float) > 0.5
+        now = self._mapped(self._triggers, cols.shape[1])(ts, cols, p) > 0.5
         if watched is not None:  # the others are checked at doses and outputs only
             now[~watched] = held[~watched, None]
         before = np.hstack([held[:, None], now[:, :-1]])
@@ -329,21 +341,20 @@ class SparseSimulator:
     def _solve(self, x: np.ndarray, p: np.ndarray, t0: float, h: float, n: int) -> np.ndarray:
         """States at t0 + h * k / n, k = 1..n (columns, in the model's order)."""
         order = self._order
-        res = self._integrator(n)(x0=x[order], p=np.concatenate([p, [t0, h]]))
         cols = np.empty((len(x), n))
-        cols[order] = np.asarray(res["xf"], dtype=float).reshape(len(x), n)
+        cols[order] = self._integrator(n)(x[order], None, np.concatenate([p, [t0, h]]))
         return cols
 
     def _read(self, sel: tuple[str, ...], ts: np.ndarray, cols: np.ndarray, p: np.ndarray):
         """``sel`` at the times ``ts`` (rows) of the states ``cols``."""
-        f = self._mapped(self._readout(sel), ts.size)
-        return np.asarray(f(ts[None, :], cols, p), dtype=float).reshape(len(sel), ts.size)
+        return self._mapped(self._readout(sel), ts.size)(ts, cols, p)
 
-    def _mapped(self, f: Any, n: int) -> Any:
+    def _mapped(self, f: Any, n: int) -> Call:
+        """``f`` (of t, x, p) at ``n`` times and states (columns), for the same p."""
         key = (f.name(), n)
         g = self._maps.get(key)
         if g is None:
-            g = self._maps[key] = f if n == 1 else f.map(n)
+            g = self._maps[key] = Call(f.map(f"map{n}_{f.name()}", "serial", n, [2], []))
         return g
 
     def _fire_doses(self, run: _Run, t: float) -> None:
@@ -357,7 +368,7 @@ class SparseSimulator:
         if not self._state_events:
             return
         for _ in range(10):
-            now = np.asarray(self._triggers(run.t, run.x, run.p), dtype=float).ravel() > 0.5
+            now = self._mapped(self._triggers, 1)(run.t, run.x, run.p).ravel() > 0.5
             rising = now & ~run.held
             run.held = now
             if not rising.any():
@@ -368,7 +379,7 @@ class SparseSimulator:
     def _apply(self, run: _Run, i: int) -> None:
         """Carry out event ``i``'s assignments (values from the state before any of them)."""
         e = self.model.events[i]
-        values = np.asarray(e.assign(run.t, run.x, run.p), dtype=float).ravel()
+        values = self._assign[i](run.t, run.x, run.p).ravel()
         run.x, run.p = run.x.copy(), run.p.copy()
         for j, k in e.targets:
             run.x[k] = values[j]
@@ -410,15 +421,16 @@ class SparseSimulator:
             return None
         return ~self._lazy
 
-    def _integrator(self, n: int) -> Any:
+    def _integrator(self, n: int) -> Call:
+        """CVODES from tau = 0 with outputs at tau = k / n, k = 1..n (states as columns)."""
         key = (n, self._rtol, self._atol)
         F = self._integrators.get(key)
         if F is None:
             ca = casadi()
-            F = self._integrators[key] = ca.integrator(
+            F = ca.integrator(
                 f"segment{n}",
                 "cvodes",
-                self._scaled,
+                self._dae,
                 0.0,
                 [(k + 1) / n for k in range(n)],
                 {
@@ -431,6 +443,7 @@ class SparseSimulator:
                     "show_eval_warnings": False,
                 },
             )
+            F = self._integrators[key] = Call(F)
         return F
 
     def _readout(self, selections: tuple[str, ...]) -> Any:
